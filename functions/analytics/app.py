@@ -1,0 +1,34 @@
+"""Analytics: GET /api/analytics/{code}, a link's clicks by day, referrer, country and device."""
+
+from __future__ import annotations
+
+import functools
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from relay.platform.http import caller, make_resolver, rate_limited
+from relay.platform.observability import logger
+from relay.shortener import analytics
+from relay.shortener.links import Links
+from relay.shortener.schemas import AnalyticsOut
+from relay.shortener.store import LinkStore
+
+app = make_resolver()
+
+
+@functools.cache
+def links() -> Links:
+    return Links(LinkStore())
+
+
+@app.get(
+    "/api/analytics/<code>",
+    middlewares=[rate_limited(anonymous="read-anonymous", user="read-user")],
+)
+def link_analytics(code: str) -> AnalyticsOut:
+    link = links().readable(code, caller(app).user_id)
+    return AnalyticsOut.of(link, analytics.summary(code))
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, object], context: LambdaContext) -> dict[str, object]:
+    return app.resolve(event, context)

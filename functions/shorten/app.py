@@ -1,0 +1,60 @@
+"""Shorten: POST /api/shorten, GET /api/links, DELETE /api/links/{code}."""
+
+from __future__ import annotations
+
+import functools
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from relay.platform.cache import redis_client, redis_gate
+from relay.platform.http import JSON, caller, make_resolver, public_base_url, rate_limited
+from relay.platform.observability import logger
+from relay.shortener.links import Links, ShortenRequest
+from relay.shortener.redirects import forget, remember
+from relay.shortener.schemas import LinkOut, LinkPage, ShortenBody
+from relay.shortener.store import LinkStore
+
+app = make_resolver()
+
+
+@functools.cache
+def links() -> Links:
+    return Links(LinkStore())
+
+
+@app.post(
+    "/api/shorten", middlewares=[rate_limited(anonymous="shorten-anonymous", user="shorten-user")]
+)
+def shorten(body: ShortenBody) -> Response[LinkOut]:
+    request = ShortenRequest(body.long_url, body.custom_code, body.expires_at, body.redirect_type)
+    result = links().shorten(request, owner=caller(app).user_id)
+    if result.created:
+        remember(redis_client(), redis_gate(), result.link)
+    out = LinkOut.of(result.link, public_base_url(app))
+    return Response(201 if result.created else 200, JSON, out)
+
+
+@app.get("/api/links", middlewares=[rate_limited(anonymous="read-anonymous", user="read-user")])
+def list_links(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20, cursor: Annotated[str | None, Query()] = None
+) -> LinkPage:
+    owner = caller(app).require_user()
+    items, next_cursor = links().list(owner, limit, cursor)
+    base = public_base_url(app)
+    return LinkPage(items=[LinkOut.of(link, base) for link in items], next_cursor=next_cursor)
+
+
+@app.delete(
+    "/api/links/<code>", middlewares=[rate_limited(anonymous="read-anonymous", user="shorten-user")]
+)
+def delete_link(code: str) -> Response[str]:
+    links().delete(code, owner=caller(app).require_user())
+    forget(redis_client(), redis_gate(), code)
+    return Response(204)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, object], context: LambdaContext) -> dict[str, object]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""What every Relay system shares: configuration, errors, identity, rate limits, clients."""

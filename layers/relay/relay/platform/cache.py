@@ -1,0 +1,56 @@
+"""The Redis client every function shares, and the gate that keeps a dead Redis cheap.
+
+Redis (ElastiCache) is an accelerator, never the only copy of anything: when a call
+fails, the gate stays shut for a few seconds so later requests go straight to
+DynamoDB instead of each paying a connect timeout. The client is made on first use
+and cached per process, never at import.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import redis
+
+from relay.platform.clock import Clock, SystemClock
+from relay.platform.config import settings
+
+log = logging.getLogger(__name__)
+
+COOLDOWN_MS = 5_000
+
+
+class RedisGate:
+    """Open while Redis answers; shut for COOLDOWN_MS after a failure."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._shut_until = 0
+
+    def is_open(self) -> bool:
+        return self._clock.now_ms() >= self._shut_until
+
+    def failed(self, error: Exception) -> None:
+        log.warning("redis unavailable, serving without it for %d ms: %s", COOLDOWN_MS, error)
+        self._shut_until = self._clock.now_ms() + COOLDOWN_MS
+
+
+@functools.cache
+def redis_client() -> redis.Redis:
+    conf = settings()
+    return redis.Redis.from_url(
+        conf.redis_url,
+        socket_timeout=conf.redis_timeout_s,
+        socket_connect_timeout=conf.redis_timeout_s,
+        # One retry hides a connection the server closed while the function was frozen.
+        retry_on_timeout=False,
+    )
+
+
+@functools.cache
+def redis_gate() -> RedisGate:
+    return RedisGate()
+
+
+RedisUnavailable = (redis.ConnectionError, redis.TimeoutError)

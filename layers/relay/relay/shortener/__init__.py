@@ -1,0 +1,1 @@
+"""The URL shortener (seed example 1): links, codes, redirects, clicks and analytics."""

@@ -1,0 +1,148 @@
+"""Clicks: written by the redirect as one log line each, shipped to SQS, counted once.
+
+The redirect must not wait on the network to record a click, and must not lose one.
+So it writes a JSON line to its log (microseconds, no round trip); CloudWatch Logs
+keeps it and a subscription filter hands it to ClickShipper, which packs lines into
+SQS messages; ClickConsumer counts them (analytics.py). The figures behind this
+choice are in docs/decisions.md.
+
+The hot path does no parsing: referrer host and device class are worked out by the
+consumer, from the raw headers the redirect logged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
+
+KIND = "click"
+MAX_HEADER = 512
+CLICKS_PER_MESSAGE = 100
+
+
+@dataclass(frozen=True)
+class Click:
+    id: str
+    code: str
+    ts: int
+    referer: str
+    ua: str
+    country: str
+
+
+def _stdout(line: str) -> None:
+    # Looked up per call: Lambda's runtime (and the local stack) may swap sys.stdout.
+    sys.stdout.write(line)
+    sys.stdout.flush()
+
+
+class ClickLog:
+    """Where the redirect records a click: one structured line on the function's log."""
+
+    def __init__(self, write: Callable[[str], None] = _stdout) -> None:
+        self._write = write
+
+    def record(self, code: str, now_ms: int, headers: dict[str, str]) -> None:
+        line = {
+            "kind": KIND,
+            "id": secrets.token_hex(16),
+            "code": code,
+            "ts": now_ms,
+            "referer": headers.get("referer", "")[:MAX_HEADER],
+            "ua": headers.get("user-agent", "")[:MAX_HEADER],
+            "country": headers.get("cloudfront-viewer-country", ""),
+        }
+        self._write(json.dumps(line, separators=(",", ":")) + "\n")
+
+
+def parse(raw: object) -> Click:
+    """A click from its logged form; ValueError for anything else (a poison message)."""
+    if not isinstance(raw, dict) or raw.get("kind", KIND) != KIND:
+        raise ValueError(f"not a click: {raw!r:.200}")
+    try:
+        click = Click(
+            id=str(raw["id"]),
+            code=str(raw["code"]),
+            ts=int(raw["ts"]),
+            referer=str(raw.get("referer", "")),
+            ua=str(raw.get("ua", "")),
+            country=str(raw.get("country", "")),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"not a click: {raw!r:.200}") from error
+    if not click.id or not click.code:
+        raise ValueError(f"not a click: {raw!r:.200}")
+    return click
+
+
+def pack(lines: Iterable[str]) -> list[str]:
+    """SQS message bodies for a batch of log lines, CLICKS_PER_MESSAGE clicks each.
+
+    Deterministic: the same lines always make the same messages, so a retried
+    delivery is recognised downstream (see analytics.chunks).
+    """
+    clicks = []
+    for line in lines:
+        try:
+            clicks.append(asdict(parse(json.loads(line))))
+        except ValueError:
+            continue
+    return [
+        json.dumps({"clicks": clicks[i : i + CLICKS_PER_MESSAGE]}, separators=(",", ":"))
+        for i in range(0, len(clicks), CLICKS_PER_MESSAGE)
+    ]
+
+
+def unpack(body: str) -> list[Click]:
+    """The clicks of one SQS message; ValueError when the message is not ours."""
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise ValueError("message body is not JSON") from error
+    if not isinstance(payload, dict) or not isinstance(payload.get("clicks"), list):
+        raise ValueError("message body has no clicks")
+    return [parse(raw) for raw in payload["clicks"]]
+
+
+_BOT = re.compile(r"bot|crawl|spider|slurp|curl|wget|python-|httpclient|headless|preview", re.I)
+_TABLET = re.compile(r"ipad|tablet|kindle|silk|playbook|(android(?!.*mobile))", re.I)
+_MOBILE = re.compile(r"mobi|iphone|ipod|windows phone|blackberry|opera mini", re.I)
+_DESKTOP = re.compile(r"windows nt|macintosh|mac os x|x11|linux|cros", re.I)
+
+
+def device_class(user_agent: str) -> str:
+    """bot, tablet, mobile, desktop or other: the classes analytics reports."""
+    if not user_agent:
+        return "other"
+    for name, pattern in (
+        ("bot", _BOT),
+        ("tablet", _TABLET),
+        ("mobile", _MOBILE),
+        ("desktop", _DESKTOP),
+    ):
+        if pattern.search(user_agent):
+            return name
+    return "other"
+
+
+def referrer_host(referer: str) -> str:
+    """The referring site, `direct` when there is none."""
+    if not referer:
+        return "direct"
+    try:
+        host = urlsplit(referer).hostname
+    except ValueError:
+        host = None
+    if not host:
+        return "direct"
+    return host.removeprefix("www.")
+
+
+def country(code: str) -> str:
+    code = code.strip().upper()
+    return code if re.fullmatch(r"[A-Z]{2}", code) else "unknown"

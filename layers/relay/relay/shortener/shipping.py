@@ -1,0 +1,49 @@
+"""Shipping click lines from the redirect's log to the click queue.
+
+A delivery from CloudWatch Logs becomes a few SQS messages (clicks.pack); they go
+out ten to a SendMessageBatch call. Any entry SQS refuses fails the whole delivery,
+so Lambda's async retry (and then the dead-letter queue) keeps every click: a
+message sent twice is harmless, counting is idempotent downstream.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+import boto3
+
+from relay.platform.config import settings
+from relay.shortener.clicks import pack
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+SQS_BATCH = 10
+
+
+@functools.cache
+def sqs() -> SQSClient:
+    return boto3.client("sqs", region_name=settings().aws_region)
+
+
+class ShipFailed(Exception):
+    """SQS refused some entries; raising makes Lambda retry the whole delivery."""
+
+
+def ship(lines: list[str], client: SQSClient | None = None, queue_url: str | None = None) -> int:
+    """Send the click lines to the queue; returns the number of messages sent."""
+    client = client or sqs()
+    queue_url = queue_url or settings().click_queue_url
+    bodies = pack(lines)
+    for start in range(0, len(bodies), SQS_BATCH):
+        entries = [
+            {"Id": str(i), "MessageBody": body}
+            for i, body in enumerate(bodies[start : start + SQS_BATCH])
+        ]
+        reply = client.send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
+        if reply.get("Failed"):
+            raise ShipFailed(
+                f"SQS refused {len(reply['Failed'])} of {len(entries)}: {reply['Failed'][:3]}"
+            )
+    return len(bodies)
