@@ -37,10 +37,30 @@ bench: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/relay openapi
 
-## build: sam build, no container (needs python3.12 on PATH; pyenv's is used when present)
-build: $(STAMP)
-	@$(BIN)/python -m pip install --quiet aws-sam-cli==1.170.0
-	PATH="$$(pyenv prefix 3.12 2>/dev/null || true)/bin:$$PATH" $(BIN)/sam build --template template.yaml
+## build: sam build without a container; aws-sam-cli lives in its own venv (.venv-sam) because
+## its pins clash with our dev dependencies. Needs Python 3.12 (pyenv's 3.12 when pyenv is present).
+SAM_VENV := .venv-sam
+SAM_VERSION := 1.170.0
+SAM_STAMP := $(SAM_VENV)/.sam-$(SAM_VERSION)
+
+build:
+	@py312="$$(pyenv prefix 3.12 2>/dev/null | head -n 1)"; \
+	if [ -n "$$py312" ] && [ -x "$$py312/bin/python3.12" ]; then PATH="$$py312/bin:$$PATH"; fi; \
+	if ! python3.12 -c '' 2>/dev/null; then \
+		echo "make build: sam build needs Python 3.12 (the functions' runtime):" \
+			"install it with pyenv (pyenv install 3.12) or put python3.12 on PATH" >&2; \
+		exit 1; \
+	fi; \
+	if [ ! -f $(SAM_STAMP) ]; then \
+		echo "installing aws-sam-cli $(SAM_VERSION) into $(SAM_VENV)"; \
+		rm -rf $(SAM_VENV); \
+		{ $(PYTHON) -m venv $(SAM_VENV) 2>/dev/null || python3 -m venv $(SAM_VENV); } && \
+		$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip && \
+		$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_VERSION) && \
+		touch $(SAM_STAMP) || exit 1; \
+	fi; \
+	echo "sam build with $$(command -v python3.12) ($$(python3.12 --version))"; \
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template template.yaml
 
 clean:
 	rm -rf .aws-sam .relay

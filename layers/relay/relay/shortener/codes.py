@@ -49,10 +49,10 @@ def generate() -> str:
 
 
 def check_custom(code: str) -> str:
+    if code.lower() in RESERVED:
+        raise Invalid(f"customCode: '{code}' is reserved.", code="reserved_code")
     if not _CUSTOM.fullmatch(code):
         raise Invalid(
             "customCode: use 4 to 32 letters, digits, '-' or '_'.", code="invalid_custom_code"
         )
-    if code.lower() in RESERVED:
-        raise Invalid(f"customCode: '{code}' is reserved.", code="reserved_code")
     return code
