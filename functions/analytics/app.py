@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from relay.platform.http import caller, make_resolver, rate_limited
 from relay.platform.observability import logger
 from relay.shortener import analytics

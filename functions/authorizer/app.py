@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from relay.platform.auth import authorizer_context
 from relay.platform.observability import logger
 

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from relay.platform.clock import SystemClock
 from relay.platform.observability import logger
 from relay.shortener.analytics import ClickCounter

@@ -10,6 +10,7 @@ import functools
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from relay.platform.cache import redis_client, redis_gate
 from relay.platform.http import make_resolver
 from relay.shortener.clicks import ClickLog

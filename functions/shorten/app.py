@@ -8,6 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from relay.platform.cache import redis_client, redis_gate
 from relay.platform.http import JSON, caller, make_resolver, public_base_url, rate_limited
 from relay.platform.observability import logger
@@ -49,7 +50,7 @@ def list_links(
 @app.delete(
     "/api/links/<code>", middlewares=[rate_limited(anonymous="read-anonymous", user="shorten-user")]
 )
-def delete_link(code: str) -> Response[str]:
+def delete_link(code: str) -> Response[None]:
     links().delete(code, owner=caller(app).require_user())
     forget(redis_client(), redis_gate(), code)
     return Response(204)

@@ -50,4 +50,7 @@ def test_the_authorizer_never_denies_but_says_why(monkeypatch):
         "userId": "bob",
         "authError": "",
     }
-    assert auth.authorizer_context("Bearer nonsense") == {"userId": "", "authError": "invalid_token"}
+    assert auth.authorizer_context("Bearer nonsense") == {
+        "userId": "",
+        "authError": "invalid_token",
+    }

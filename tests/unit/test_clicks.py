@@ -17,7 +17,9 @@ def test_a_click_is_one_json_line_with_the_raw_request_facts():
 
     assert len(lines) == 1 and lines[0].endswith("\n") and lines[0].count("\n") == 1
     click = json.loads(lines[0])
-    assert click["kind"] == "click" and click["code"] == "Ab3dE9x" and click["ts"] == 1_795_000_000_000
+    assert (
+        click["kind"] == "click" and click["code"] == "Ab3dE9x" and click["ts"] == 1_795_000_000_000
+    )
     assert click["referer"] == "https://news.example/x"
     assert len(click["id"]) == 32
 

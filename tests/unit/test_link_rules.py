@@ -4,13 +4,16 @@ from relay.platform.errors import Invalid
 from relay.shortener.links import check_url, decode_cursor, encode_cursor
 
 
-@pytest.mark.parametrize("url", ["https://example.com", "http://example.com/a?b=c#d", "HTTPS://EXAMPLE.COM"])
+@pytest.mark.parametrize(
+    "url", ["https://example.com", "http://example.com/a?b=c#d", "HTTPS://EXAMPLE.COM"]
+)
 def test_http_and_https_urls_are_accepted(url):
     assert check_url(url) == url
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.com", "javascript:alert(1)", "example.com", "https://", "https://a b.example"]
+    "url",
+    ["ftp://example.com", "javascript:alert(1)", "example.com", "https://", "https://a b.example"],
 )
 def test_other_urls_are_refused(url):
     with pytest.raises(Invalid) as error:

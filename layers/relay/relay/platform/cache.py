@@ -12,6 +12,8 @@ import functools
 import logging
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from relay.platform.clock import Clock, SystemClock
 from relay.platform.config import settings
@@ -43,8 +45,9 @@ def redis_client() -> redis.Redis:
         conf.redis_url,
         socket_timeout=conf.redis_timeout_s,
         socket_connect_timeout=conf.redis_timeout_s,
-        # One retry hides a connection the server closed while the function was frozen.
-        retry_on_timeout=False,
+        # One immediate retry on a fresh connection hides a socket that went stale while
+        # the function was frozen; more would make a dead Redis cost seconds, not ms.
+        retry=Retry(NoBackoff(), 1),
     )
 
 

@@ -1,0 +1,132 @@
+"""Clicks from the redirect's log, through ClickShipper and SQS, to ClickConsumer's counters."""
+
+import base64
+import gzip
+import io
+import json
+from contextlib import redirect_stdout
+
+from relay.shortener import analytics
+from tests.support.lambdas import call, http_event
+
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
+
+
+def awslogs_event(lines):
+    payload = {
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": "/aws/lambda/relay/Redirect",
+        "logStream": "2026/11/25/[$LATEST]abc",
+        "subscriptionFilters": ["RedirectClickSubscription"],
+        "logEvents": [
+            {"id": str(i), "timestamp": 0, "message": line} for i, line in enumerate(lines)
+        ],
+    }
+    data = base64.b64encode(gzip.compress(json.dumps(payload).encode())).decode()
+    return {"awslogs": {"data": data}}
+
+
+def sqs_event(aws, queue="ClickQueue"):
+    reply = aws.sqs.receive_message(
+        QueueUrl=aws.queue_urls[queue], MaxNumberOfMessages=10, AttributeNames=["All"]
+    )
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ClickQueue",
+                "awsRegion": "us-east-1",
+            }
+            for m in reply.get("Messages", [])
+        ]
+    }
+
+
+def click_lines(aws, code, count, headers):
+    out = io.StringIO()
+    event = http_event("GET /{code}", f"/{code}", path_parameters={"code": code}, headers=headers)
+    with redirect_stdout(out):
+        for _ in range(count):
+            assert call("Redirect", event)["statusCode"] == 301
+    return [line for line in out.getvalue().splitlines() if '"kind":"click"' in line]
+
+
+def shortened(url, source_ip="203.0.113.42"):
+    event = http_event(
+        "POST /api/shorten", "/api/shorten", body={"longUrl": url}, source_ip=source_ip
+    )
+    return json.loads(call("Shorten", event)["body"])["code"]
+
+
+def test_redirect_clicks_reach_the_analytics(aws):
+    code = shortened("https://example.com/a")
+    headers = {
+        "referer": "https://www.news.example/story",
+        "user-agent": IPHONE,
+        "cloudfront-viewer-country": "de",
+    }
+    lines = click_lines(aws, code, 3, headers)
+    assert len(lines) == 3
+
+    assert call("ClickShipper", awslogs_event(lines)) == {"messages": 1}
+    assert call("ClickConsumer", sqs_event(aws)) == {"batchItemFailures": []}
+
+    summary = analytics.summary(code)
+    assert summary.clicks == 3
+    assert summary.referrers == {"news.example": 3}
+    assert summary.countries == {"DE": 3}
+    assert summary.devices == {"mobile": 3}
+    assert sum(summary.daily.values()) == 3
+
+
+def test_a_redelivered_message_is_counted_once(aws):
+    code = shortened("https://example.com/a")
+    lines = click_lines(aws, code, 2, {"user-agent": IPHONE})
+    call("ClickShipper", awslogs_event(lines))
+    event = sqs_event(aws)
+
+    call("ClickConsumer", event)
+    call("ClickConsumer", event)  # SQS is at-least-once
+
+    assert analytics.summary(code).clicks == 2
+
+
+def test_a_retried_log_delivery_is_counted_once(aws):
+    code = shortened("https://example.com/a")
+    lines = click_lines(aws, code, 2, {"user-agent": IPHONE})
+
+    call("ClickShipper", awslogs_event(lines))
+    call("ClickShipper", awslogs_event(lines))  # Lambda's async retry of the same delivery
+    call("ClickConsumer", sqs_event(aws))
+
+    assert analytics.summary(code).clicks == 2
+
+
+def test_a_poison_message_fails_alone(aws):
+    code = shortened("https://example.com/a")
+    call("ClickShipper", awslogs_event(click_lines(aws, code, 1, {})))
+    aws.sqs.send_message(QueueUrl=aws.queue_urls["ClickQueue"], MessageBody="not a click batch")
+    event = sqs_event(aws)
+    poison = next(r["messageId"] for r in event["Records"] if r["body"] == "not a click batch")
+
+    result = call("ClickConsumer", event)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": poison}]}
+    assert analytics.summary(code).clicks == 1
+
+
+def test_clicks_on_many_links_in_one_message_are_all_counted(aws):
+    codes = [shortened(f"https://example.com/{i}", source_ip=f"192.0.2.{i}") for i in range(40)]
+    lines = [line for code in codes for line in click_lines(aws, code, 1, {"user-agent": IPHONE})]
+
+    call("ClickShipper", awslogs_event(lines))
+    call("ClickConsumer", sqs_event(aws))
+
+    assert [analytics.summary(code).clicks for code in codes] == [1] * 40

@@ -1,0 +1,245 @@
+"""The template's functions, called with API Gateway events: the HTTP contract of DESIGN."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.lambdas import ROOT, call, function_names, handler, http_event
+
+SHORTEN = "POST /api/shorten"
+
+
+def body(response):
+    assert isinstance(response["body"], str), "API Gateway refuses a body that is not a string"
+    return json.loads(response["body"]) if response["body"] else None
+
+
+def shorten(payload, **kwargs):
+    return call("Shorten", http_event(SHORTEN, "/api/shorten", body=payload, **kwargs))
+
+
+def redirect(code, **kwargs):
+    event = http_event("GET /{code}", f"/{code}", path_parameters={"code": code}, **kwargs)
+    return call("Redirect", event)
+
+
+def analytics(code, **kwargs):
+    event = http_event(
+        "GET /api/analytics/{code}",
+        f"/api/analytics/{code}",
+        path_parameters={"code": code},
+        **kwargs,
+    )
+    return call("Analytics", event)
+
+
+def delete(code, **kwargs):
+    event = http_event(
+        "DELETE /api/links/{code}", f"/api/links/{code}", path_parameters={"code": code}, **kwargs
+    )
+    return call("Shorten", event)
+
+
+def assert_error(response, status, code=None):
+    assert response["statusCode"] == status, response
+    error = body(response)["error"]
+    assert set(error) == {"code", "message"} and error["message"]
+    if code is not None:
+        assert error["code"] == code
+
+
+@pytest.mark.parametrize("name", function_names())
+def test_every_function_in_the_template_imports(name):
+    assert callable(handler(name))
+
+
+def _function_for(event_file: Path) -> str:
+    kebab = {
+        name: "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+        for name in function_names()
+    }
+    matches = [
+        name
+        for name, prefix in kebab.items()
+        if event_file.stem == prefix or event_file.stem.startswith(prefix + "-")
+    ]
+    assert len(matches) == 1, f"{event_file.name} names no single function"
+    return matches[0]
+
+
+@pytest.mark.parametrize(
+    "event_file", sorted((ROOT / "events").glob("*.json")), ids=lambda p: p.name
+)
+def test_every_event_file_invokes_its_function(aws, event_file):
+    result = call(_function_for(event_file), json.loads(event_file.read_text()))
+
+    if isinstance(result, dict) and "statusCode" in result:
+        assert result["statusCode"] < 500, result
+        assert isinstance(result.get("body", ""), str)
+
+
+def test_every_function_has_an_event_file():
+    covered = {_function_for(path) for path in (ROOT / "events").glob("*.json")}
+
+    assert covered == set(function_names())
+
+
+def test_shorten_then_redirect(aws):
+    created = shorten({"longUrl": "https://example.com/a"})
+    again = shorten({"longUrl": "https://example.com/a"})
+
+    assert created["statusCode"] == 201 and again["statusCode"] == 200
+    link = body(created)
+    assert body(again)["code"] == link["code"]
+    assert (
+        link["shortUrl"].endswith("/" + link["code"]) and link["longUrl"] == "https://example.com/a"
+    )
+    assert set(link) == {
+        "code",
+        "shortUrl",
+        "longUrl",
+        "createdAt",
+        "expiresAt",
+        "redirectType",
+        "owner",
+    }
+
+    response = redirect(link["code"])
+    assert response["statusCode"] == 301
+    assert response["headers"]["Location"] == "https://example.com/a"
+    assert response["headers"]["Cache-Control"] == "private, max-age=60"
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "field"),
+    [
+        ('{"longUrl": ', "malformed_json", None),
+        ({}, "invalid_request", "longUrl"),
+        ({"longUrl": 42}, "invalid_request", "longUrl"),
+        ({"longUrl": "ftp://example.com/x"}, "invalid_url", "longUrl"),
+        ({"longUrl": "https://example.com/" + "a" * 2040}, "url_too_long", "longUrl"),
+        ({"longUrl": "https://example.com", "customCode": "api"}, "reserved_code", "customCode"),
+        (
+            {"longUrl": "https://example.com", "customCode": "a b"},
+            "invalid_custom_code",
+            "customCode",
+        ),
+        (
+            {"longUrl": "https://example.com", "expiresAt": "2001-01-01T00:00:00Z"},
+            "expiry_in_past",
+            "expiresAt",
+        ),
+        (
+            {"longUrl": "https://example.com", "expiresAt": "next week"},
+            "invalid_expiry",
+            "expiresAt",
+        ),
+        (
+            {"longUrl": "https://example.com", "redirectType": 307},
+            "invalid_request",
+            "redirectType",
+        ),
+        ({"longUrl": "https://example.com", "surprise": 1}, "invalid_request", "surprise"),
+    ],
+)
+def test_bad_shorten_requests_get_a_400_naming_the_field(aws, payload, code, field):
+    response = shorten(payload, user="alice")
+
+    assert_error(response, 400, code)
+    if field:
+        assert field in body(response)["error"]["message"]
+
+
+def test_a_taken_custom_code_is_409(aws):
+    assert (
+        shorten({"longUrl": "https://example.com/a", "customCode": "launch"}, user="alice")[
+            "statusCode"
+        ]
+        == 201
+    )
+
+    assert_error(
+        shorten({"longUrl": "https://example.com/b", "customCode": "launch"}, user="bob"),
+        409,
+        "code_taken",
+    )
+
+
+def test_an_unknown_code_is_404(aws):
+    assert_error(redirect("Nothere"), 404, "not_found")
+
+
+def test_link_management_needs_a_token(aws):
+    assert_error(call("Shorten", http_event("GET /api/links", "/api/links")), 401, "unauthorized")
+    assert_error(delete("whatever"), 401)
+
+
+def test_a_bad_token_is_401_even_where_anonymous_is_fine(aws):
+    response = shorten({"longUrl": "https://example.com/a"}, auth_error="token_expired")
+
+    assert_error(response, 401, "token_expired")
+
+
+def test_bob_can_neither_delete_nor_read_alices_links(aws):
+    code = body(shorten({"longUrl": "https://example.com/a"}, user="alice"))["code"]
+
+    assert_error(delete(code, user="bob"), 403, "forbidden")
+    assert_error(analytics(code, user="bob"), 403, "forbidden")
+    assert_error(analytics(code), 401)
+    assert analytics(code, user="alice")["statusCode"] == 200
+    assert delete(code, user="alice")["statusCode"] == 204
+    assert_error(redirect(code), 404)
+
+
+def test_listing_is_paginated_with_an_opaque_cursor(aws):
+    for i in range(3):
+        shorten({"longUrl": f"https://example.com/{i}"}, user="alice")
+    list_event = lambda query: http_event("GET /api/links", "/api/links", user="alice", query=query)  # noqa: E731
+
+    first = body(call("Shorten", list_event({"limit": "2"})))
+    second = body(call("Shorten", list_event({"limit": "2", "cursor": first["nextCursor"]})))
+
+    assert len(first["items"]) == 2 and first["nextCursor"]
+    assert [i["longUrl"] for i in first["items"] + second["items"]] == [
+        "https://example.com/2",
+        "https://example.com/1",
+        "https://example.com/0",
+    ]
+    assert_error(call("Shorten", list_event({"cursor": "garbage"})), 400, "invalid_cursor")
+    assert_error(call("Shorten", list_event({"limit": "0"})), 400)
+
+
+def test_anonymous_shortening_is_rate_limited_with_headers(aws):
+    responses = [
+        shorten({"longUrl": f"https://example.com/{i}"}, source_ip="192.0.2.7") for i in range(11)
+    ]
+
+    assert [r["statusCode"] for r in responses] == [201] * 10 + [429]
+    assert responses[0]["headers"]["RateLimit-Limit"] == "10"
+    assert responses[0]["headers"]["RateLimit-Remaining"] == "9"
+    limited = responses[-1]
+    assert_error(limited, 429, "rate_limited")
+    assert int(limited["headers"]["Retry-After"]) >= 1
+    assert limited["headers"]["RateLimit-Remaining"] == "0"
+    # Another client is not held back, and a signed-in user has a budget of their own.
+    assert shorten({"longUrl": "https://example.com/x"}, source_ip="192.0.2.8")["statusCode"] == 201
+    assert (
+        shorten({"longUrl": "https://example.com/y"}, source_ip="192.0.2.7", user="carol")[
+            "statusCode"
+        ]
+        == 201
+    )
+
+
+def test_the_authorizer_passes_the_user_on(monkeypatch):
+    from relay.platform import auth
+
+    token = auth.issue("alice")
+    event = json.loads((ROOT / "events" / "authorizer.json").read_text())
+    event["headers"]["authorization"] = f"Bearer {token}"
+
+    assert call("Authorizer", event) == {
+        "isAuthorized": True,
+        "context": {"userId": "alice", "authError": ""},
+    }
