@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relay.platform.http import caller, make_resolver, rate_limited
 from relay.platform.observability import logger
+from relay.platform.schemas import error_responses
 from relay.shortener import analytics
 from relay.shortener.links import Links
 from relay.shortener.schemas import AnalyticsOut
@@ -23,6 +24,9 @@ def links() -> Links:
 
 @app.get(
     "/api/analytics/<code>",
+    summary="Clicks of a link by day, referrer, country and device",
+    description="Anyone may read an anonymous link's analytics; an owned link's only its owner.",
+    responses=error_responses(401, 403, 404, 429),
     middlewares=[rate_limited(anonymous="read-anonymous", user="read-user")],
 )
 def link_analytics(code: str) -> AnalyticsOut:

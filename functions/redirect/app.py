@@ -28,7 +28,18 @@ def redirects() -> Redirects:
     return Redirects(redis_client(), redis_gate(), ClickLog())
 
 
-@app.get("/<code>")
+@app.get(
+    "/<code>",
+    summary="Follow a short link",
+    # Plain descriptions: the redirect imports no pydantic model, even for its docs.
+    responses={
+        301: {"description": "To the long URL (Cache-Control: private, max-age=60)"},
+        302: {"description": "To the long URL, for links made with redirectType 302"},
+        404: {"description": "Unknown code"},
+        410: {"description": "Expired link"},
+        429: {"description": "Rate limited"},
+    },
+)
 def redirect(code: str) -> Response[str]:
     event = app.current_event.raw_event
     target = redirects().resolve(

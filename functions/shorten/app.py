@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from relay.platform.cache import redis_client, redis_gate
 from relay.platform.http import JSON, caller, make_resolver, public_base_url, rate_limited
 from relay.platform.observability import logger
+from relay.platform.schemas import error_responses
 from relay.shortener.links import Links, ShortenRequest
 from relay.shortener.redirects import forget, remember
 from relay.shortener.schemas import LinkOut, LinkPage, ShortenBody
@@ -26,7 +27,11 @@ def links() -> Links:
 
 
 @app.post(
-    "/api/shorten", middlewares=[rate_limited(anonymous="shorten-anonymous", user="shorten-user")]
+    "/api/shorten",
+    summary="Shorten a URL",
+    description="201 with a new link; 200 with the same link when the caller asks again.",
+    responses={201: {"description": "Created"}, **error_responses(400, 401, 409, 429)},
+    middlewares=[rate_limited(anonymous="shorten-anonymous", user="shorten-user")],
 )
 def shorten(body: ShortenBody) -> Response[LinkOut]:
     request = ShortenRequest(body.long_url, body.custom_code, body.expires_at, body.redirect_type)
@@ -37,7 +42,12 @@ def shorten(body: ShortenBody) -> Response[LinkOut]:
     return Response(201 if result.created else 200, JSON, out)
 
 
-@app.get("/api/links", middlewares=[rate_limited(anonymous="read-anonymous", user="read-user")])
+@app.get(
+    "/api/links",
+    summary="The caller's links, newest first",
+    responses=error_responses(400, 401, 429),
+    middlewares=[rate_limited(anonymous="read-anonymous", user="read-user")],
+)
 def list_links(
     limit: Annotated[int, Query(ge=1, le=100)] = 20, cursor: Annotated[str | None, Query()] = None
 ) -> LinkPage:
@@ -48,7 +58,10 @@ def list_links(
 
 
 @app.delete(
-    "/api/links/<code>", middlewares=[rate_limited(anonymous="read-anonymous", user="shorten-user")]
+    "/api/links/<code>",
+    summary="Delete one of the caller's links",
+    responses={204: {"description": "Deleted"}, **error_responses(401, 403, 404, 429)},
+    middlewares=[rate_limited(anonymous="read-anonymous", user="shorten-user")],
 )
 def delete_link(code: str) -> Response[None]:
     links().delete(code, owner=caller(app).require_user())

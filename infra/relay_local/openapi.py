@@ -1,0 +1,60 @@
+"""The HTTP API's OpenAPI document, made from the handlers' own type annotations.
+
+Every function that serves HttpApi routes in template.yaml contributes its
+Powertools resolver; Powertools' OpenAPIMerge joins them into one document. `relay
+openapi` writes it to docs/openapi.json (a test keeps that file current) and the
+local stack serves it at GET /api/openapi.json.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from relay_local.model import build_model
+
+DOCUMENT = Path("docs") / "openapi.json"
+SERVED_AT = "/api/openapi.json"
+
+
+def generate(template: Path) -> str:
+    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    model = build_model(template, moto_url="http://127.0.0.1:1")
+    merge = OpenAPIMerge(
+        title="Relay",
+        version="0.1.0",
+        description=(
+            "The URL shortener of Relay. Errors are "
+            '{"error": {"code": "<machine_code>", "message": "<for a person>"}}. '
+            "Rate-limited routes answer with RateLimit-Limit, RateLimit-Remaining and "
+            "RateLimit-Reset, and 429 with Retry-After."
+        ),
+        security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")},
+        on_conflict="error",
+    )
+    served = {route.function for route in model.routes}
+    for name in sorted(served):
+        spec = model.functions[name]
+        module = spec.handler.rpartition(".")[0]
+        merge.add_file(Path(spec.code_dir) / f"{module.replace('.', '/')}.py")
+    return json.dumps(_without_422(json.loads(merge.get_openapi_json_schema())), indent=2) + "\n"
+
+
+def _without_422(document: dict[str, Any]) -> dict[str, Any]:
+    """Relay answers validation errors with 400 and its own body, not Powertools' 422."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
+def write(template: Path, root: Path) -> Path:
+    target = root / DOCUMENT
+    target.write_text(generate(template))
+    return target
