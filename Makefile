@@ -23,7 +23,7 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/relay/relay infra/relay_local functions
+	$(BIN)/mypy layers/relay/relay infra/relay_local functions bench
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/cfn-lint template.yaml
 
 unit: $(STAMP)

@@ -10,8 +10,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relay.platform.cache import redis_client, redis_gate
-from relay.platform.http import JSON, caller, make_resolver, public_base_url, rate_limited
+from relay.platform.http import caller, make_resolver, public_base_url, rate_limited
 from relay.platform.observability import logger
+from relay.platform.responses import JSON
 from relay.platform.schemas import error_responses
 from relay.shortener.links import Links, ShortenRequest
 from relay.shortener.redirects import forget, remember

@@ -5,8 +5,10 @@ restart (including a crash), every successful mutating DynamoDB and SQS call
 is appended to `<state-dir>/journal.jsonl` as one JSON line before the answer
 leaves the server, and replayed into a fresh moto at start. Replay goes
 through the same middleware into a new journal that then replaces the old
-one: that compacts it (messages consumed since are dropped) and records the
-MessageIds that the replayed messages got this time, so later deletes match.
+one, compacted: item writes are replaced by one PutItem per item that exists
+at the end (so the journal grows with the data, not with its history),
+messages consumed since are dropped, and replayed messages are recorded with
+the MessageIds they got this time, so later deletes match.
 
 Calls speak the AWS JSON protocol (DynamoDB, and SQS since botocore moved it
 to JSON); moto picks the service from the credential scope of the
@@ -44,6 +46,10 @@ _JOURNALED = frozenset(
     + [DYNAMODB + op for op in ("UpdateTable", "UpdateTimeToLive")]
     + [SQS + op for op in ("SendMessage", "SendMessageBatch", "CreateQueue", "DeleteQueue")]
     + [SQS + op for op in ("PurgeQueue", "SetQueueAttributes")]
+)
+_ITEM_WRITES = frozenset(
+    DYNAMODB + op
+    for op in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 )
 _SERVICE_OF_PREFIX = {DYNAMODB: "dynamodb", SQS: "sqs"}
 _QUEUE_URL_PREFIX = re.compile(r"^https?://[^/]+/" + ACCOUNT_ID + "/")
@@ -114,9 +120,10 @@ def read_journal(path: Path) -> Iterator[dict[str, Any]]:
 class JournalingApp:
     """WSGI middleware around moto: journals successful mutating calls, in apply order."""
 
-    def __init__(self, app: WsgiApp, journal: Journal) -> None:
+    def __init__(self, app: WsgiApp, journal: Journal, skip: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.journal = journal
+        self.skip = skip  # targets applied but not journaled (compaction writes them later)
         # One mutating call at a time, so the journal's order is the order moto applied them.
         self._lock = threading.Lock()
 
@@ -132,7 +139,7 @@ class JournalingApp:
             chunks = b"".join(app_iter)
             if hasattr(app_iter, "close"):
                 app_iter.close()
-            if status.startswith("200"):
+            if status.startswith("200") and target not in self.skip:
                 self._record(target, body, chunks)
         start_response(status, list(headers.items()))
         return [chunks]
@@ -153,7 +160,7 @@ def call(app: WsgiApp, target: str, body: dict[str, Any]) -> dict[str, Any]:
         method="POST",
         path="/",
         base_url="http://localhost/",
-        headers=_headers(service_of(target), target),
+        headers=list(_headers(service_of(target), target).items()),
         data=json.dumps(body),
     )
     environ = builder.get_environ()
@@ -191,7 +198,7 @@ class LocalAws:
     """Moto served on a free loopback port, with the journal and the template's resources."""
 
     def __init__(self, state_dir: Path) -> None:
-        from moto.server import DomainDispatcherApplication, create_backend_app
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.state_dir = state_dir
@@ -204,7 +211,7 @@ class LocalAws:
 
     def bind(self) -> str:
         """Bind the port now (the model needs the URL for queue URLs); serve later."""
-        from moto.server import MotoRequestHandler
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
 
         self._server = make_server(
             "127.0.0.1",
@@ -239,7 +246,7 @@ class LocalAws:
         fresh_path = self.journal_path.with_suffix(".jsonl.new")
         fresh_path.unlink(missing_ok=True)
         journal = Journal(fresh_path)
-        app = JournalingApp(self.moto, journal)
+        app = JournalingApp(self.moto, journal, skip=_ITEM_WRITES)
         replayed = 0
         for record in records:
             body = _replayable(record, deleted, self.url)
@@ -252,6 +259,7 @@ class LocalAws:
                 # A table/queue the template already created, or a condition that no longer
                 # holds: the state it describes is there already.
                 continue
+        _snapshot_items(self.moto, journal)
         journal.close()
         os.replace(fresh_path, self.journal_path)
         self.journal = Journal(self.journal_path)
@@ -260,9 +268,7 @@ class LocalAws:
 
     def serve(self) -> None:
         assert self._server is not None and self.app is not None
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="moto", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
 
     def record_consumed(self, message_ids: list[str]) -> None:
@@ -332,6 +338,27 @@ def table_requests(table: TableSpec) -> tuple[dict[str, Any], dict[str, Any] | N
             "TimeToLiveSpecification": {"AttributeName": ttl["AttributeName"], "Enabled": True},
         }
     return request, ttl_request
+
+
+def _snapshot_items(app: WsgiApp, journal: Journal) -> None:
+    """Journal every item of every table as one PutItem: the compacted item history."""
+    tables: list[str] = []
+    request: dict[str, Any] = {}
+    while True:
+        page = call(app, DYNAMODB + "ListTables", request)
+        tables.extend(page.get("TableNames", []))
+        if not page.get("LastEvaluatedTableName"):
+            break
+        request = {"ExclusiveStartTableName": page["LastEvaluatedTableName"]}
+    for table in tables:
+        scan: dict[str, Any] = {"TableName": table}
+        while True:
+            page = call(app, DYNAMODB + "Scan", scan)
+            for item in page.get("Items", []):
+                journal.append({"t": DYNAMODB + "PutItem", "b": {"TableName": table, "Item": item}})
+            if not page.get("LastEvaluatedKey"):
+                break
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def create_table(app: WsgiApp, table: TableSpec) -> None:

@@ -8,6 +8,7 @@ local stack serves it at GET /api/openapi.json.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,32 @@ def generate(template: Path) -> str:
         on_conflict="error",
     )
     served = {route.function for route in model.routes}
+    extra_paths: dict[str, Any] = {}
     for name in sorted(served):
         spec = model.functions[name]
         module = spec.handler.rpartition(".")[0]
-        merge.add_file(Path(spec.code_dir) / f"{module.replace('.', '/')}.py")
-    return json.dumps(_without_422(json.loads(merge.get_openapi_json_schema())), indent=2) + "\n"
+        source = Path(spec.code_dir) / f"{module.replace('.', '/')}.py"
+        paths = _declared_paths(source)
+        if paths is None:
+            merge.add_file(source)
+        else:
+            extra_paths.update(paths)
+    document = _without_422(json.loads(merge.get_openapi_json_schema()))
+    document["paths"] = dict(sorted({**document.get("paths", {}), **extra_paths}.items()))
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _declared_paths(source: Path) -> dict[str, Any] | None:
+    """OPENAPI_PATHS of a handler that skips the resolver (the redirect); None for the rest."""
+    text = source.read_text()
+    if "OPENAPI_PATHS" not in text:
+        return None
+    spec = importlib.util.spec_from_file_location(f"relay_openapi_{source.parent.name}", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    paths: dict[str, Any] = module.OPENAPI_PATHS
+    return paths
 
 
 def _without_422(document: dict[str, Any]) -> dict[str, Any]:

@@ -77,7 +77,9 @@ def http_event(
     path_parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (2.0) event as the authorizer would have passed it on."""
-    event = copy.deepcopy(json.loads((ROOT / "events" / "shorten.json").read_text()))
+    event: dict[str, Any] = copy.deepcopy(
+        json.loads((ROOT / "events" / "shorten.json").read_text())
+    )
     method = route_key.split(" ", 1)[0]
     event["routeKey"] = event["requestContext"]["routeKey"] = route_key
     event["rawPath"] = event["requestContext"]["http"]["path"] = path

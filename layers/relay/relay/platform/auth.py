@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass
 
 import jwt
 
@@ -17,23 +16,6 @@ from relay.platform.config import settings
 from relay.platform.errors import Unauthorized
 
 ALGORITHM = "HS256"
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: a user id when a valid token came with the request, and the source IP."""
-
-    user_id: str | None
-    source_ip: str
-
-    @property
-    def is_anonymous(self) -> bool:
-        return self.user_id is None
-
-    def require_user(self) -> str:
-        if self.user_id is None:
-            raise Unauthorized("This needs a bearer token: Authorization: Bearer <token>.")
-        return self.user_id
 
 
 @functools.cache

@@ -18,14 +18,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from relay.platform.auth import Caller
 from relay.platform.cache import RedisUnavailable, redis_client, redis_gate
 from relay.platform.errors import NotFound, RelayError, Unauthorized
+from relay.platform.identity import Caller
 from relay.platform.ratelimit import RULES, Decision, RateLimiter, Rule
+from relay.platform.responses import JSON, unexpected_body
 
 log = logging.getLogger(__name__)
-
-JSON = "application/json"
 
 AUTH_ERRORS = {
     "token_expired": "The token has expired.",
@@ -73,13 +72,7 @@ def make_resolver(*, validation: bool = True) -> APIGatewayHttpResolver:
     def unexpected(error: Exception) -> Response[str]:
         request_id = app.current_event.request_context.request_id
         log.exception("unexpected error", extra={"request_id": request_id})
-        body = {
-            "error": {
-                "code": "internal_error",
-                "message": f"Something broke on our side (request {request_id}).",
-            }
-        }
-        return Response(500, JSON, json.dumps(body))
+        return Response(500, JSON, unexpected_body(request_id))
 
     return app
 

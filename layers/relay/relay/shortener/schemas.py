@@ -8,14 +8,16 @@ on its hot path.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from relay.platform.clock import iso
-from relay.shortener.analytics import Summary
-from relay.shortener.store import Link
+
+if TYPE_CHECKING:
+    from relay.shortener.analytics import Summary
+    from relay.shortener.store import Link
 
 
 class _Camel(BaseModel):

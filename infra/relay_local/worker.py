@@ -1,0 +1,163 @@
+"""One Lambda execution environment: `python -m relay_local.worker MODULE.FUNC`.
+
+Like Lambda, the worker imports the handler once (the cold start, timed as
+init) and then serves invocations one at a time, for as long as it lives. It
+talks to the invoker over its original stdin/stdout, one JSON line per
+message; the handler's own stdout and stderr (print, logging, Powertools'
+Logger, which binds `sys.stdout` when constructed) go to a capture object
+installed before the import, and come back as the invocation's log lines.
+A handler exception becomes an error result and the worker stays up.
+
+This module imports only the standard library: its import time is part of
+every cold start the local stack reports.
+"""
+
+from __future__ import annotations
+
+import decimal
+import importlib
+import io
+import json
+import os
+import sys
+import time
+import traceback
+from typing import IO, Any
+
+REQUEST_ID_KEY = "request_id"
+
+
+class LogCapture(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr and collects complete lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if "\n" not in text:
+            self._partial += text
+            return len(text)
+        pieces = (self._partial + text).split("\n")
+        self._partial = pieces.pop()
+        self.lines.extend(pieces)
+        return len(text)
+
+    def take(self) -> list[str]:
+        if self._partial:
+            self.lines.append(self._partial)
+            self._partial = ""
+        lines, self.lines = self.lines, []
+        return lines
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    def isatty(self) -> bool:
+        return False
+
+
+class LambdaContext:
+    """The context object Lambda passes to a handler."""
+
+    def __init__(self, request_id: str, deadline_ms: float) -> None:
+        env = os.environ
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+        self.invoked_function_arn = env.get("RELAY_FUNCTION_ARN", "")
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.aws_request_id = request_id
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+
+def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    return {
+        "errorType": error_type or type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(exc)[1:],
+    }
+
+
+def _json_default(value: object) -> object:
+    # The Python runtime's marshaller accepts Decimal (boto3's numbers) and nothing else.
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _send(channel: IO[str], message: dict[str, Any]) -> None:
+    channel.write(json.dumps(message, default=_json_default, separators=(",", ":")) + "\n")
+    channel.flush()
+
+
+def main() -> None:
+    handler_name = sys.argv[1]
+    # Keep the protocol channel private: fd 1 becomes stderr, so even output written
+    # below Python (a C extension, a subprocess) cannot corrupt the JSON lines.
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    requests = sys.stdin
+    capture = LogCapture()
+    sys.stdout = capture
+    sys.stderr = capture
+
+    started = time.perf_counter()
+    init_error: dict[str, Any] | None = None
+    handler: Any = None
+    try:
+        module_name, _, function_name = handler_name.rpartition(".")
+        module = importlib.import_module(module_name)
+        handler = getattr(module, function_name)
+    except Exception as exc:  # noqa: BLE001 - any import failure is the function's init error
+        error_type = (
+            "Runtime.HandlerNotFound"
+            if isinstance(exc, AttributeError)
+            else "Runtime.ImportModuleError"
+        )
+        init_error = _error(exc, error_type)
+    init_ms = (time.perf_counter() - started) * 1000
+    _send(channel, {"ready": init_error is None, "init_ms": init_ms})
+
+    cold = True
+    for line in requests:
+        request = json.loads(line)
+        started = time.perf_counter()
+        response: dict[str, Any]
+        if init_error is not None:
+            response = {"error": init_error}
+        else:
+            context = LambdaContext(request[REQUEST_ID_KEY], request["deadline_ms"])
+            try:
+                response = {"result": handler(request["event"], context)}
+            except Exception as exc:  # noqa: BLE001 - Lambda reports any handler exception
+                response = {"error": _error(exc)}
+        response["duration_ms"] = (time.perf_counter() - started) * 1000
+        response["logs"] = capture.take()
+        response["cold"] = cold
+        response["init_ms"] = init_ms if cold else 0.0
+        cold = False
+        try:
+            _send(channel, response)
+        except (TypeError, ValueError) as exc:
+            # A result JSON cannot carry: Lambda fails the invocation the same way.
+            response.pop("result", None)
+            response["error"] = _error(exc, "Runtime.MarshalError")
+            _send(channel, response)
+        if init_error is not None:
+            # Lambda retries a failed init on the next invocation, in a fresh environment.
+            return
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""API Gateway (payload 2.0) error responses in DESIGN's body, without any framework.
+
+`relay.platform.http` wraps these for Powertools' resolver; the redirect, which
+serves one route and skips the resolver for speed, returns them as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from relay.platform.errors import RelayError
+
+JSON = "application/json"
+
+
+def error_payload(error: RelayError) -> dict[str, Any]:
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": JSON, **error.headers},
+        "body": json.dumps(error.body()),
+    }
+
+
+def unexpected_body(request_id: str) -> str:
+    message = f"Something broke on our side (request {request_id})."
+    return json.dumps({"error": {"code": "internal_error", "message": message}})
