@@ -123,7 +123,35 @@ def _add_token(subparsers: Any) -> None:
     parser.set_defaults(handler=_token)
 
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_run, _add_invoke, _add_token]
+def _openapi(args: argparse.Namespace) -> int:
+    from relay_local.openapi import DOCUMENT, generate
+
+    document = generate(args.template)
+    if args.stdout:
+        sys.stdout.write(document)
+        return 0
+    target = args.template.resolve().parent / DOCUMENT
+    if args.check:
+        if not target.exists() or target.read_text(encoding="utf-8") != document:
+            sys.stderr.write(f"relay: {target} is out of date; run `make openapi`\n")
+            return 1
+        return 0
+    target.write_text(document, encoding="utf-8")
+    sys.stderr.write(f"wrote {target}\n")
+    return 0
+
+
+def _add_openapi(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "openapi", help="write the HTTP API's OpenAPI document (docs/openapi.json)"
+    )
+    parser.add_argument("--stdout", action="store_true", help="print it instead")
+    parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    _common(parser)
+    parser.set_defaults(handler=_openapi)
+
+
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_run, _add_invoke, _add_token, _add_openapi]
 
 
 def build_parser() -> argparse.ArgumentParser:

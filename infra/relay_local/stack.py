@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import socket
+import sys
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from relay_local.aws import AsyncAws, LocalAws
 from relay_local.http_gateway import HttpGateway
 from relay_local.invoker import Invoker
 from relay_local.log_subscriptions import LogSubscriptions
-from relay_local.model import StackModel, build_model
+from relay_local.model import RouteSpec, StackModel, build_model
 from relay_local.output import Output
 from relay_local.redis_choice import RedisChoice, choose_redis
 from relay_local.reload import Reloader
@@ -179,6 +180,36 @@ def _listen(port: int) -> socket.socket:
     return listener
 
 
+async def _serve_openapi(
+    template: Path, routes: list[RouteSpec], gateway: HttpGateway, output: Output
+) -> None:
+    """Generate the OpenAPI document in a child process (the stack itself never imports the
+    functions' code) and serve it at GET /api/openapi.json, unless the template has that route."""
+    from relay_local.openapi import SERVED_AT
+
+    if any(route.path == SERVED_AT for route in routes):
+        return
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "relay_local.cli",
+        "openapi",
+        "--stdout",
+        "--template",
+        str(template),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    document, errors = await child.communicate()
+    if child.returncode != 0:
+        output.line(
+            f"OpenAPI document not served: {errors.decode(errors='replace').strip()[-500:]}"
+        )
+        return
+    gateway.add_static("GET", SERVED_AT, document, "application/json")
+    output.line(f"OpenAPI document: GET {SERVED_AT}")
+
+
 async def run_stack(options: RunOptions, output: Output) -> None:
     services = start_services(options.template, options.state_dir)
     model = services.model
@@ -243,6 +274,9 @@ async def run_stack(options: RunOptions, output: Output) -> None:
         }
         stack_file.write_text(json.dumps(info), encoding="utf-8")
         output.line(f"Ready: HTTP API on http://127.0.0.1:{http_port} (Ctrl-C to stop)")
+        background.append(
+            asyncio.create_task(_serve_openapi(options.template, model.routes, gateway, output))
+        )
         await serving
     finally:
         output.line("Stopping")

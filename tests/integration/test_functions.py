@@ -243,3 +243,9 @@ def test_the_authorizer_passes_the_user_on(monkeypatch):
         "isAuthorized": True,
         "context": {"userId": "alice", "authError": ""},
     }
+
+
+def test_the_committed_openapi_document_is_current():
+    from relay_local.cli import main
+
+    assert main(["openapi", "--check", "--template", str(ROOT / "template.yaml")]) == 0

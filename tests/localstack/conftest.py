@@ -1,130 +1,18 @@
-"""Starting the local stack as a user does (`relay run` in a subprocess), on free
-ports, with a temporary copy of the fixture template and a temporary state dir.
-
-A subprocess, not an in-process stack: moto keeps its state in module globals,
-and the restart tests need a process that can be stopped and SIGKILLed.
-"""
+"""The local stack's own tests run against a copy of the fixture template in tests/localstack."""
 
 from __future__ import annotations
 
-import json
-import os
-import queue
 import shutil
-import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
-import boto3
-import httpx
 import pytest
 
+from tests.support.stack import Stack, eventually, relay
+
+__all__ = ["Stack", "eventually", "make_project", "relay"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
-START_TIMEOUT_S = 30
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T | None], timeout: float = 10.0, what: str = "") -> T:
-    """Poll `probe` until it returns something truthy; fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or probe}")
-        time.sleep(0.05)
-
-
-def relay(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "relay_local.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
-
-
-class Stack:
-    """A running `relay run`, its output, and clients for what it serves."""
-
-    def __init__(self, project: Path, state_dir: Path, *extra_args: str) -> None:
-        self.project = project
-        self.template = project / "template.yaml"
-        self.state_dir = state_dir
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "relay_local.cli", "run"),
-                *("--http-port", "0", "--ws-port", "0"),
-                *("--template", str(self.template), "--state-dir", str(state_dir)),
-                *extra_args,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        threading.Thread(target=self._pump, daemon=True).start()
-        self.wait_for_output("Ready:", timeout=START_TIMEOUT_S)
-        self.info: dict[str, Any] = json.loads((state_dir / "stack.json").read_text())
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.info['http_port']}", timeout=30)
-
-    def _pump(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait_for_output(self, text: str, timeout: float = 10.0) -> str:
-        for line in self.lines:
-            if text in line:
-                return line
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no {text!r} in output:\n" + "\n".join(self.lines))
-            try:
-                line = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise AssertionError("stack exited:\n" + "\n".join(self.lines))
-            self.lines.append(line)
-            if text in line:
-                return line
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.info["moto_url"],
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    def queue_url(self, name: str) -> str:
-        return str(self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
-
-    def stop(self) -> None:
-        self.http.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=15)
-
-    def kill(self) -> None:
-        self.http.close()
-        self.process.kill()
-        self.process.wait(timeout=15)
 
 
 def make_project(root: Path) -> Path:
