@@ -373,7 +373,7 @@ def _breakdown(
         f"| {us(click)} | {click / handler_p50:.0%} |",
         f"| `Redirects.resolve` (script + decode + click line) | {us(resolve)} "
         f"| {resolve / handler_p50:.0%} |",
-        f"| Powertools resolve + event wrapping + Response (handler - resolve) "
+        f"| reading the event and building the response (handler - resolve) "
         f"| {us(handler_p50 - resolve)} | {(handler_p50 - resolve) / handler_p50:.0%} |",
     ]
     profile = cProfile.Profile()

@@ -6,7 +6,7 @@ import functools
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relay.platform.http import caller, make_resolver, rate_limited
+from relay.platform.http import caller, make_resolver, rate_limited, resolve
 from relay.platform.observability import logger
 from relay.platform.schemas import error_responses
 from relay.shortener import analytics
@@ -36,4 +36,4 @@ def link_analytics(code: str) -> AnalyticsOut:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, object], context: LambdaContext) -> dict[str, object]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relay.platform.cache import redis_client, redis_gate
-from relay.platform.http import caller, make_resolver, public_base_url, rate_limited
+from relay.platform.http import caller, make_resolver, public_base_url, rate_limited, resolve
 from relay.platform.observability import logger
 from relay.platform.responses import JSON
 from relay.platform.schemas import error_responses
@@ -72,4 +72,4 @@ def delete_link(code: str) -> Response[None]:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, object], context: LambdaContext) -> dict[str, object]:
-    return app.resolve(event, context)
+    return resolve(app, event, context)

@@ -249,3 +249,14 @@ def test_the_committed_openapi_document_is_current():
     from relay_local.cli import main
 
     assert main(["openapi", "--check", "--template", str(ROOT / "template.yaml")]) == 0
+
+
+def test_a_json_body_is_read_whatever_content_type_the_client_sent(aws):
+    # `curl -d '{...}'` labels its JSON application/x-www-form-urlencoded.
+    event = http_event(SHORTEN, "/api/shorten", body={"longUrl": "https://example.com/curl"})
+    event["headers"]["content-type"] = "application/x-www-form-urlencoded"
+
+    response = call("Shorten", event)
+
+    assert response["statusCode"] == 201
+    assert body(response)["longUrl"] == "https://example.com/curl"

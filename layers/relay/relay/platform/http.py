@@ -138,3 +138,14 @@ def public_base_url(app: APIGatewayHttpResolver) -> str:
     event = app.current_event
     scheme = event.headers.get("x-forwarded-proto", "https")
     return f"{scheme}://{event.request_context.domain_name}"
+
+
+def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Route an event. Relay's API speaks JSON only, so a body is read as JSON whatever
+    Content-Type came with it: `curl -d` says form-urlencoded, and Powertools would
+    otherwise parse the JSON as a form and report every field missing."""
+    headers = event.get("headers")
+    declared = str(headers.get("content-type", "")) if isinstance(headers, dict) else JSON
+    if event.get("body") and not declared.startswith(JSON):
+        event = {**event, "headers": {**(headers or {}), "content-type": JSON}}
+    return app.resolve(event, context)
