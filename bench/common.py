@@ -176,7 +176,7 @@ def create_template_resources(moto_url: str) -> dict[str, str]:
     """
     import boto3
 
-    from relay_local.aws import table_requests
+    from relay_local.aws import create_with_clients
     from relay_local.model import build_model
 
     model = build_model(TEMPLATE, moto_url=moto_url)
@@ -186,26 +186,9 @@ def create_template_resources(moto_url: str) -> dict[str, str]:
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
     }
-    dynamodb = boto3.client("dynamodb", **kwargs)
-    for table in model.tables.values():
-        create, ttl = table_requests(table)
-        dynamodb.create_table(**create)
-        if ttl is not None:
-            dynamodb.update_time_to_live(**ttl)
-    sqs = boto3.client("sqs", **kwargs)
-    urls: dict[str, str] = {}
-    for queue in model.queues.values():
-        plain = {k: v for k, v in queue.attributes.items() if k != "RedrivePolicy"}
-        urls[queue.logical_id] = sqs.create_queue(QueueName=queue.name, Attributes=plain)[  # type: ignore[arg-type]
-            "QueueUrl"
-        ]
-    for queue in model.queues.values():
-        if "RedrivePolicy" in queue.attributes:
-            sqs.set_queue_attributes(
-                QueueUrl=urls[queue.logical_id],
-                Attributes={"RedrivePolicy": queue.attributes["RedrivePolicy"]},
-            )
-    return urls
+    return create_with_clients(
+        model, boto3.client("dynamodb", **kwargs), boto3.client("sqs", **kwargs)
+    )
 
 
 def run_python(

@@ -105,30 +105,13 @@ def aws(redis_client: Any) -> Iterator[Aws]:
     import boto3
     from moto import mock_aws
 
-    from relay_local.aws import table_requests
+    from relay_local.aws import create_with_clients
     from relay_local.model import build_model
 
     model = build_model(TEMPLATE, moto_url="http://127.0.0.1:1")
     with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        for table in model.tables.values():
-            create, ttl = table_requests(table)
-            dynamodb.create_table(**create)
-            if ttl is not None:
-                dynamodb.update_time_to_live(**ttl)
-        sqs = boto3.client("sqs")
-        urls = {}
-        for queue in model.queues.values():  # redrive targets must exist before the policy
-            plain = {k: v for k, v in queue.attributes.items() if k != "RedrivePolicy"}
-            urls[queue.logical_id] = sqs.create_queue(QueueName=queue.name, Attributes=plain)[
-                "QueueUrl"
-            ]
-        for queue in model.queues.values():
-            if "RedrivePolicy" in queue.attributes:
-                sqs.set_queue_attributes(
-                    QueueUrl=urls[queue.logical_id],
-                    Attributes={"RedrivePolicy": queue.attributes["RedrivePolicy"]},
-                )
+        dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+        urls = create_with_clients(model, dynamodb, sqs)
         assert urls["ClickQueue"] == os.environ["CLICK_QUEUE_URL"]
         yield Aws(dynamodb, sqs, urls)
 
