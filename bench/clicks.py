@@ -91,10 +91,10 @@ def run() -> PartResult:
     perf = time.perf_counter_ns
     with _file_stdout():
         for i in range(200):
-            log.record("BenchRd1", i, HEADERS)
+            log.record("BenchRd1", 1_795_000_000_000, i, HEADERS)
         for i in range(N_LOG):
             start = perf()
-            log.record("BenchRd1", i, HEADERS)
+            log.record("BenchRd1", 1_795_000_000_000, i, HEADERS)
             times["log"].append(perf() - start)
 
     with moto_server() as url:

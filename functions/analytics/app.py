@@ -31,7 +31,7 @@ def links() -> Links:
 )
 def link_analytics(code: str) -> AnalyticsOut:
     link = links().readable(code, caller(app).user_id)
-    return AnalyticsOut.of(link, analytics.summary(code))
+    return AnalyticsOut.of(link, analytics.summary(link.code, link.created_ms))
 
 
 @logger.inject_lambda_context

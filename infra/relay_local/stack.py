@@ -241,6 +241,9 @@ async def run_stack(options: RunOptions, output: Output) -> None:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            # API Gateway's sourceIp is the TCP peer; a client's X-Forwarded-For must not
+            # change it (it would dodge every per-IP rate limit).
+            proxy_headers=False,
         )
     )
     loop = asyncio.get_running_loop()

@@ -221,6 +221,14 @@ def test_too_many_anonymous_shortens_get_429_with_rate_limit_headers(stack: Stac
     assert int(limited.headers["retry-after"]) >= 1
     assert limited.headers["ratelimit-remaining"] == "0"
     assert "ratelimit-reset" in limited.headers
+    # The source IP is the connection's, as on API Gateway: a header does not change it.
+    with from_address(stack, "127.0.0.12") as client:
+        spoofed = client.post(
+            "/api/shorten",
+            json={"longUrl": "https://example.com/s"},
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        )
+    assert spoofed.status_code == 429
 
 
 def test_a_bad_token_is_401(stack: Stack) -> None:

@@ -260,3 +260,106 @@ def test_a_json_body_is_read_whatever_content_type_the_client_sent(aws):
 
     assert response["statusCode"] == 201
     assert body(response)["longUrl"] == "https://example.com/curl"
+
+
+def test_custom_codes_need_a_token(aws):
+    response = shorten({"longUrl": "https://example.com/a", "customCode": "squat"})
+
+    assert_error(response, 401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[x",
+        "http://[::1",
+        "http://a]b/",
+        "http://ex\uff03ample.com/",
+        "https://example.com/\x00x",
+        "https://example.com/\x7fx",
+    ],
+)
+def test_urls_that_cannot_be_parsed_or_sent_back_are_a_400(aws, url):
+    assert_error(shorten({"longUrl": url}, user="alice"), 400, "invalid_url")
+
+
+def test_non_ascii_urls_are_stored_as_ascii_and_redirect(aws):
+    link = body(shorten({"longUrl": "https://bücher.example/straße?q=ü"}, user="alice"))
+
+    assert link["longUrl"] == "https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%BC"
+    assert redirect(link["code"])["headers"]["Location"] == link["longUrl"]
+
+
+def test_an_expiry_past_year_9999_is_a_400_and_stores_nothing(aws):
+    response = shorten(
+        {"longUrl": "https://example.com/far", "expiresAt": "9999-12-31T23:00:00-05:00"},
+        user="alice",
+    )
+
+    assert_error(response, 400, "invalid_expiry")
+    listed = call("Shorten", http_event("GET /api/links", "/api/links", user="alice"))
+    assert body(listed)["items"] == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"owner": {"S": "alice"}},
+        {"owner": {"S": "alice"}, "pk": "x", "createdAt": {"S": "2026"}},
+        {"owner": {"S": "alice"}, "pk": {"S": "DEDUP#x"}, "createdAt": {"S": "2026"}},
+        {"owner": {"S": "alice"}, "pk": {"N": "1"}, "createdAt": {"S": "2026"}},
+    ],
+)
+def test_a_tampered_cursor_is_a_400(aws, key):
+    from relay.shortener.links import encode_cursor
+
+    event = http_event(
+        "GET /api/links", "/api/links", user="alice", query={"cursor": encode_cursor(key)}
+    )
+
+    assert_error(call("Shorten", event), 400, "invalid_cursor")
+
+
+def test_a_body_that_is_not_utf8_is_a_400(aws):
+    import base64
+
+    event = http_event(SHORTEN, "/api/shorten")
+    event["body"] = base64.b64encode(b"\x80\x81").decode()
+    event["isBase64Encoded"] = True
+
+    assert_error(call("Shorten", event), 400, "malformed_json")
+
+
+def test_error_responses_on_limited_routes_carry_the_rate_limit_headers(aws):
+    missing = analytics("Nothere", user="alice")
+    unknown = redirect("Nothere")
+
+    assert missing["statusCode"] == 404 and missing["headers"]["RateLimit-Limit"] == "300"
+    assert unknown["statusCode"] == 404 and unknown["headers"]["RateLimit-Limit"] == "600"
+
+
+def test_a_redis_that_answers_with_errors_fails_open(aws, monkeypatch):
+    import redis
+
+    from relay.platform import cache, http
+
+    class ReadOnlyReplica(redis.Redis):
+        def execute_command(self, *args, **options):
+            raise redis.ReadOnlyError("You can't write against a read only replica.")
+
+    code = body(shorten({"longUrl": "https://example.com/failover"}, user="alice"))["code"]
+    monkeypatch.setattr(cache, "redis_client", lambda: ReadOnlyReplica())
+    monkeypatch.setattr(http, "redis_client", lambda: ReadOnlyReplica())
+    http.rate_limiter.cache_clear()
+    cache.redis_gate.cache_clear()
+
+    try:
+        followed = redirect(code)
+        created = shorten({"longUrl": "https://example.com/during-failover"}, user="alice")
+    finally:
+        http.rate_limiter.cache_clear()
+        cache.redis_gate.cache_clear()
+
+    assert followed["statusCode"] == 301
+    assert created["statusCode"] == 201
+    assert "RateLimit-Limit" not in created["headers"]  # nothing was counted

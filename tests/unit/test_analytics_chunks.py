@@ -1,9 +1,11 @@
-from relay.shortener.analytics import MAX_COUNTERS, chunks, dimensions, marker_key
+from relay.shortener.analytics import MAX_ITEMS, chunks, counters_key, dimensions
 from relay.shortener.clicks import Click
+
+GENERATION = 1_790_000_000_000
 
 
 def click(i, code="Ab3dE9x", referer=""):
-    return Click(f"id{i}", code, 1_795_000_000_000, referer, "curl/8", "DE")
+    return Click(f"id{i}", code, GENERATION, 1_795_000_000_000, referer, "curl/8", "DE")
 
 
 def test_a_click_counts_in_five_dimensions():
@@ -17,10 +19,15 @@ def test_a_click_counts_in_five_dimensions():
 
 
 def test_clicks_on_one_link_share_their_counters():
-    [chunk] = chunks([click(i) for i in range(500)])
+    result = chunks([click(i) for i in range(500)])
 
-    assert len(chunk.click_ids) == 500
-    assert chunk.counters[("LINK#Ab3dE9x", "TOTAL")] == 500
+    assert sum(len(chunk.clicks) for chunk in result) == 500
+    assert (
+        sum(chunk.counters[(counters_key("Ab3dE9x", GENERATION), "TOTAL")] for chunk in result)
+        == 500
+    )
+    # One marker per click plus five shared counters: 95 clicks fit one transaction.
+    assert [len(chunk.clicks) for chunk in result] == [95] * 5 + [25]
 
 
 def test_chunks_never_need_more_than_one_transaction():
@@ -28,11 +35,16 @@ def test_chunks_never_need_more_than_one_transaction():
 
     result = chunks(many)
 
-    assert all(len(chunk.counters) <= MAX_COUNTERS for chunk in result)
-    assert sum(len(chunk.click_ids) for chunk in result) == 300
+    assert all(chunk.items() <= MAX_ITEMS for chunk in result)
+    assert sum(len(chunk.clicks) for chunk in result) == 300
     assert chunks(many) == result  # the same clicks always cut the same way
 
 
-def test_marker_names_the_exact_set_of_clicks():
-    assert marker_key(["a", "b"]) == marker_key(["a", "b"])
-    assert marker_key(["a", "b"]) != marker_key(["a", "c"])
+def test_a_click_repeated_within_a_batch_counts_once():
+    [chunk] = chunks([click(1), click(1), click(2)])
+
+    assert [c.id for c in chunk.clicks] == ["id1", "id2"]
+
+
+def test_a_reused_code_is_another_link():
+    assert counters_key("Ab3dE9x", 1) != counters_key("Ab3dE9x", 2)

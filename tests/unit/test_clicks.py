@@ -8,7 +8,7 @@ from relay.shortener.clicks import ClickLog
 
 def logged_click(code="Ab3dE9x", **headers):
     lines = []
-    ClickLog(lines.append).record(code, 1_795_000_000_000, headers)
+    ClickLog(lines.append).record(code, 1_790_000_000_000, 1_795_000_000_000, headers)
     return lines
 
 

@@ -56,4 +56,6 @@ def redis_gate() -> RedisGate:
     return RedisGate()
 
 
-RedisUnavailable = (redis.ConnectionError, redis.TimeoutError)
+# Not only a dead server: a replica that a failover left read-only, a server out of
+# memory or mid-load answer with errors too, and a cache must not turn them into 500s.
+RedisUnavailable = (redis.RedisError,)

@@ -8,6 +8,8 @@ reads the caller from the authorizer's context, and applies rate limits with the
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import logging
@@ -19,10 +21,10 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from relay.platform.cache import RedisUnavailable, redis_client, redis_gate
-from relay.platform.errors import NotFound, RelayError, Unauthorized
+from relay.platform.errors import Invalid, NotFound, RelayError, Unauthorized
 from relay.platform.identity import Caller
 from relay.platform.ratelimit import RULES, Decision, RateLimiter, Rule
-from relay.platform.responses import JSON, unexpected_body
+from relay.platform.responses import JSON, error_payload, unexpected_body
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,12 @@ def rate_limited(
             decision = enforce([(anonymous_rule, who.source_ip)])
         else:
             decision = enforce([(user_rule, who.user_id)])
-        response = next_middleware(app)
+        try:
+            response = next_middleware(app)
+        except RelayError as error:
+            if decision is not None:  # the request used quota, whatever its outcome
+                error.headers = decision.headers() | error.headers
+            raise
         if decision is not None:
             response.headers.update(decision.headers())
         return response
@@ -144,8 +151,19 @@ def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) ->
     """Route an event. Relay's API speaks JSON only, so a body is read as JSON whatever
     Content-Type came with it: `curl -d` says form-urlencoded, and Powertools would
     otherwise parse the JSON as a form and report every field missing."""
-    headers = event.get("headers")
-    declared = str(headers.get("content-type", "")) if isinstance(headers, dict) else JSON
-    if event.get("body") and not declared.startswith(JSON):
-        event = {**event, "headers": {**(headers or {}), "content-type": JSON}}
+    body = event.get("body")
+    if body:
+        try:
+            text = base64.b64decode(body).decode() if event.get("isBase64Encoded") else str(body)
+        except (binascii.Error, UnicodeDecodeError):
+            return error_payload(
+                Invalid("The request body is not UTF-8 JSON.", code="malformed_json")
+            )
+        headers = event.get("headers")
+        headers = (
+            {**headers, "content-type": JSON}
+            if isinstance(headers, dict)
+            else {"content-type": JSON}
+        )
+        event = {**event, "headers": headers, "body": text, "isBase64Encoded": False}
     return app.resolve(event, context)

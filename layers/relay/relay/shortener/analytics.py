@@ -2,15 +2,21 @@
 
 The clicks table holds one counter item per (link, dimension value): `TOTAL`,
 `DAY#2026-11-25`, `REF#news.example`, `CTRY#DE`, `DEV#mobile`, so reading a link's
-analytics is one query on its partition. Counting is idempotent: the clicks of a
-message are cut into chunks deterministically, and each chunk's counters are added
-in one transaction with a marker item named after the chunk's click ids. A
-redelivered message finds its markers and adds nothing.
+analytics is one query on its partition. A link is its code *and* its generation
+(its creation time): a code deleted and later claimed by someone else starts from
+zero, and never shows the previous owner's clicks.
+
+Counting is idempotent per click: each click's marker item (`SEEN#<click id>`) is
+written, on condition that it is new, in the same transaction as the counters it
+adds to. When some clicks of a chunk were counted before (a redelivered message, a
+retried or regrouped log delivery), the transaction names them, and the chunk is
+counted again without them.
 """
 
 from __future__ import annotations
 
-import hashlib
+import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,17 +32,18 @@ from relay.shortener.clicks import Click, country, device_class, referrer_host
 
 _conf = settings()
 
-# DynamoDB allows 100 items a transaction; one is the marker.
-MAX_COUNTERS = 99
+# DynamoDB allows 100 items a transaction: one marker per click plus the counters.
+MAX_ITEMS = 100
 MARKER_TTL_S = 14 * 86_400  # longer than any SQS retention, so a redelivery always finds it
+CONFLICT_RETRIES = 3
 
 
-def counters_key(code: str) -> str:
-    return f"LINK#{code}"
+def counters_key(code: str, generation: int) -> str:
+    return f"LINK#{code}#{generation}"
 
 
-def marker_key(click_ids: list[str]) -> str:
-    return "SEEN#" + hashlib.sha256("\n".join(click_ids).encode()).hexdigest()
+def marker_key(click_id: str) -> str:
+    return f"SEEN#{click_id}"
 
 
 class _Table:
@@ -76,22 +83,35 @@ def dimensions(click: Click) -> list[str]:
 
 @dataclass
 class Chunk:
-    click_ids: list[str] = field(default_factory=list)
+    clicks: list[Click] = field(default_factory=list)
     counters: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, click: Click) -> None:
+        self.clicks.append(click)
+        self.counters.update(_keys(click))
+
+    def items(self) -> int:
+        return len(self.clicks) + len(self.counters)
+
+
+def _keys(click: Click) -> list[tuple[str, str]]:
+    return [(counters_key(click.code, click.gen), sk) for sk in dimensions(click)]
 
 
 def chunks(clicks: list[Click]) -> list[Chunk]:
-    """Cut clicks, in order, into chunks whose counters fit one transaction."""
+    """Cut clicks, in order and each once, into chunks that fit one transaction."""
     result = [Chunk()]
+    seen: set[str] = set()
     for click in clicks:
-        keys = [(counters_key(click.code), sk) for sk in dimensions(click)]
+        if click.id in seen:
+            continue
+        seen.add(click.id)
         current = result[-1]
-        if len(set(current.counters) | set(keys)) > MAX_COUNTERS:
+        if current.items() + 1 + len(set(_keys(click)) - set(current.counters)) > MAX_ITEMS:
             current = Chunk()
             result.append(current)
-        current.click_ids.append(click.id)
-        current.counters.update(keys)
-    return [chunk for chunk in result if chunk.click_ids]
+        current.add(click)
+    return [chunk for chunk in result if chunk.clicks]
 
 
 class ClickCounter:
@@ -99,26 +119,48 @@ class ClickCounter:
         self._connection = Connection(region=_conf.aws_region, host=_conf.aws_endpoint_url)
 
     def count(self, clicks: list[Click], now_ms: int) -> int:
-        """Add clicks to their counters; returns how many were new (not seen before)."""
-        new = 0
-        for chunk in chunks(clicks):
-            marker = MarkerItem(marker_key(chunk.click_ids), "-", ttl=now_ms // 1000 + MARKER_TTL_S)
+        """Add clicks to their counters; returns how many were new (not counted before)."""
+        return sum(self._count_chunk(chunk, now_ms) for chunk in chunks(clicks))
+
+    def _count_chunk(self, chunk: Chunk, now_ms: int) -> int:
+        conflicts = 0
+        while chunk.clicks:
             try:
-                with TransactWrite(connection=self._connection) as tx:
-                    tx.save(marker, condition=MarkerItem.pk.does_not_exist())
-                    for (pk, sk), n in chunk.counters.items():
-                        tx.update(CounterItem(pk, sk), actions=[CounterItem.clicks.add(n)])
+                self._write(chunk, now_ms)
+                return len(chunk.clicks)
             except TransactWriteError as error:
-                reasons = error.cancellation_reasons
-                if (
-                    reasons
-                    and reasons[0] is not None
-                    and reasons[0].code == "ConditionalCheckFailed"
-                ):
-                    continue  # counted on an earlier delivery
-                raise
-            new += len(chunk.click_ids)
-        return new
+                reasons = [r.code if r else None for r in error.cancellation_reasons]
+                counted = {
+                    click.id
+                    for click, reason in zip(chunk.clicks, reasons, strict=False)
+                    if reason == "ConditionalCheckFailed"
+                }
+                if counted:
+                    chunk = _without(chunk, counted)
+                elif "TransactionConflict" in reasons and conflicts < CONFLICT_RETRIES:
+                    # Another consumer was adding to the same hot counter.
+                    conflicts += 1
+                    time.sleep(random.uniform(0.01, 0.05) * conflicts)  # noqa: S311 - jitter
+                else:
+                    raise
+        return 0
+
+    def _write(self, chunk: Chunk, now_ms: int) -> None:
+        expires = now_ms // 1000 + MARKER_TTL_S
+        with TransactWrite(connection=self._connection) as tx:
+            for click in chunk.clicks:  # markers first: their positions name the clicks
+                marker = MarkerItem(marker_key(click.id), "-", ttl=expires)
+                tx.save(marker, condition=MarkerItem.pk.does_not_exist())
+            for (pk, sk), n in chunk.counters.items():
+                tx.update(CounterItem(pk, sk), actions=[CounterItem.clicks.add(n)])
+
+
+def _without(chunk: Chunk, counted: set[str]) -> Chunk:
+    rest = Chunk()
+    for click in chunk.clicks:
+        if click.id not in counted:
+            rest.add(click)
+    return rest
 
 
 @dataclass(frozen=True)
@@ -134,10 +176,10 @@ def _ranked(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def summary(code: str) -> Summary:
+def summary(code: str, generation: int) -> Summary:
     groups: dict[str, dict[str, int]] = {"REF": {}, "CTRY": {}, "DAY": {}, "DEV": {}}
     total = 0
-    for item in CounterItem.query(counters_key(code)):
+    for item in CounterItem.query(counters_key(code, generation)):
         kind, _, value = item.sk.partition("#")
         if kind == "TOTAL":
             total = int(item.clicks)

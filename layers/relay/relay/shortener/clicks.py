@@ -23,12 +23,16 @@ from urllib.parse import urlsplit
 KIND = "click"
 MAX_HEADER = 512
 CLICKS_PER_MESSAGE = 100
+# Well under SQS's message limit (256 KiB, the older and smaller of its limits), so a
+# batch of them can be cut to fit a request too (see shipping.py).
+MAX_MESSAGE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
 class Click:
     id: str
     code: str
+    gen: int  # the link's creation time: a code reused later is another link
     ts: int
     referer: str
     ua: str
@@ -47,11 +51,12 @@ class ClickLog:
     def __init__(self, write: Callable[[str], None] = _stdout) -> None:
         self._write = write
 
-    def record(self, code: str, now_ms: int, headers: dict[str, str]) -> None:
+    def record(self, code: str, generation: int, now_ms: int, headers: dict[str, str]) -> None:
         line = {
             "kind": KIND,
             "id": secrets.token_hex(16),
             "code": code,
+            "gen": generation,
             "ts": now_ms,
             "referer": headers.get("referer", "")[:MAX_HEADER],
             "ua": headers.get("user-agent", "")[:MAX_HEADER],
@@ -68,6 +73,7 @@ def parse(raw: object) -> Click:
         click = Click(
             id=str(raw["id"]),
             code=str(raw["code"]),
+            gen=int(raw["gen"]),
             ts=int(raw["ts"]),
             referer=str(raw.get("referer", "")),
             ua=str(raw.get("ua", "")),
@@ -86,16 +92,19 @@ def pack(lines: Iterable[str]) -> list[str]:
     Deterministic: the same lines always make the same messages, so a retried
     delivery is recognised downstream (see analytics.chunks).
     """
-    clicks = []
+    messages: list[list[str]] = [[]]
+    size = 0
     for line in lines:
         try:
-            clicks.append(asdict(parse(json.loads(line))))
+            click = json.dumps(asdict(parse(json.loads(line))), separators=(",", ":"))
         except ValueError:
             continue
-    return [
-        json.dumps({"clicks": clicks[i : i + CLICKS_PER_MESSAGE]}, separators=(",", ":"))
-        for i in range(0, len(clicks), CLICKS_PER_MESSAGE)
-    ]
+        if len(messages[-1]) == CLICKS_PER_MESSAGE or size + len(click) + 16 > MAX_MESSAGE_BYTES:
+            messages.append([])
+            size = 0
+        messages[-1].append(click)
+        size += len(click) + 1
+    return ['{"clicks":[' + ",".join(clicks) + "]}" for clicks in messages if clicks]
 
 
 def unpack(body: str) -> list[Click]:

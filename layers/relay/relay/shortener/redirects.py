@@ -47,13 +47,15 @@ class Target:
 
 
 def encode(link: Link) -> bytes:
+    """`status|expires|generation|url`: all a redirect needs, in the cheapest form to parse.
+    The generation (the link's creation time) keeps a reused code's clicks apart."""
     expires = "" if link.expires_ms is None else str(link.expires_ms)
-    return f"{link.redirect_type}|{expires}|{link.long_url}".encode()
+    return f"{link.redirect_type}|{expires}|{link.created_ms}|{link.long_url}".encode()
 
 
-def _decode(value: bytes) -> tuple[int, int | None, str]:
-    status, expires, url = value.decode().split("|", 2)
-    return int(status), (int(expires) if expires else None), url
+def _decode(value: bytes) -> tuple[int, int | None, int, str]:
+    status, expires, generation, url = value.decode().split("|", 3)
+    return int(status), (int(expires) if expires else None), int(generation), url
 
 
 @functools.cache
@@ -99,30 +101,35 @@ class Redirects:
                 cached, rate_headers = decision.value, decision.headers()
 
         if cached == _MISSING:
-            raise NotFound(f"No link '{code}'.")
+            raise NotFound(f"No link '{code}'.", headers=rate_headers)
         if cached is not None:
-            status, expires_ms, long_url = _decode(cached)
+            status, expires_ms, generation, long_url = _decode(cached)
         else:
             link = (self._store or _default_store()).get(code)
             if redis_ok:
                 self._fill(code, link, now)
             if link is None:
-                raise NotFound(f"No link '{code}'.")
+                raise NotFound(f"No link '{code}'.", headers=rate_headers)
             status, expires_ms, long_url = link.redirect_type, link.expires_ms, link.long_url
+            generation = link.created_ms
         if expires_ms is not None and now >= expires_ms:
-            raise Gone(f"The link '{code}' has expired.")
-        self._clicks.record(code, now, headers)
+            raise Gone(f"The link '{code}' has expired.", headers=rate_headers)
+        self._clicks.record(code, generation, now, headers)
         return Target(long_url, status, rate_headers)
 
     def _fill(self, code: str, link: Link | None, now: int) -> None:
+        # Only where nothing is cached: a delete (or a create) that wrote the entry while
+        # this request read DynamoDB knows better than what this request read.
         if link is None:
-            _write(self._client, self._gate, cache_key(code), _MISSING, NEGATIVE_TTL_S)
+            _write(
+                self._client, self._gate, cache_key(code), _MISSING, NEGATIVE_TTL_S, only_new=True
+            )
             return
         ttl = CACHE_TTL_S
         if link.expires_ms is not None:
             # Past expiry the entry still answers 410 until it ages out.
             ttl = max(1, min(ttl, (link.expires_ms - now) // 1000 + NEGATIVE_TTL_S))
-        _write(self._client, self._gate, cache_key(code), encode(link), ttl)
+        _write(self._client, self._gate, cache_key(code), encode(link), ttl, only_new=True)
 
 
 def remember(client: redis.Redis, gate: RedisGate, link: Link) -> None:
@@ -135,10 +142,12 @@ def forget(client: redis.Redis, gate: RedisGate, code: str) -> None:
     _write(client, gate, cache_key(code), _MISSING, NEGATIVE_TTL_S)
 
 
-def _write(client: redis.Redis, gate: RedisGate, key: str, value: bytes, ttl_s: int) -> None:
+def _write(
+    client: redis.Redis, gate: RedisGate, key: str, value: bytes, ttl_s: int, only_new: bool = False
+) -> None:
     if not gate.is_open():
         return
     try:
-        client.set(key, value, ex=ttl_s)
+        client.set(key, value, ex=ttl_s, nx=only_new)
     except RedisUnavailable as error:
         gate.failed(error)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 SQS_BATCH = 10
+# A SendMessageBatch request's payload is capped too (256 KiB on the older limit).
+MAX_BATCH_BYTES = 240 * 1024
 
 
 @functools.cache
@@ -36,14 +38,25 @@ def ship(lines: list[str], client: SQSClient | None = None, queue_url: str | Non
     client = client or sqs()
     queue_url = queue_url or settings().click_queue_url
     bodies = pack(lines)
-    for start in range(0, len(bodies), SQS_BATCH):
-        entries = [
-            {"Id": str(i), "MessageBody": body}
-            for i, body in enumerate(bodies[start : start + SQS_BATCH])
-        ]
+    for batch in batches(bodies):
+        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(batch)]
         reply = client.send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
         if reply.get("Failed"):
             raise ShipFailed(
                 f"SQS refused {len(reply['Failed'])} of {len(entries)}: {reply['Failed'][:3]}"
             )
     return len(bodies)
+
+
+def batches(bodies: list[str]) -> list[list[str]]:
+    """Message bodies grouped for SendMessageBatch: at most ten, and MAX_BATCH_BYTES in all."""
+    grouped: list[list[str]] = []
+    size = MAX_BATCH_BYTES
+    for body in bodies:
+        weight = len(body.encode())
+        if not grouped or len(grouped[-1]) == SQS_BATCH or size + weight > MAX_BATCH_BYTES:
+            grouped.append([])
+            size = 0
+        grouped[-1].append(body)
+        size += weight
+    return grouped

@@ -103,6 +103,10 @@ class CodeTaken(Exception):
     """The code already names a link (a collision, or a custom code in use)."""
 
 
+class Contention(Exception):
+    """Another transaction touched the same item at the same moment; worth another try."""
+
+
 class DedupRace(Exception):
     """Another request stored the same (owner, URL, options) first; it holds `code`."""
 
@@ -142,7 +146,7 @@ class LinkStore:
 
     def find_dedup(self, key: str) -> str | None:
         try:
-            return str(DedupItem.get(key).code)
+            return str(DedupItem.get(key, consistent_read=True).code)
         except DoesNotExist:
             return None
 
@@ -173,6 +177,8 @@ class LinkStore:
                     )
         except TransactWriteError as error:
             reasons = [r.code if r else None for r in error.cancellation_reasons]
+            if "TransactionConflict" in reasons:
+                raise Contention(link.code) from error
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise CodeTaken(link.code) from error
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed" and dedup is not None:
