@@ -306,3 +306,13 @@ def test_links_and_analytics_survive_a_restart_and_a_kill(tmp_path: Path) -> Non
         assert third.http.get(f"/api/analytics/{code}").json()["clicks"] >= 2
     finally:
         third.stop()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("PUT", "/api/shorten"), ("GET", "/api/links/"), ("GET", "/")]
+)
+def test_unrouted_requests_get_the_error_body_too(stack: Stack, method: str, path: str) -> None:
+    response = stack.http.request(method, path)
+
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "not_found"
