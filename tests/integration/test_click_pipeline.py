@@ -211,3 +211,20 @@ def test_a_reclaimed_code_does_not_show_the_previous_links_clicks(aws):
 
     assert reclaimed["statusCode"] == 201 and first["owner"] == "alice"
     assert json.loads(call("Analytics", analytics_event)["body"])["clicks"] == 0
+
+
+def test_a_failed_delivery_redriven_from_the_dead_letter_queue_is_counted(aws):
+    code = shortened("https://example.com/a")
+    delivery = awslogs_event(click_lines(aws, code, 2, {"user-agent": IPHONE}))
+    # What Lambda puts on the OnFailure destination after ClickShipper's last retry.
+    record = {
+        "version": "1.0",
+        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": delivery,
+        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": "SQS was away"},
+    }
+    aws.sqs.send_message(QueueUrl=aws.queue_urls["ClickQueue"], MessageBody=json.dumps(record))
+
+    assert call("ClickConsumer", sqs_event(aws)) == {"batchItemFailures": []}
+    assert summary_of(code).clicks == 2

@@ -107,15 +107,47 @@ def pack(lines: Iterable[str]) -> list[str]:
     return ['{"clicks":[' + ",".join(clicks) + "]}" for clicks in messages if clicks]
 
 
+def log_lines(awslogs: object) -> list[str]:
+    """The log lines of a CloudWatch Logs subscription delivery (`event["awslogs"]`);
+    none for CloudWatch's own control message."""
+    import base64  # not on the redirect's path, which imports this module too
+    import gzip
+
+    try:
+        data = awslogs["data"]  # type: ignore[index]
+        delivery = json.loads(gzip.decompress(base64.b64decode(data)))
+    except (TypeError, KeyError, ValueError, OSError) as error:
+        raise ValueError("not a CloudWatch Logs delivery") from error
+    if delivery.get("messageType") != "DATA_MESSAGE":
+        return []
+    return [str(event["message"]) for event in delivery.get("logEvents", [])]
+
+
 def unpack(body: str) -> list[Click]:
-    """The clicks of one SQS message; ValueError when the message is not ours."""
+    """The clicks of one SQS message; ValueError when the message is not ours.
+
+    Two shapes: a batch ClickShipper packed, or the record Lambda leaves on the
+    dead-letter queue when a delivery to ClickShipper failed for good, which holds
+    the delivery itself. So redriving the dead-letter queue to the click queue
+    counts those clicks too.
+    """
     try:
         payload = json.loads(body)
     except json.JSONDecodeError as error:
         raise ValueError("message body is not JSON") from error
+    if isinstance(payload, dict) and isinstance(payload.get("requestPayload"), dict):
+        lines = log_lines(payload["requestPayload"].get("awslogs"))
+        return [parse(json.loads(line)) for line in lines if _is_click(line)]
     if not isinstance(payload, dict) or not isinstance(payload.get("clicks"), list):
         raise ValueError("message body has no clicks")
     return [parse(raw) for raw in payload["clicks"]]
+
+
+def _is_click(line: str) -> bool:
+    try:
+        return json.loads(line).get("kind") == KIND  # type: ignore[no-any-return]
+    except (ValueError, AttributeError):
+        return False
 
 
 _BOT = re.compile(r"bot|crawl|spider|slurp|curl|wget|python-|httpclient|headless|preview", re.I)
