@@ -200,6 +200,9 @@ class LocalAws:
     def __init__(self, state_dir: Path) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+        from relay_local import moto_speed
+
+        moto_speed.install()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.state_dir = state_dir
         self.journal_path = state_dir / "journal.jsonl"
