@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 import redis
 from redis.backoff import NoBackoff
@@ -21,6 +23,12 @@ from relay.platform.config import settings
 log = logging.getLogger(__name__)
 
 COOLDOWN_MS = 5_000
+
+# Not only a dead server: a replica that a failover left read-only, a server out of
+# memory or mid-load answer with errors too, and a cache must not turn them into 500s.
+RedisUnavailable = (redis.RedisError,)
+
+T = TypeVar("T")
 
 
 class RedisGate:
@@ -36,6 +44,16 @@ class RedisGate:
     def failed(self, error: Exception) -> None:
         log.warning("redis unavailable, serving without it for %d ms: %s", COOLDOWN_MS, error)
         self._shut_until = self._clock.now_ms() + COOLDOWN_MS
+
+    def attempt(self, operation: Callable[[], T]) -> T | None:
+        """The operation's result; None when the gate is shut or Redis fails (which shuts it)."""
+        if not self.is_open():
+            return None
+        try:
+            return operation()
+        except RedisUnavailable as error:
+            self.failed(error)
+            return None
 
 
 @functools.cache
@@ -54,8 +72,3 @@ def redis_client() -> redis.Redis:
 @functools.cache
 def redis_gate() -> RedisGate:
     return RedisGate()
-
-
-# Not only a dead server: a replica that a failover left read-only, a server out of
-# memory or mid-load answer with errors too, and a cache must not turn them into 500s.
-RedisUnavailable = (redis.RedisError,)

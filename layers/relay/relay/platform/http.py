@@ -20,7 +20,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from relay.platform.cache import RedisUnavailable, redis_client, redis_gate
+from relay.platform.cache import redis_client, redis_gate
+from relay.platform.config import settings
 from relay.platform.errors import Invalid, NotFound, RelayError, Unauthorized
 from relay.platform.identity import Caller
 from relay.platform.ratelimit import RULES, Decision, RateLimiter, Rule
@@ -98,15 +99,9 @@ def rate_limiter() -> RateLimiter:
 
 def enforce(checks: list[tuple[Rule, str]]) -> Decision | None:
     """Apply rate limits; None when Redis is unavailable (fail open, see ratelimit.py)."""
-    gate = redis_gate()
-    if not gate.is_open():
-        return None
-    try:
-        decision = rate_limiter().check(checks)
-    except RedisUnavailable as error:
-        gate.failed(error)
-        return None
-    decision.raise_if_denied()
+    decision = redis_gate().attempt(lambda: rate_limiter().check(checks))
+    if decision is not None:
+        decision.raise_if_denied()
     return decision
 
 
@@ -137,8 +132,6 @@ def rate_limited(
 
 def public_base_url(app: APIGatewayHttpResolver) -> str:
     """Where short links live: SHORT_BASE_URL when a domain is mapped, else this API's own host."""
-    from relay.platform.config import settings
-
     configured = settings().short_base_url
     if configured:
         return configured

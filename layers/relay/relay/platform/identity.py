@@ -15,10 +15,6 @@ class Caller:
     user_id: str | None
     source_ip: str
 
-    @property
-    def is_anonymous(self) -> bool:
-        return self.user_id is None
-
     def require_user(self) -> str:
         if self.user_id is None:
             raise Unauthorized("This needs a bearer token: Authorization: Bearer <token>.")

@@ -15,7 +15,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from relay.platform.cache import RedisGate, RedisUnavailable
+from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock, SystemClock
 from relay.platform.errors import Gone, NotFound
 from relay.platform.ratelimit import RULES, RateLimiter
@@ -85,20 +85,14 @@ class Redirects:
         if not codes.PLAUSIBLE.fullmatch(code):
             raise NotFound(f"No link '{code}'.")
         now = self._clock.now_ms()
+        decision = self._gate.attempt(
+            lambda: self._limiter.check([(_REDIRECT_RULE, source_ip)], also_get=cache_key(code))
+        )
         cached: bytes | None = None
         rate_headers: dict[str, str] = {}
-        redis_ok = self._gate.is_open()
-        if redis_ok:
-            try:
-                decision = self._limiter.check(
-                    [(_REDIRECT_RULE, source_ip)], also_get=cache_key(code)
-                )
-            except RedisUnavailable as error:
-                self._gate.failed(error)
-                redis_ok = False
-            else:
-                decision.raise_if_denied()
-                cached, rate_headers = decision.value, decision.headers()
+        if decision is not None:
+            decision.raise_if_denied()
+            cached, rate_headers = decision.value, decision.headers()
 
         if cached == _MISSING:
             raise NotFound(f"No link '{code}'.", headers=rate_headers)
@@ -106,7 +100,7 @@ class Redirects:
             status, expires_ms, generation, long_url = _decode(cached)
         else:
             link = (self._store or _default_store()).get(code)
-            if redis_ok:
+            if decision is not None:
                 self._fill(code, link, now)
             if link is None:
                 raise NotFound(f"No link '{code}'.", headers=rate_headers)
@@ -145,9 +139,4 @@ def forget(client: redis.Redis, gate: RedisGate, code: str) -> None:
 def _write(
     client: redis.Redis, gate: RedisGate, key: str, value: bytes, ttl_s: int, only_new: bool = False
 ) -> None:
-    if not gate.is_open():
-        return
-    try:
-        client.set(key, value, ex=ttl_s, nx=only_new)
-    except RedisUnavailable as error:
-        gate.failed(error)
+    gate.attempt(lambda: client.set(key, value, ex=ttl_s, nx=only_new))
