@@ -86,9 +86,9 @@ class Chunk:
     clicks: list[Click] = field(default_factory=list)
     counters: Counter[tuple[str, str]] = field(default_factory=Counter)
 
-    def add(self, click: Click) -> None:
+    def add(self, click: Click, keys: list[tuple[str, str]]) -> None:
         self.clicks.append(click)
-        self.counters.update(_keys(click))
+        self.counters.update(keys)
 
     def items(self) -> int:
         return len(self.clicks) + len(self.counters)
@@ -106,11 +106,12 @@ def chunks(clicks: list[Click]) -> list[Chunk]:
         if click.id in seen:
             continue
         seen.add(click.id)
+        keys = _keys(click)
         current = result[-1]
-        if current.items() + 1 + len(set(_keys(click)) - set(current.counters)) > MAX_ITEMS:
+        if current.items() + 1 + sum(key not in current.counters for key in keys) > MAX_ITEMS:
             current = Chunk()
             result.append(current)
-        current.add(click)
+        current.add(click, keys)
     return [chunk for chunk in result if chunk.clicks]
 
 
@@ -159,7 +160,7 @@ def _without(chunk: Chunk, counted: set[str]) -> Chunk:
     rest = Chunk()
     for click in chunk.clicks:
         if click.id not in counted:
-            rest.add(click)
+            rest.add(click, _keys(click))
     return rest
 
 

@@ -87,11 +87,9 @@ def parse(raw: object) -> Click:
 
 
 def pack(lines: Iterable[str]) -> list[str]:
-    """SQS message bodies for a batch of log lines, CLICKS_PER_MESSAGE clicks each.
-
-    Deterministic: the same lines always make the same messages, so a retried
-    delivery is recognised downstream (see analytics.chunks).
-    """
+    """SQS message bodies for the clicks among log lines: at most CLICKS_PER_MESSAGE
+    clicks and MAX_MESSAGE_BYTES each. How clicks are grouped does not matter
+    downstream: each is counted once by its own id (analytics.py)."""
     messages: list[list[str]] = [[]]
     size = 0
     for line in lines:
