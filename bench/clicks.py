@@ -57,6 +57,19 @@ def _sqs_client(endpoint: str) -> Any:
     )
 
 
+def _timed_sends(client: Any, queue: str, *, warm: int, count: int) -> list[int]:
+    """Nanoseconds per synchronous SendMessage, after `warm` untimed ones."""
+    for i in range(warm):
+        client.send_message(QueueUrl=queue, MessageBody=_click_body(i))
+    times = []
+    for i in range(count):
+        body = _click_body(i)
+        start = time.perf_counter_ns()
+        client.send_message(QueueUrl=queue, MessageBody=body)
+        times.append(time.perf_counter_ns() - start)
+    return times
+
+
 def _stubbed_http(client: Any) -> None:
     """Answer every request in-process: botocore's before-send hook may return the response."""
     from botocore.awsrequest import AWSResponse, HTTPHeaders
@@ -100,23 +113,11 @@ def run() -> PartResult:
     with moto_server() as url:
         client = _sqs_client(url)
         queue = client.create_queue(QueueName="BenchClicks")["QueueUrl"]
-        for i in range(30):
-            client.send_message(QueueUrl=queue, MessageBody=_click_body(i))
-        for i in range(N_SQS):
-            body = _click_body(i)
-            start = perf()
-            client.send_message(QueueUrl=queue, MessageBody=body)
-            times["sqs"].append(perf() - start)
+        times["sqs"] = _timed_sends(client, queue, warm=30, count=N_SQS)
     stub = _sqs_client("http://127.0.0.1:9")
     _stubbed_http(stub)
     stub_queue = "http://127.0.0.1:9/123456789012/BenchClicks"
-    for i in range(100):
-        stub.send_message(QueueUrl=stub_queue, MessageBody=_click_body(i))
-    for i in range(N_STUB):
-        body = _click_body(i)
-        start = perf()
-        stub.send_message(QueueUrl=stub_queue, MessageBody=body)
-        times["stub"].append(perf() - start)
+    times["stub"] = _timed_sends(stub, stub_queue, warm=100, count=N_STUB)
 
     log50 = percentile(times["log"], 50)
     labels = {

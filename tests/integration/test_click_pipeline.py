@@ -64,11 +64,16 @@ def click_lines(aws, code, count, headers):
     return [line for line in out.getvalue().splitlines() if '"kind":"click"' in line]
 
 
-def shortened(url, source_ip="203.0.113.42"):
+def shorten(url, source_ip="203.0.113.42", user=None, custom_code=None):
+    body = {"longUrl": url} | ({"customCode": custom_code} if custom_code else {})
     event = http_event(
-        "POST /api/shorten", "/api/shorten", body={"longUrl": url}, source_ip=source_ip
+        "POST /api/shorten", "/api/shorten", body=body, source_ip=source_ip, user=user
     )
-    return json.loads(call("Shorten", event)["body"])["code"]
+    return call("Shorten", event)
+
+
+def shortened(url, source_ip="203.0.113.42"):
+    return json.loads(shorten(url, source_ip)["body"])["code"]
 
 
 def test_redirect_clicks_reach_the_analytics(aws):
@@ -170,17 +175,7 @@ def test_large_click_deliveries_fit_sqs_limits(aws):
 def test_a_reclaimed_code_does_not_show_the_previous_links_clicks(aws):
     from relay.shortener import store
 
-    first = json.loads(
-        call(
-            "Shorten",
-            http_event(
-                "POST /api/shorten",
-                "/api/shorten",
-                user="alice",
-                body={"longUrl": "https://a.example", "customCode": "promo1"},
-            ),
-        )["body"]
-    )
+    first = json.loads(shorten("https://a.example", user="alice", custom_code="promo1")["body"])
     call("ClickShipper", awslogs_event(click_lines(aws, "promo1", 3, {})))
     call("ClickConsumer", sqs_event(aws))
     delete = http_event(
@@ -193,15 +188,7 @@ def test_a_reclaimed_code_does_not_show_the_previous_links_clicks(aws):
     # The tombstone's TTL has run out and DynamoDB removed it.
     store.LinkItem(store.link_key("promo1")).delete()
 
-    reclaimed = call(
-        "Shorten",
-        http_event(
-            "POST /api/shorten",
-            "/api/shorten",
-            user="bob",
-            body={"longUrl": "https://b.example", "customCode": "promo1"},
-        ),
-    )
+    reclaimed = shorten("https://b.example", user="bob", custom_code="promo1")
     analytics_event = http_event(
         "GET /api/analytics/{code}",
         "/api/analytics/promo1",
