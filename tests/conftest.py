@@ -56,7 +56,7 @@ REDIS_DESCRIPTION = ""
 def pytest_configure(config: pytest.Config) -> None:
     """Pick the Redis every test in this process uses, before anything imports a client."""
     global _redis_server, REDIS_DESCRIPTION
-    from relay_local.redis_choice import choose_redis
+    from relay_local.state.redis_choice import choose_redis
 
     configured = os.environ.get("REDIS_URL", "")
     if configured and not _loopback(configured):
@@ -105,8 +105,8 @@ def aws(redis_client: Any) -> Iterator[Aws]:
     import boto3
     from moto import mock_aws
 
-    from relay_local.aws import create_with_clients
-    from relay_local.model import build_model
+    from relay_local.state.aws import create_with_clients
+    from relay_local.template.model import build_model
 
     model = build_model(TEMPLATE, moto_url="http://127.0.0.1:1")
     with mock_aws():

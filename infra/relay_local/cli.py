@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from relay_local.model import TemplateError
 from relay_local.output import Output
+from relay_local.template.model import TemplateError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -60,7 +60,7 @@ def _add_run(subparsers: Any) -> None:
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    from relay_local.invoker import Invoker
+    from relay_local.runtime.invoker import Invoker
     from relay_local.stack import attach_services, start_services
 
     event: Any = {}

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import TextIO
 
-from relay_local.invoker import Invocation
+from relay_local.runtime.invoker import Invocation
 
 _lock = threading.Lock()
 

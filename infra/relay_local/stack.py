@@ -24,16 +24,16 @@ from typing import Any
 
 import uvicorn
 
-from relay_local.aws import AsyncAws, LocalAws
-from relay_local.http_gateway import HttpGateway
-from relay_local.invoker import Invoker
-from relay_local.log_subscriptions import LogSubscriptions
-from relay_local.model import RouteSpec, StackModel, build_model
+from relay_local.gateways.http_api import HttpGateway
 from relay_local.output import Output
-from relay_local.redis_choice import RedisChoice, choose_redis
-from relay_local.reload import Reloader
-from relay_local.sqs_poller import SqsPoller
-from relay_local.template import REGION
+from relay_local.runtime.invoker import Invoker
+from relay_local.runtime.reload import Reloader
+from relay_local.sources.logs import LogSubscriptions
+from relay_local.sources.sqs import SqsPoller
+from relay_local.state.aws import AsyncAws, LocalAws
+from relay_local.state.redis_choice import RedisChoice, choose_redis
+from relay_local.template.loader import REGION
+from relay_local.template.model import RouteSpec, StackModel, build_model
 from relay_local.tokens import jwt_secret
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from relay_local.http_gateway import BadResponse, Router, map_response
-from relay_local.invoker import Invocation
-from relay_local.log_subscriptions import compile_pattern
-from relay_local.model import RouteSpec, TemplateError, build_model
-from relay_local.sqs_poller import failed_ids
-from relay_local.template import Resolver, Unresolved, load_template
+from relay_local.gateways.http_api import BadResponse, Router, map_response
+from relay_local.runtime.invoker import Invocation
+from relay_local.sources.logs import compile_pattern
+from relay_local.sources.sqs import failed_ids
+from relay_local.template.loader import Resolver, Unresolved, load_template
+from relay_local.template.model import RouteSpec, TemplateError, build_model
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixtures" / "template.yaml"
 

@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from relay_local import moto_speed
+from relay_local.state import moto_speed
 
 
 @pytest.fixture

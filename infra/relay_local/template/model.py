@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from relay_local.template import (
+from relay_local.template.loader import (
     ACCOUNT_ID,
     REGION,
     Resolver,

@@ -31,8 +31,8 @@ import httpx
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from relay_local.model import QueueSpec, StackModel, TableSpec
-from relay_local.template import ACCOUNT_ID, REGION
+from relay_local.template.loader import ACCOUNT_ID, REGION
+from relay_local.template.model import QueueSpec, StackModel, TableSpec
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -200,7 +200,7 @@ class LocalAws:
     def __init__(self, state_dir: Path) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        from relay_local import moto_speed
+        from relay_local.state import moto_speed
 
         moto_speed.install()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from relay_local.aws import SQS, AsyncAws, AwsError, Journal, read_journal
-from relay_local.invoker import Invocation, Invoker
-from relay_local.model import FunctionSpec, StackModel, SubscriptionSpec, TemplateError
 from relay_local.output import Output
-from relay_local.template import ACCOUNT_ID, REGION
+from relay_local.runtime.invoker import Invocation, Invoker
+from relay_local.state.aws import SQS, AsyncAws, AwsError, Journal, read_journal
+from relay_local.template.loader import ACCOUNT_ID, REGION
+from relay_local.template.model import FunctionSpec, StackModel, SubscriptionSpec, TemplateError
 
 BATCH_WINDOW_S = 0.1
 Matcher = Callable[[str], bool]

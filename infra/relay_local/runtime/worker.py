@@ -1,4 +1,4 @@
-"""One Lambda execution environment: `python -m relay_local.worker MODULE.FUNC`.
+"""One Lambda execution environment: `python -m relay_local.runtime.worker MODULE.FUNC`.
 
 Like Lambda, the worker imports the handler once (the cold start, timed as
 init) and then serves invocations one at a time, for as long as it lives. It

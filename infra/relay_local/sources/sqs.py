@@ -24,11 +24,11 @@ from typing import Any
 
 import httpx
 
-from relay_local.aws import SQS, AsyncAws, AwsError
-from relay_local.events import sqs_event
-from relay_local.invoker import Invocation, Invoker
-from relay_local.model import QueueSpec, SqsSourceSpec
+from relay_local.gateways.events import sqs_event
 from relay_local.output import Output
+from relay_local.runtime.invoker import Invocation, Invoker
+from relay_local.state.aws import SQS, AsyncAws, AwsError
+from relay_local.template.model import QueueSpec, SqsSourceSpec
 
 _LONG_POLL_S = 1
 _RETRY_AFTER_ERROR_S = 1.0

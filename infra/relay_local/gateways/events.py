@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from relay_local.template import ACCOUNT_ID, REGION
+from relay_local.template.loader import ACCOUNT_ID, REGION
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 LOCAL_API_ID = "relaylocal"

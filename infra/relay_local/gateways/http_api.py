@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from relay_local.events import (
+from relay_local.gateways.events import (
     HttpRequest,
     authorizer_event,
     http_event,
     new_request_id,
     request_context,
 )
-from relay_local.invoker import Invocation, Invoker
-from relay_local.model import AuthorizerSpec, RouteSpec
 from relay_local.output import Output
+from relay_local.runtime.invoker import Invocation, Invoker
+from relay_local.template.model import AuthorizerSpec, RouteSpec
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from relay_local.model import FunctionSpec, StackModel
-from relay_local.template import REGION
+from relay_local.template.loader import REGION
+from relay_local.template.model import FunctionSpec, StackModel
 
 _PIPE_LIMIT = 64 * 1024 * 1024  # one JSON line carries a whole event or result
 
@@ -48,7 +48,7 @@ InvocationListener = Callable[[FunctionSpec, Invocation], None]
 
 
 class Worker:
-    """A `relay_local.worker` process and its pipes."""
+    """A `relay_local.runtime.worker` process and its pipes."""
 
     def __init__(
         self, process: asyncio.subprocess.Process, init_ms: float, ready: bool, generation: int
@@ -63,7 +63,7 @@ class Worker:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "relay_local.worker",
+            "relay_local.runtime.worker",
             spec.handler,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,

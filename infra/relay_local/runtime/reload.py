@@ -14,9 +14,9 @@ from pathlib import Path
 
 from watchfiles import watch
 
-from relay_local.invoker import Invoker
-from relay_local.model import StackModel
 from relay_local.output import Output
+from relay_local.runtime.invoker import Invoker
+from relay_local.template.model import StackModel
 
 
 def affected_functions(model: StackModel, changed: Path) -> set[str]:
