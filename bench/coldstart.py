@@ -291,7 +291,7 @@ def _offenders(function_stderr: str, floor_stderr: str) -> list[tuple[str, int]]
 
 def run() -> PartResult:
     from relay.platform.auth import issue
-    from relay_local.template.model import build_model
+    from relay_local.template.build import build_model
 
     result = PartResult("coldstart")
     flush_bench_db()

@@ -2,21 +2,18 @@
 
 A new subcommand is a `_add_<name>` function that adds its parser and sets
 `handler`, listed in `SUBCOMMANDS`; the handler gets the parsed arguments and
-returns the exit status.
+returns the exit status. Only the standard library is imported here at start:
+`relay invoke` against a running stack is this module, a socket and a print.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from relay_local.output import Output
-from relay_local.template.model import TemplateError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -29,79 +26,173 @@ def _common(parser: argparse.ArgumentParser, template: bool = True) -> None:
         parser.add_argument(
             "--template", type=Path, default=Path("template.yaml"), help="SAM template"
         )
+        parser.add_argument(
+            "--parameter-overrides",
+            nargs="+",
+            default=[],
+            metavar="KEY=VALUE",
+            help="template parameters, as sam deploy takes them"
+            " (Key=Value or ParameterKey=Key,ParameterValue=Value)",
+        )
+
+
+def _parameters(args: argparse.Namespace) -> dict[str, str]:
+    from relay_local.template.parameters import parse_overrides
+
+    return parse_overrides(args.parameter_overrides)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from relay_local.stack import RunOptions, run_stack
+    from relay_local.output import Output
+    from relay_local.stack import RunOptions, run
 
+    delays = (args.async_retry_delay,) if args.async_retry_delay is not None else None
     options = RunOptions(
         template=args.template,
         state_dir=args.state_dir.resolve(),
         http_port=args.http_port,
         ws_port=args.ws_port,
         concurrency=args.concurrency,
+        parameters=_parameters(args),
+        ws_idle_timeout_s=args.ws_idle_timeout,
+        ws_max_lifetime_s=args.ws_max_connection_duration,
     )
-    asyncio.run(run_stack(options, Output()))
+    if delays is not None:
+        options.async_retry_delays_s = delays
+    run(options, Output())
     return 0
 
 
 def _add_run(subparsers: Any) -> None:
-    parser = subparsers.add_parser("run", help="run the template locally (HTTP API, queues, logs)")
+    parser = subparsers.add_parser(
+        "run", help="run the template locally (HTTP and WebSocket APIs, queues, topics, ...)"
+    )
     parser.add_argument("--http-port", type=int, default=3000)
-    parser.add_argument("--ws-port", type=int, default=3001)
+    parser.add_argument("--ws-port", type=int, default=3001, help="the first WebSocket API's port")
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=1,
-        help="execution environments per function, each a worker process (default 1)",
+        default=4,
+        help="execution environments per function, each a worker process started when"
+        " requests overlap (default 4)",
+    )
+    parser.add_argument(
+        "--ws-idle-timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="close WebSocket connections idle this long (API Gateway: 600)",
+    )
+    parser.add_argument(
+        "--ws-max-connection-duration",
+        type=float,
+        default=7200.0,
+        metavar="SECONDS",
+        help="close WebSocket connections this old (API Gateway: 7200)",
+    )
+    parser.add_argument(
+        "--async-retry-delay",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="wait between retries of a failed asynchronous invocation (Lambda: 60, then 120)",
     )
     _common(parser)
     parser.set_defaults(handler=_run)
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    from relay_local.runtime.invoker import Invoker
-    from relay_local.stack import attach_services, start_services
-
-    event: Any = {}
+    event = b"{}"
     if args.event:
-        event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+        try:
+            text = Path(args.event).read_text(encoding="utf-8")
+            json.loads(text)
+        except (OSError, ValueError) as exc:
+            sys.stderr.write(f"relay: cannot read the event {args.event}: {exc}\n")
+            return 2
+        event = text.encode()
     state_dir = args.state_dir.resolve()
-    services = attach_services(args.template, state_dir)
-    if services is None:
-        services = start_services(args.template, state_dir)
+    outcome: dict[str, Any] | int | None = _invoke_running(args, state_dir, event)
+    if outcome is None:
+        outcome = _invoke_here(args, state_dir, event)
+    if isinstance(outcome, int):
+        return outcome
+    temperature = f"cold, init {outcome['init_ms']:.1f} ms" if outcome["cold"] else "warm"
+    sys.stderr.write(
+        f"{args.function}: {outcome['duration_ms']:.1f} ms ({temperature}),"
+        f" Redis {outcome['redis']}\n"
+    )
+    for line in outcome["logs"]:
+        sys.stderr.write(f"    {line}\n")
+    if outcome["error"] is not None:
+        sys.stdout.write(json.dumps(outcome["error"], indent=2) + "\n")
+        return 1
+    sys.stdout.write(json.dumps(outcome["result"], indent=2) + "\n")
+    return 0
+
+
+def _invoke_running(
+    args: argparse.Namespace, state_dir: Path, event: bytes
+) -> dict[str, Any] | None:
+    """The outcome from a `relay run` serving this template, if one is running."""
+    from relay_local.control import invoke_remote, running_stack
+
+    info = running_stack(state_dir)
+    if info is None or info.get("template") != str(args.template.resolve()):
+        return None
+    if args.parameter_overrides and _parameters(args) != info.get("parameters"):
+        return None  # the running stack was started with other parameters
+    try:
+        outcome = invoke_remote(
+            int(info["control_port"]), str(info["control_token"]), args.function, event, 900.0
+        )
+    except (OSError, ValueError, KeyError):
+        return None
+    if outcome is not None:
+        outcome["redis"] = f"of the running stack ({outcome.get('redis')})"
+    return outcome
+
+
+def _invoke_here(args: argparse.Namespace, state_dir: Path, event: bytes) -> dict[str, Any] | int:
+    """Start the services in this process, invoke once, stop."""
+    import asyncio
+
+    from relay_local.runtime.invoker import Invoker
+    from relay_local.services import start_services
+
+    services = start_services(args.template, state_dir, _parameters(args))
     try:
         if args.function not in services.model.functions:
             known = ", ".join(sorted(services.model.functions))
             sys.stderr.write(f"relay: no function {args.function} in the template ({known})\n")
             return 2
-        invoker = Invoker(services.model, services.overrides)
+        invoker = Invoker(services.model.functions, services.overrides)
 
         async def once() -> Any:
             try:
-                return await invoker.invoke(args.function, event)
+                return await invoker.invoke_encoded(args.function, event)
             finally:
                 await invoker.close()
 
         invocation = asyncio.run(once())
     finally:
         services.stop()
-    temperature = f"cold, init {invocation.init_ms:.1f} ms" if invocation.cold else "warm"
-    sys.stderr.write(
-        f"{args.function}: {invocation.duration_ms:.1f} ms ({temperature}),"
-        f" Redis {services.redis_description}\n"
-    )
-    for line in invocation.logs:
-        sys.stderr.write(f"    {line}\n")
-    if invocation.error is not None:
-        sys.stdout.write(json.dumps(invocation.error, indent=2) + "\n")
-        return 1
-    sys.stdout.write(json.dumps(invocation.result, indent=2) + "\n")
-    return 0
+    return {
+        "result": invocation.result,
+        "error": invocation.error,
+        "logs": invocation.logs,
+        "duration_ms": invocation.duration_ms,
+        "cold": invocation.cold,
+        "init_ms": invocation.init_ms,
+        "redis": services.redis.description,
+    }
 
 
 def _add_invoke(subparsers: Any) -> None:
-    parser = subparsers.add_parser("invoke", help="run one function once with an event")
+    parser = subparsers.add_parser(
+        "invoke",
+        help="run one function once with an event (through a running `relay run` if any)",
+    )
     parser.add_argument("function", help="logical id of the function in the template")
     parser.add_argument("-e", "--event", help="JSON file with the event (default {})")
     _common(parser)
@@ -165,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
+    from relay_local.template.errors import TemplateError
+
     try:
         return handler(args)
     except TemplateError as exc:

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from relay_local.template.model import build_model
+from relay_local.template.build import build_model
 
 DOCUMENT = Path("docs") / "openapi.json"
 SERVED_AT = "/api/openapi.json"

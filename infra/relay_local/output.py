@@ -2,28 +2,36 @@
 
 A CLI's output, written with plain stream writes (this is not logging: the
 lines are the product). Function log lines are indented under the invocation
-that produced them.
+that produced them. Invocation lines are kept off the request path: they are
+formatted and written together a few milliseconds later, after the answers have
+gone, instead of one write and flush per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from relay_local.runtime.invoker import Invocation
+if TYPE_CHECKING:
+    from relay_local.runtime.invoker import Invocation
 
-_lock = threading.Lock()
+FLUSH_AFTER_S = 0.02
 
 
 class Output:
     def __init__(self, stream: TextIO | None = None, show_logs: bool = True) -> None:
         self.stream = stream or sys.stdout
         self.show_logs = show_logs
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str, Invocation, str]] = []
+        self._flush_scheduled = False
 
     def line(self, text: str = "") -> None:
-        with _lock:
+        with self._lock:
+            self._write_pending()
             self.stream.write(text + "\n")
             self.stream.flush()
 
@@ -33,6 +41,32 @@ class Output:
             self.line(f"  {item}")
 
     def invocation(self, source: str, invocation: Invocation, status: str) -> None:
+        with self._lock:
+            self._pending.append((source, invocation, status))
+            if self._flush_scheduled:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self._write_pending()
+                self.stream.flush()
+                return
+            self._flush_scheduled = True
+        loop.call_later(FLUSH_AFTER_S, self.flush)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_scheduled = False
+            self._write_pending()
+            self.stream.flush()
+
+    def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        self.stream.write("".join(self._format(*entry) for entry in pending))
+
+    def _format(self, source: str, invocation: Invocation, status: str) -> str:
         clock = time.strftime("%H:%M:%S", time.localtime(invocation.finished_at or time.time()))
         temperature = f"cold (init {invocation.init_ms:.1f} ms)" if invocation.cold else "warm"
         lines = [
@@ -45,4 +79,4 @@ class Output:
                 error = invocation.error
                 lines.append(f"    [ERROR] {error.get('errorType')}: {error.get('errorMessage')}")
                 lines.extend(f"    {frame.rstrip()}" for frame in error.get("stackTrace", []) or [])
-        self.line("\n".join(lines))
+        return "\n".join(lines) + "\n"

@@ -1,40 +1,51 @@
-"""Putting the local stack together: `relay run` and the services `relay invoke` borrows.
+"""`relay run`: the whole template on a laptop, put together and kept in step with it.
 
-`LocalServices` is the AWS-and-Redis half (moto with its journal, the chosen
-Redis, the signing secret, the environment every worker gets); `run_stack`
-adds the gateways, pollers, log subscriptions and hot reload, prints what it
-serves, and writes `stack.json` so other commands can attach to it. A
-WebSocket gateway, when the template has a WebSocket API, starts beside the
-HTTP one in `run_stack`, on the same invoker.
+`LocalStack.start` brings up the services (moto with its journal, Redis), the
+invoker, every event source (SQS pollers, log subscriptions, SNS deliveries,
+schedules, DynamoDB streams), the HTTP API and each WebSocket API on its port,
+hot reload, and the control port that `relay invoke` uses; it prints what it
+serves and writes `stack.json`. When `template.yaml` changes, `apply` rebuilds
+the model and reconciles every part with it: new tables, queues, topics and
+buckets are created, new routes and sources start, changed functions get fresh
+workers, and everything unchanged (warm workers, open sockets, pollers, state)
+carries on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
+import secrets
 import signal
-import socket
 import sys
-from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
+from relay_local.control import STACK_FILE, TOKEN_HEADER
+from relay_local.gateways import tls
+from relay_local.gateways.http11 import Connection, Listener, Request, Response, Upgraded, bind
 from relay_local.gateways.http_api import HttpGateway
+from relay_local.gateways.websocket import IDLE_TIMEOUT_S, MAX_LIFETIME_S, WebSocketGateway
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invoker
 from relay_local.runtime.reload import Reloader
+from relay_local.services import LocalServices, start_services
+from relay_local.sources.async_invoke import LAMBDA_RETRY_DELAYS_S, AsyncInvoker
 from relay_local.sources.logs import LogSubscriptions
-from relay_local.sources.sqs import SqsPoller
-from relay_local.state.aws import AsyncAws, LocalAws
-from relay_local.state.redis_choice import RedisChoice, choose_redis
-from relay_local.template.loader import REGION
-from relay_local.template.model import RouteSpec, StackModel, build_model
-from relay_local.tokens import jwt_secret
+from relay_local.sources.schedules import Schedules
+from relay_local.sources.sns import SnsDeliveries
+from relay_local.sources.sqs import SqsPollers
+from relay_local.sources.streams import StreamPollers
+from relay_local.state.aws import AsyncAws, create_resources
+from relay_local.state.s3 import S3Guard
+from relay_local.template.build import build_model
+from relay_local.template.model import StackModel, TemplateError, WebSocketApiSpec
+from relay_local.template.names import api_id as local_api_id
+from relay_local.template.names import execute_api_host, localize
+
+_JSON = [(b"content-type", b"application/json")]
 
 
 @dataclass
@@ -43,251 +54,433 @@ class RunOptions:
     state_dir: Path
     http_port: int = 3000
     ws_port: int = 3001
-    concurrency: int = 1  # execution environments per function
+    concurrency: int = 4  # execution environments per function, started only when needed
+    parameters: dict[str, str] = field(default_factory=dict)
+    ws_idle_timeout_s: float = IDLE_TIMEOUT_S
+    ws_max_lifetime_s: float = MAX_LIFETIME_S
+    async_retry_delays_s: tuple[float, ...] = LAMBDA_RETRY_DELAYS_S
 
 
-@dataclass
-class LocalServices:
-    model: StackModel
-    redis_url: str
-    redis_description: str
-    overrides: dict[str, str]
-    aws: LocalAws | None = None  # None when attached to a running `relay run`
-    redis: RedisChoice | None = None
-    replayed: int = 0
+class ControlHandler:
+    """The control port: POST /invoke/{function}, the event as the body (see `control`)."""
 
-    def stop(self) -> None:
-        if self.aws is not None:
-            self.aws.stop()
-        if self.redis is not None:
-            self.redis.stop()
+    def __init__(self, token: str, stack: LocalStack) -> None:
+        self.token = token
+        self.stack = stack
 
-
-def _overrides(moto_url: str, redis_url: str, secret: str) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": moto_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "REDIS_URL": redis_url,
-        "JWT_SECRET": secret,
-    }
-
-
-def start_services(template: Path, state_dir: Path) -> LocalServices:
-    """Moto (journal replayed, template resources created) and Redis, in this process."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    # Redis first: starting redis-server forks, which is safest before any thread exists.
-    redis = choose_redis(state_dir)
-    aws = LocalAws(state_dir)
-    try:
-        moto_url = aws.bind()
-        model = build_model(template, moto_url)
-        replayed = aws.prepare(model)
-        aws.serve()
-    except BaseException:
-        aws.stop()
-        redis.stop()
-        raise
-    return LocalServices(
-        model=model,
-        redis_url=redis.url,
-        redis_description=redis.description,
-        overrides=_overrides(moto_url, redis.url, jwt_secret(state_dir)),
-        aws=aws,
-        redis=redis,
-        replayed=replayed,
-    )
-
-
-def running_stack(state_dir: Path) -> dict[str, Any] | None:
-    """The `stack.json` of a live `relay run` on this state dir, if there is one."""
-    path = state_dir / "stack.json"
-    try:
-        info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        os.kill(int(info["pid"]), 0)
-    except (OSError, ValueError, KeyError):
-        return None
-    return info
-
-
-def attach_services(template: Path, state_dir: Path) -> LocalServices | None:
-    info = running_stack(state_dir)
-    if info is None:
-        return None
-    model = build_model(template, str(info["moto_url"]))
-    return LocalServices(
-        model=model,
-        redis_url=str(info["redis_url"]),
-        redis_description=f"the running stack's ({info['redis_url']})",
-        overrides=_overrides(str(info["moto_url"]), str(info["redis_url"]), jwt_secret(state_dir)),
-    )
-
-
-class _Server(uvicorn.Server):
-    # We own SIGINT/SIGTERM: uvicorn would re-raise them after shutdown and skip our cleanup.
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
-def _describe(model: StackModel, pollers: list[SqsPoller], services: LocalServices) -> list[str]:
-    lines: list[str] = []
-    routes = [f"{r.method} {r.path} -> {r.function}" for r in model.routes]
-    lines.append("Routes:")
-    lines.extend(f"  {route}" for route in routes or ["(none)"])
-    lines.append("Authorizers:")
-    described = [
-        f"{a.name} ({a.api_id}) -> {a.function}"
-        f" identity {list(a.identity_headers) + list(a.identity_query)}"
-        f"{', simple responses' if a.simple_responses else ''}"
-        for a in model.authorizers
-    ]
-    lines.extend(f"  {item}" for item in described or ["(none)"])
-    lines.append("Queues:")
-    consumers = {p.queue.logical_id: p.describe() for p in pollers}
-    for queue in model.queues.values():
-        lines.append(f"  {consumers.get(queue.logical_id, queue.name + ' (no consumer)')}")
-    if not model.queues:
-        lines.append("  (none)")
-    lines.append("Tables:")
-    lines.extend(f"  {t.name}" for t in model.tables.values())
-    lines.append("Log subscriptions:")
-    subscriptions = [
-        f"{s.name}: {s.log_group} ({s.source_function}) -> {s.destination_function}"
-        f" where {s.pattern or '(all lines)'}"
-        for s in model.subscriptions
-    ]
-    lines.extend(f"  {item}" for item in subscriptions or ["(none)"])
-    return lines
-
-
-def _listen(port: int) -> socket.socket:
-    """The HTTP listener, bound here rather than by uvicorn so that port 0 works."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # uvicorn re-wraps a given socket without its protocol number, so asyncio skips
-    # TCP_NODELAY on accepted connections; set on the listener, Linux passes it on
-    # (without it, Nagle and delayed ACKs add 40 ms to every response).
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        listener.bind(("127.0.0.1", port))
-    except OSError as exc:
-        listener.close()
-        raise SystemExit(f"relay: cannot listen on 127.0.0.1:{port}: {exc}") from exc
-    listener.listen(2048)
-    return listener
-
-
-async def _serve_openapi(
-    template: Path, routes: list[RouteSpec], gateway: HttpGateway, output: Output
-) -> None:
-    """Generate the OpenAPI document in a child process (the stack itself never imports the
-    functions' code) and serve it at GET /api/openapi.json, unless the template has that route."""
-    from relay_local.openapi import SERVED_AT
-
-    if any(route.path == SERVED_AT for route in routes):
-        return
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "relay_local.cli",
-        "openapi",
-        "--stdout",
-        "--template",
-        str(template),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    document, errors = await child.communicate()
-    if child.returncode != 0:
-        output.line(
-            f"OpenAPI document not served: {errors.decode(errors='replace').strip()[-500:]}"
+    async def handle(self, request: Request) -> Response:
+        if request.header(TOKEN_HEADER) != self.token:
+            return Response(403, list(_JSON), b'{"message":"Forbidden"}')
+        parts = request.raw_path.strip("/").split("/")
+        if request.method != "POST" or len(parts) != 2 or parts[0] != "invoke":
+            return Response(404, list(_JSON), b'{"message":"Not Found"}')
+        function = parts[1]
+        if function not in self.stack.invoker.runtimes:
+            return Response(404, list(_JSON), b'{"message":"no such function"}')
+        invocation = await self.stack.invoker.invoke_encoded(function, request.body or b"{}")
+        self.stack.output.invocation(
+            "relay invoke", invocation, "error" if invocation.failed else "ok"
         )
-        return
-    gateway.add_static("GET", SERVED_AT, document, "application/json")
-    output.line(f"OpenAPI document: GET {SERVED_AT}")
+        outcome = {
+            "result": invocation.result,
+            "error": invocation.error,
+            "logs": invocation.logs,
+            "duration_ms": invocation.duration_ms,
+            "cold": invocation.cold,
+            "init_ms": invocation.init_ms,
+            "redis": self.stack.services.redis.description,
+        }
+        return Response(200, list(_JSON), json.dumps(outcome).encode())
+
+    async def upgrade(
+        self, request: Request, connection: Connection
+    ) -> tuple[Response, Upgraded | None]:
+        return Response(404, list(_JSON), b""), None
+
+
+class LocalStack:
+    def __init__(self, options: RunOptions, output: Output) -> None:
+        self.options = options
+        self.output = output
+        self.stopping = asyncio.Event()
+        self.ws_gateways: dict[str, tuple[WebSocketGateway, Listener]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._template_stamp = 0.0
+
+    # --- start and stop
+
+    async def start(self) -> None:
+        options = self.options
+        self.loop = asyncio.get_running_loop()
+        self.services: LocalServices = await self._services()
+        model = self.services.model
+        self.model = model
+        self.aws = AsyncAws(self.services.aws.url)
+        self.http_socket = bind(options.http_port)
+        self.http_port = int(self.http_socket.getsockname()[1])
+        self.tls = tls.server_context(options.state_dir)
+        self.hosts: dict[str, str] = {}
+        self.invoker = Invoker(
+            {},  # the functions start once the gateways' local addresses are known
+            self.services.overrides,
+            max_workers=options.concurrency,
+            localize=self._localize,
+        )
+        self.async_invoker = AsyncInvoker(
+            options.state_dir,
+            self.invoker,
+            self.aws,
+            self.output,
+            model,
+            retry_delays_s=options.async_retry_delays_s,
+        )
+        pending_invocations = self.async_invoker.recover()
+        self.async_invoker.start(pending_invocations)
+        self.sns.async_invoker = self.async_invoker
+        self.logs = LogSubscriptions(self.async_invoker, self.output, options.state_dir)
+        pending_lines = self.logs.recover()
+        self.invoker.listeners.append(self.logs.on_invocation)
+        self.sqs = SqsPollers(
+            self.aws, self.invoker, self.output, self.services.aws.record_consumed
+        )
+        self.schedules = Schedules(self.async_invoker, self.output)
+        self.streams = StreamPollers(
+            options.state_dir, self.services.streams, self.invoker, self.aws, self.output
+        )
+        self.http = HttpGateway(model.routes, self.invoker, self.output)
+        self.http_listener = Listener(self.http_socket, self.http)
+        await self.http_listener.start()
+        await self._apply_websockets(model, first=True)
+        self.invoker.apply(model.functions)  # the endpoints are known now
+        self.logs.apply(model, pending_lines)
+        self.sqs.apply(model)
+        self.schedules.apply(model)
+        self.streams.apply(model)
+        self.reloader = Reloader(model, self.invoker, self.loop, self.output, options.template)
+        self.reloader.on_template_change = self._template_changed
+        self.reloader.start()
+        self.control_token = secrets.token_urlsafe(24)
+        self.control_socket = bind(0)
+        self.control = Listener(self.control_socket, ControlHandler(self.control_token, self))
+        await self.control.start()
+        for line in self.describe(model):
+            self.output.line(line)
+        if pending_invocations or pending_lines:
+            self.output.line(
+                f"Pending from the last run: {len(pending_invocations)} asynchronous"
+                f" invocations, {len(pending_lines)} log lines"
+            )
+        self._write_stack_file()
+        ws = ", ".join(
+            f"ws://127.0.0.1:{listener.port}" for _, listener in self.ws_gateways.values()
+        )
+        self.output.line(
+            f"Ready: HTTP API on http://127.0.0.1:{self.http_port}"
+            f"{', WebSocket API on ' + ws if ws else ''} (Ctrl-C to stop)"
+        )
+        self._spawn(self._serve_openapi())
+
+    async def _services(self) -> LocalServices:
+        self.sns = SnsDeliveries(self.output.line)
+        services = start_services(
+            self.options.template,
+            self.options.state_dir,
+            self.options.parameters,
+            hooks=[S3Guard(), self.sns],
+        )
+        self.sns.bind(services.model, lambda: services.aws.app)
+        return services
+
+    def _write_stack_file(self) -> None:
+        info = {
+            "pid": os.getpid(),
+            "template": str(self.options.template.resolve()),
+            "parameters": self.options.parameters,
+            "http_port": self.http_port,
+            "ws_ports": {api: listener.port for api, (_, listener) in self.ws_gateways.items()},
+            "moto_url": self.services.aws.url,
+            "redis_url": self.services.redis.url,
+            "control_port": self.control.port,
+            "control_token": self.control_token,
+        }
+        path = self.options.state_dir / STACK_FILE
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            json.dump(info, stream)
+        os.replace(temporary, path)
+
+    async def stop(self) -> None:
+        self.output.line("Stopping")
+        (self.options.state_dir / STACK_FILE).unlink(missing_ok=True)
+        self.reloader.stop()
+        for task in self._background:
+            task.cancel()
+        await self.http_listener.close()
+        await self.control.close()
+        for gateway, listener in self.ws_gateways.values():
+            await listener.close()
+            await gateway.close()
+        await self.sqs.close()
+        await self.schedules.close()
+        await self.streams.close()
+        await self.logs.close()
+        await self.invoker.close()
+        await self.async_invoker.close()
+        await self.aws.close()
+        self.services.stop()
+        self.output.flush()
+
+    def _spawn(self, work: Any) -> None:
+        task = self.loop.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- WebSocket APIs and their endpoints
+
+    async def _apply_websockets(self, model: StackModel, first: bool = False) -> None:
+        wanted = {api.logical_id: api for api in model.websocket_apis}
+        for logical_id, (gateway, listener) in list(self.ws_gateways.items()):
+            if logical_id not in wanted:
+                await listener.close()
+                await gateway.close()
+                del self.ws_gateways[logical_id]
+        for index, (logical_id, api) in enumerate(wanted.items()):
+            if logical_id in self.ws_gateways:
+                self.ws_gateways[logical_id][0].update(api)
+                continue
+            port = self.options.ws_port + index if self.options.ws_port and first else 0
+            if not first and not self.ws_gateways and self.options.ws_port:
+                port = self.options.ws_port
+            await self._open_websocket(api, port)
+        self.hosts = self._hosts(model)
+
+    async def _open_websocket(self, api: WebSocketApiSpec, port: int) -> None:
+        gateway = WebSocketGateway(
+            api,
+            self.invoker,
+            self.output,
+            idle_timeout_s=self.options.ws_idle_timeout_s,
+            max_lifetime_s=self.options.ws_max_lifetime_s,
+        )
+        listener = Listener(bind(port), gateway, tls=self.tls)
+        await listener.start()
+        gateway.start()
+        self.ws_gateways[api.logical_id] = (gateway, listener)
+
+    def _hosts(self, model: StackModel) -> dict[str, str]:
+        """Each API's AWS host and URL prefix, mapped to its local address."""
+        hosts: dict[str, str] = {}
+        http_apis = {route.api_id for route in model.routes}
+        for api in http_apis:
+            host = execute_api_host(local_api_id(api))
+            hosts[f"https://{host}"] = f"http://127.0.0.1:{self.http_port}"
+            hosts[host] = f"127.0.0.1:{self.http_port}"
+        for logical_id, (_, listener) in self.ws_gateways.items():
+            host = execute_api_host(local_api_id(logical_id))
+            hosts[host] = f"127.0.0.1:{listener.port}"
+        return hosts
+
+    def _localize(self, env: dict[str, str]) -> dict[str, str]:
+        return {key: localize(value, self.hosts) for key, value in env.items()}
+
+    # --- template edits
+
+    def _template_changed(self) -> None:
+        self._spawn(self.apply_template())
+
+    async def apply_template(self) -> None:
+        try:
+            model = build_model(
+                self.options.template, self.services.aws.url, self.options.parameters
+            )
+        except TemplateError as exc:
+            self.output.line(f"[relay] template.yaml not applied: {exc}")
+            return
+        old = self.model
+        await asyncio.to_thread(self._create_resources, model)
+        self.services.streams.open(list(model.tables.values()))
+        self.model = model
+        await self._apply_websockets(model)
+        replaced = self.invoker.apply(model.functions)
+        self.reloader.apply(model)
+        self.http.update(model.routes)
+        self.async_invoker.model = model
+        self.sns.apply(model)
+        self.logs.apply(model)
+        self.sqs.apply(model)
+        self.schedules.apply(model)
+        self.streams.apply(model)
+        self._write_stack_file()
+        self.output.line(f"[relay] template.yaml changed: {_changes(old, model, replaced)}")
+        self._spawn(self._serve_openapi())
+
+    def _create_resources(self, model: StackModel) -> None:
+        create_resources(self.services.aws.moto, model)
+        self.services.aws.create_secrets(model.secrets.values())
+
+    # --- the OpenAPI document
+
+    async def _serve_openapi(self) -> None:
+        """Generate the OpenAPI document in a child process (the stack never imports the
+        functions' code), serve it at GET /api/openapi.json unless the template routes that
+        path itself, and keep docs/openapi.json current when the project has one."""
+        from relay_local.openapi import DOCUMENT, SERVED_AT
+
+        if any(route.path == SERVED_AT for route in self.model.routes) or not self.model.routes:
+            return
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "relay_local.cli",
+            "openapi",
+            "--stdout",
+            "--template",
+            str(self.options.template),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        document, errors = await child.communicate()
+        if child.returncode != 0:
+            text = errors.decode(errors="replace").strip()[-500:]
+            self.output.line(f"OpenAPI document not served: {text}")
+            return
+        self.http.add_static("GET", SERVED_AT, document, "application/json")
+        target = self.options.template.resolve().parent / DOCUMENT
+        if target.exists() and target.read_bytes() != document:
+            target.write_bytes(document)
+            self.output.line(f"OpenAPI document: GET {SERVED_AT} (and {DOCUMENT} rewritten)")
+        else:
+            self.output.line(f"OpenAPI document: GET {SERVED_AT}")
+
+    # --- what it serves
+
+    def describe(self, model: StackModel) -> list[str]:
+        lines = ["Routes:"]
+        lines += [f"  {r.method} {r.path} -> {r.function}" for r in model.routes] or ["  (none)"]
+        for logical_id, (gateway, listener) in self.ws_gateways.items():
+            api = gateway.api
+            lines.append(
+                f"WebSocket API {logical_id} on ws://127.0.0.1:{listener.port}"
+                f" (stage {api.stage}, routes by $request.body.{'.'.join(api.selection)}):"
+            )
+            for route in api.routes:
+                auth = f" (authorizer {route.authorizer.name})" if route.authorizer else ""
+                two_way = " (two-way)" if route.two_way else ""
+                lines.append(f"  {route.route_key} -> {route.function or '(none)'}{auth}{two_way}")
+        lines.append("Authorizers:")
+        lines += [
+            f"  {a.name} ({a.api_id}) -> {a.function}"
+            f" identity {list(a.identity_headers) + list(a.identity_query)}"
+            f"{', simple responses' if a.simple_responses else ''}"
+            for a in model.authorizers
+        ] or ["  (none)"]
+        lines.append("Queues:")
+        consumers = self.sqs.describe()
+        lines += [
+            f"  {consumers.get(q.logical_id, q.name + ' (no consumer)')}"
+            for q in model.queues.values()
+        ] or ["  (none)"]
+        lines.append("Topics:")
+        lines += [
+            f"  {t.name} -> "
+            + (
+                ", ".join(
+                    f"{s.protocol}:{s.endpoint}{' (filtered)' if s.filter_policy else ''}"
+                    for s in model.topic_subscriptions
+                    if s.topic == t.logical_id
+                )
+                or "(no subscriptions)"
+            )
+            for t in model.topics.values()
+        ] or ["  (none)"]
+        lines.append("Tables:")
+        lines += [
+            f"  {t.name}{' (stream ' + t.stream_view + ')' if t.stream_view else ''}"
+            for t in model.tables.values()
+        ] or ["  (none)"]
+        lines.append("Streams:")
+        lines += [
+            f"  {s.table} -> {s.function} (batch {s.batch_size}, {s.starting_position})"
+            for s in model.stream_sources
+        ] or ["  (none)"]
+        lines.append("Buckets:")
+        lines += [f"  {b.name}" for b in model.buckets.values()] or ["  (none)"]
+        lines.append("Secrets:")
+        lines += [f"  {s.name}" for s in model.secrets.values()] or ["  (none)"]
+        lines.append("Schedules:")
+        lines += [f"  {line}" for line in self.schedules.describe()] or ["  (none)"]
+        lines.append("Log subscriptions:")
+        lines += [
+            f"  {s.name}: {s.log_group} ({s.source_function}) -> {s.destination_function}"
+            f" where {s.pattern or '(all lines)'}"
+            for s in model.subscriptions
+        ] or ["  (none)"]
+        if model.ignored:
+            lines.append(f"Not run locally: {len(model.ignored)} resources (networking, IAM,")
+            lines.append("  monitoring, ElastiCache: the local Redis stands in)")
+        if model.parameters:
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(model.parameters.items()))
+            lines.append(f"Parameters: {shown}")
+        services = self.services
+        lines.append(f"Redis: {services.redis.description}")
+        lines.append(f"AWS (moto): {services.aws.url}, journal replayed {services.replayed} writes")
+        lines.append(f"State dir: {self.options.state_dir}")
+        return lines
+
+
+def _changes(old: StackModel, new: StackModel, replaced: list[str]) -> str:
+    parts: list[str] = []
+
+    def diff(what: str, before: set[str], after: set[str]) -> None:
+        added, removed = sorted(after - before), sorted(before - after)
+        if added:
+            parts.append(f"+{what} {', '.join(added)}")
+        if removed:
+            parts.append(f"-{what} {', '.join(removed)}")
+
+    diff("routes", {r.route_key for r in old.routes}, {r.route_key for r in new.routes})
+    diff("functions", set(old.functions), set(new.functions))
+    diff("tables", set(old.tables), set(new.tables))
+    diff("queues", set(old.queues), set(new.queues))
+    diff("topics", set(old.topics), set(new.topics))
+    diff("buckets", set(old.buckets), set(new.buckets))
+    diff(
+        "WebSocket routes",
+        {r.route_key for a in old.websocket_apis for r in a.routes},
+        {r.route_key for a in new.websocket_apis for r in a.routes},
+    )
+    if replaced:
+        parts.append(f"fresh workers for {', '.join(sorted(replaced))}")
+    return "; ".join(parts) or "nothing the stack runs changed"
 
 
 async def run_stack(options: RunOptions, output: Output) -> None:
-    services = start_services(options.template, options.state_dir)
-    model = services.model
-    assert services.aws is not None
-    aws = services.aws
-    invoker = Invoker(model, services.overrides, max_workers=options.concurrency)
-    async_aws = AsyncAws(aws.url)
-    subscriptions = LogSubscriptions(model, invoker, async_aws, output, options.state_dir)
-    invoker.listeners.append(subscriptions.on_invocation)
-    pending = subscriptions.recover()
-    pollers = [
-        SqsPoller(
-            source,
-            model.queues[source.queue],
-            async_aws,
-            invoker,
-            output,
-            aws.record_consumed,
-            dead_letter_candidates=model.queues.values(),
-        )
-        for source in model.sqs_sources
-    ]
-    gateway = HttpGateway(model.routes, invoker, output)
-    server = _Server(
-        uvicorn.Config(
-            gateway,
-            host="127.0.0.1",
-            port=options.http_port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            # API Gateway's sourceIp is the TCP peer; a client's X-Forwarded-For must not
-            # change it (it would dodge every per-IP rate limit).
-            proxy_headers=False,
-        )
-    )
+    stack = LocalStack(options, output)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
-    reloader = Reloader(model, invoker, loop, output)
-    stack_file = options.state_dir / "stack.json"
-    background: list[asyncio.Task[None]] = []
+        loop.add_signal_handler(signum, stack.stopping.set)
+    started = False
     try:
-        listener = _listen(options.http_port)
-        http_port = listener.getsockname()[1]
-        reloader.start()
-        background = [asyncio.create_task(p.run()) for p in pollers]
-        background.append(asyncio.create_task(subscriptions.run()))
-        serving = asyncio.create_task(server.serve(sockets=[listener]))
-        for line in _describe(model, pollers, services):
-            output.line(line)
-        websocket = "" if model.websocket_apis else " (no WebSocket API in template)"
-        output.line(f"Redis: {services.redis_description}")
-        output.line(f"AWS (moto): {aws.url}, journal replayed {services.replayed} writes")
-        if pending:
-            output.line(f"Log deliveries pending from the last run: {pending}")
-        output.line(f"State dir: {options.state_dir}")
-        output.line(f"WebSocket port: {options.ws_port}{websocket}")
-        info = {
-            "pid": os.getpid(),
-            "http_port": http_port,
-            "ws_port": options.ws_port,
-            "moto_url": aws.url,
-            "redis_url": services.redis_url,
-        }
-        stack_file.write_text(json.dumps(info), encoding="utf-8")
-        output.line(f"Ready: HTTP API on http://127.0.0.1:{http_port} (Ctrl-C to stop)")
-        background.append(
-            asyncio.create_task(_serve_openapi(options.template, model.routes, gateway, output))
-        )
-        await serving
+        await stack.start()
+        started = True
+        await stack.stopping.wait()
     finally:
-        output.line("Stopping")
-        stack_file.unlink(missing_ok=True)
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
-        reloader.stop()
-        await invoker.close()
-        await async_aws.close()
-        services.stop()
+        if started:
+            await stack.stop()
+        elif hasattr(stack, "services"):
+            stack.services.stop()
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (the gateways' speed), else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run(options: RunOptions, output: Output) -> None:
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(run_stack(options, output))

@@ -24,7 +24,9 @@ def make_project(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("stack")
-    running = Stack(make_project(root), root / "state", "--concurrency", "2")
+    running = Stack(
+        make_project(root), root / "state", "--concurrency", "2", "--async-retry-delay", "0"
+    )
     try:
         yield running
     finally:

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from relay_local.gateways.http11 import Response
 from relay_local.gateways.http_api import BadResponse, Router, map_response
 from relay_local.runtime.invoker import Invocation
-from relay_local.sources.logs import compile_pattern
+from relay_local.sources.log_patterns import compile_pattern
 from relay_local.sources.sqs import failed_ids
+from relay_local.template.build import build_model
 from relay_local.template.loader import Resolver, Unresolved, load_template
-from relay_local.template.model import RouteSpec, TemplateError, build_model
+from relay_local.template.model import RouteSpec, TemplateError
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixtures" / "template.yaml"
 
@@ -73,8 +75,8 @@ def test_fixture_template_model() -> None:
     )
     echo = model.functions["Echo"]
     assert echo.memory_mb == 256
-    assert echo.layer_dirs == [FIXTURE_TEMPLATE.parent.resolve() / "layers" / "common"]
-    assert echo.env["REDIS_URL"] == "rediss://:6379"  # the stack overrides it
+    assert echo.layer_dirs == (FIXTURE_TEMPLATE.parent.resolve() / "layers" / "common",)
+    assert echo.environment["REDIS_URL"] == "rediss://:6379"  # the stack overrides it
     private = next(r for r in model.routes if r.path == "/private")
     assert private.authorizer is not None and private.authorizer.function == "Authorizer"
     assert model.functions["Shipper"].on_failure is not None
@@ -107,13 +109,20 @@ def test_route_precedence_follows_api_gateway() -> None:
 
 
 def test_response_mapping_refuses_what_api_gateway_refuses() -> None:
-    assert map_response({"statusCode": 201, "body": "x", "cookies": ["a=1"]}) == (
-        201,
-        [(b"set-cookie", b"a=1")],
-        b"x",
+    assert map_response({"statusCode": 201, "body": "x", "cookies": ["a=1"]}) == Response(
+        201, [(b"set-cookie", b"a=1")], b"x"
     )
-    assert map_response([1, 2]) == (200, [(b"content-type", b"application/json")], b"[1, 2]")
-    for bad in ({"statusCode": 200, "body": 5}, {"statusCode": "200"}, {"statusCode": 99}):
+    assert map_response([1, 2]) == Response(
+        200, [(b"content-type", b"application/json")], b"[1, 2]"
+    )
+    for bad in (
+        {"statusCode": 200, "body": 5},
+        {"statusCode": "200"},
+        {"statusCode": 99},
+        {"statusCode": 200, "headers": {"x-a": "1\r\nSet-Cookie: evil=1"}},
+        {"statusCode": 200, "headers": {"bad name": "1"}},
+        {"statusCode": 200, "headers": {"x-a": "naïve ✓"}},
+    ):
         with pytest.raises(BadResponse):
             map_response(bad)
 

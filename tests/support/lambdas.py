@@ -37,7 +37,7 @@ class Context:
 
 @functools.cache
 def _functions() -> dict[str, Any]:
-    from relay_local.template.model import build_model
+    from relay_local.template.build import build_model
 
     return build_model(ROOT / "template.yaml", moto_url="http://127.0.0.1:1").functions
 

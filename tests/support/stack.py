@@ -27,15 +27,20 @@ T = TypeVar("T")
 
 
 def eventually(probe: Callable[[], T | None], timeout: float = 10.0, what: str = "") -> T:
-    """Poll `probe` until it returns something truthy; fail at the deadline."""
+    """Poll `probe` until it returns something truthy; fail at the deadline.
+
+    The pause grows from 20 ms to half a second: quick when the answer is near, and
+    gentle on rate-limited routes when it is not."""
     deadline = time.monotonic() + timeout
+    pause = 0.02
     while True:
         value = probe()
         if value:
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or probe}")
-        time.sleep(0.05)
+        time.sleep(pause)  # waiting on another process: there is no event to wait on
+        pause = min(0.5, pause * 1.5)
 
 
 def relay(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

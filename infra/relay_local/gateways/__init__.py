@@ -1,1 +1,1 @@
-"""The gateways clients talk to: the HTTP API, the WebSocket API, their authorizers and event shapes."""
+"""The gateways clients talk to: the HTTP API and the WebSocket API, their authorizers, events."""

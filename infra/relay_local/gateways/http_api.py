@@ -1,36 +1,39 @@
-"""The local API Gateway HTTP API: routing, the Lambda authorizer, payload 2.0 mapping.
+"""The local API Gateway HTTP API: routing, Lambda authorizers, payload 2.0 mapping.
 
-A bare ASGI app (served by uvicorn) so that the gateway's own cost stays
-near a hello-world's: routes are compiled once at start, and a request costs
-one route lookup, one event dict, and one round trip to a warm worker.
-Behaviour follows API Gateway where a handler could tell the difference:
-route precedence, the authorizer's 401/403/500, a non-string body refused
-with a 500, a result without `statusCode` inferred as a 200 JSON body.
+Served by the lean HTTP/1.1 server of `http11`, so that the gateway's own cost
+stays near a hello-world's: routes are compiled once (and again only when the
+template changes), and a request costs one route lookup, one event, and one
+round trip to a warm worker; the invocation's line is printed after the answer
+has gone. Behaviour follows API Gateway where a handler could tell the
+difference: route precedence, the authorizer's 401/403/500, a non-string body or
+a header with a line break refused with a 500, a result without `statusCode`
+inferred as a 200 JSON body.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from relay_local.gateways import authorizers
 from relay_local.gateways.events import (
     HttpRequest,
-    authorizer_event,
+    http_authorizer_event,
+    http_context,
     http_event,
     new_request_id,
-    request_context,
+    route_arn,
 )
+from relay_local.gateways.http11 import Connection, Request, Response, Upgraded
 from relay_local.output import Output
-from relay_local.runtime.invoker import Invocation, Invoker
+from relay_local.runtime.invoker import Invoker, encode_event
 from relay_local.template.model import AuthorizerSpec, RouteSpec
+from relay_local.template.names import api_id
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 
@@ -111,38 +114,53 @@ class Router:
         return None
 
 
-def _json_response(status: int, message: str) -> tuple[int, Headers, bytes]:
+def _json_response(status: int, message: str) -> Response:
     body = json.dumps({"message": message}).encode()
-    return status, [(b"content-type", b"application/json")], body
+    return Response(status, [(b"content-type", b"application/json")], body)
 
 
 NOT_FOUND = _json_response(404, "Not Found")
-TOO_LARGE = _json_response(413, "Request Entity Too Large")
-MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload quota
 UNAUTHORIZED = _json_response(401, "Unauthorized")
 FORBIDDEN = _json_response(403, "Forbidden")
 INTERNAL_ERROR = _json_response(500, "Internal Server Error")
+_REFUSALS = {401: UNAUTHORIZED, 403: FORBIDDEN, 500: INTERNAL_ERROR}
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class BadResponse(Exception):
     """A function answered something API Gateway refuses to turn into HTTP."""
 
 
-def map_response(result: Any) -> tuple[int, Headers, bytes]:
+def _header_value(name: str, value: Any) -> bytes:
+    if isinstance(value, (dict, list)):
+        raise BadResponse(f"header {name} must be a string, got {type(value).__name__}")
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if any(c in text for c in "\r\n\0"):
+        raise BadResponse(f"header {name} holds a line break")
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise BadResponse(f"header {name} is not Latin-1 text") from exc
+
+
+def map_response(result: Any) -> Response:
     """Payload format 2.0 response mapping."""
     if not isinstance(result, dict) or "statusCode" not in result:
         # API Gateway infers: 200, the function's answer as the JSON body.
-        return 200, [(b"content-type", b"application/json")], json.dumps(result).encode()
+        return Response(200, [(b"content-type", b"application/json")], json.dumps(result).encode())
     status = result["statusCode"]
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise BadResponse(f"statusCode must be an integer HTTP status, got {status!r}")
     headers: Headers = []
-    for name, value in (result.get("headers") or {}).items():
-        if isinstance(value, (dict, list)):
-            raise BadResponse(f"header {name} must be a string, got {type(value).__name__}")
-        headers.append((str(name).lower().encode("latin-1"), str(value).encode("latin-1")))
+    raw_headers = result.get("headers") or {}
+    if not isinstance(raw_headers, dict):
+        raise BadResponse("headers must be an object")
+    for name, value in raw_headers.items():
+        if not _TOKEN.fullmatch(str(name)):
+            raise BadResponse(f"header name {name!r} is not a valid HTTP token")
+        headers.append((str(name).lower().encode("latin-1"), _header_value(name, value)))
     for cookie in result.get("cookies") or []:
-        headers.append((b"set-cookie", str(cookie).encode("latin-1")))
+        headers.append((b"set-cookie", _header_value("set-cookie", cookie)))
     body = result.get("body")
     if body is None:
         payload = b""
@@ -156,74 +174,77 @@ def map_response(result: Any) -> tuple[int, Headers, bytes]:
         except ValueError as exc:
             raise BadResponse("isBase64Encoded is true but body is not base64") from exc
     else:
-        payload = body.encode("utf-8")
-    return status, headers, payload
+        payload = body.encode("utf-8", errors="surrogatepass")
+    return Response(status, headers, payload)
 
 
 class HttpGateway:
-    """The ASGI application."""
+    """The HTTP API: `handle` answers one request; `update` swaps in new routes."""
 
     def __init__(self, routes: list[RouteSpec], invoker: Invoker, output: Output) -> None:
         self.router = Router(routes)
         self.invoker = invoker
         self.output = output
-        self._static: dict[tuple[str, str], tuple[int, Headers, bytes]] = {}
+        self._static: dict[tuple[str, str], Response] = {}
+
+    def update(self, routes: list[RouteSpec]) -> None:
+        self.router = Router(routes)
 
     def add_static(self, method: str, path: str, body: bytes, content_type: str) -> None:
         """Serve a fixed document beside the template's routes (e.g. the OpenAPI file).
 
         Local only: on AWS such a document needs a route of its own in the template."""
         headers = [(b"content-type", content_type.encode("latin-1"))]
-        self._static[(method.upper(), path)] = (200, headers, body)
+        self._static[(method.upper(), path)] = Response(200, headers, body)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        body = await _read_body(receive)
-        request = HttpRequest.from_asgi(scope, body)
+    async def upgrade(
+        self, request: Request, connection: Connection
+    ) -> tuple[Response, Upgraded | None]:
+        # An HTTP API speaks no WebSocket; API Gateway treats the request as a plain GET.
+        return await self.handle(request), None
+
+    async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
-        status, headers, payload = await self._handle(request, request_id)
-        headers.append((b"apigw-requestid", request_id.encode()))
-        headers.append((b"content-length", str(len(payload)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        response = await self._handle(request, request_id)
+        return Response(
+            response.status,
+            [*response.headers, (b"apigw-requestid", request_id.encode())],
+            response.body,
+        )
 
-    async def _handle(self, request: HttpRequest, request_id: str) -> tuple[int, Headers, bytes]:
-        if len(request.body) > MAX_PAYLOAD_BYTES:
-            return _copy(TOO_LARGE)
+    async def _handle(self, raw: Request, request_id: str) -> Response:
         if self._static:
-            static = self._static.get((request.method, request.raw_path))
+            static = self._static.get((raw.method, raw.raw_path))
             if static is not None:
-                return _copy(static)
-        found = self.router.match(request.method, request.raw_path)
+                return static
+        found = self.router.match(raw.method, raw.raw_path)
         if found is None:
-            return _copy(NOT_FOUND)
+            return NOT_FOUND
         route, path_parameters = found
-        context = request_context(request, route.route_key, request_id)
+        request = HttpRequest.of(raw)
+        api = api_id(route.api_id)
+        context = http_context(request, api, route.route_key, request_id)
         authorizer_context: dict[str, Any] | None = None
         if route.authorizer is not None:
-            allowed, refusal = await self._authorize(
+            decision = await self._authorize(
                 route, route.authorizer, request, path_parameters, context
             )
-            if refusal is not None:
-                return refusal
-            authorizer_context = allowed
+            if not decision.allowed:
+                return _REFUSALS[decision.status]
+            authorizer_context = decision.context
         event = http_event(request, route.route_key, path_parameters, context, authorizer_context)
-        invocation = await self.invoker.invoke(route.function, event)
+        invocation = await self.invoker.invoke_encoded(route.function, encode_event(event))
         source = f"{request.method} {route.path}"
         if invocation.failed:
             self.output.invocation(source, invocation, "500 (function error)")
-            return _copy(INTERNAL_ERROR)
+            return INTERNAL_ERROR
         try:
             response = map_response(invocation.result)
         except BadResponse as exc:
             invocation.logs.append(f"[relay] API Gateway refuses this response: {exc}")
             self.output.invocation(source, invocation, "500 (bad response)")
-            return _copy(INTERNAL_ERROR)
-        self.output.invocation(source, invocation, str(response[0]))
+            return INTERNAL_ERROR
+        self.output.invocation(source, invocation, str(response.status))
         return response
 
     async def _authorize(
@@ -233,80 +254,23 @@ class HttpGateway:
         request: HttpRequest,
         path_parameters: dict[str, str] | None,
         context: dict[str, Any],
-    ) -> tuple[dict[str, Any] | None, tuple[int, Headers, bytes] | None]:
-        identity: list[str] = []
-        for header in authorizer.identity_headers:
-            value = request.headers.get(header)
-            if not value:
-                return None, _copy(UNAUTHORIZED)
-            identity.append(value)
-        if authorizer.identity_query:
-            query = request.query_parameters() or {}
-            for name in authorizer.identity_query:
-                if not query.get(name):
-                    return None, _copy(UNAUTHORIZED)
-                identity.append(query[name])
-        event = authorizer_event(request, route.route_key, path_parameters, context, identity)
+    ) -> authorizers.Decision:
+        identity = authorizers.identity(
+            authorizer, request.headers, request.query_parameters() or {}
+        )
+        if identity is None:
+            return authorizers.Decision(401, {})
+        api = context["apiId"]
+        event = http_authorizer_event(
+            request, api, route.route_key, path_parameters, context, identity
+        )
         invocation = await self.invoker.invoke(authorizer.function, event)
+        decision = authorizers.decide(
+            authorizer, invocation, route_arn(api, request.method, request.raw_path)
+        )
         source = f"authorizer {authorizer.name} for {request.method} {route.path}"
-        verdict = _verdict(authorizer, invocation)
-        if verdict is None:
-            self.output.invocation(source, invocation, "500 (authorizer failed)")
-            return None, _copy(INTERNAL_ERROR)
-        allowed, authorizer_context = verdict
-        self.output.invocation(source, invocation, "allow" if allowed else "403 (deny)")
-        if not allowed:
-            return None, _copy(FORBIDDEN)
-        return authorizer_context, None
-
-
-def _verdict(
-    authorizer: AuthorizerSpec, invocation: Invocation
-) -> tuple[bool, dict[str, Any]] | None:
-    """(allowed, context) from an authorizer's answer; None when API Gateway would 500."""
-    result = invocation.result
-    if invocation.failed or not isinstance(result, dict):
-        return None
-    context = result.get("context") or {}
-    if not isinstance(context, dict):
-        return None
-    if authorizer.simple_responses:
-        allowed = result.get("isAuthorized")
-        if not isinstance(allowed, bool):
-            return None
-        return allowed, context
-    policy = result.get("policyDocument")
-    if not isinstance(policy, dict) or "principalId" not in result:
-        return None
-    statements = policy.get("Statement") or []
-    allowed = any(
-        isinstance(s, dict) and s.get("Effect") == "Allow" for s in statements
-    ) and not any(isinstance(s, dict) and s.get("Effect") == "Deny" for s in statements)
-    return allowed, context
-
-
-def _copy(response: tuple[int, Headers, bytes]) -> tuple[int, Headers, bytes]:
-    # The caller appends a request id header; the shared constants must stay untouched.
-    return response[0], list(response[1]), response[2]
-
-
-async def _read_body(receive: Receive) -> bytes:
-    message = await receive()
-    body = message.get("body", b"")
-    if not message.get("more_body"):
-        return bytes(body)
-    chunks = [body]
-    while message.get("more_body"):
-        message = await receive()
-        chunks.append(message.get("body", b""))
-    return b"".join(chunks)
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+        status = {200: "allow", 403: "403 (deny)", 401: "401"}.get(
+            decision.status, "500 (authorizer failed)"
+        )
+        self.output.invocation(source, invocation, status)
+        return decision

@@ -1,11 +1,16 @@
 """Invoking functions in worker processes, started on demand and kept warm.
 
-`Invoker.invoke` is what the HTTP gateway, the SQS pollers and the log
-subscriptions call. Each function has a `FunctionRuntime`, a small pool of
-execution environments (one by default, `relay run --concurrency N` for more):
-a worker serves one invocation at a time, and is replaced when it died, timed
-out, or its code changed (hot reload makes it stale; the next invocation is a
-cold start), as Lambda replaces an execution environment.
+`Invoker.invoke` is what every gateway and event source calls. Each function has
+a `FunctionRuntime`: up to `--concurrency` execution environments, each a worker
+process that serves one invocation at a time, as on Lambda. A request that finds
+every worker busy starts a new one (a cold start) in the background and takes
+whichever is free first, the new one or a busy one finishing, so a burst never
+stalls behind a cold start it did not need. A worker is replaced when it died,
+timed out, or its code changed (hot reload makes it stale).
+
+The channel to a worker is a Unix socket pair: one length-prefixed JSON message
+each way per invocation, read by a protocol on the event loop with no stream
+buffering in between.
 """
 
 from __future__ import annotations
@@ -14,17 +19,20 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import sys
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from relay_local.template.loader import REGION
-from relay_local.template.model import FunctionSpec, StackModel
+from relay_local.template.model import FunctionSpec
 
-_PIPE_LIMIT = 64 * 1024 * 1024  # one JSON line carries a whole event or result
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload quota
+_HEADER = 4
 
 
 @dataclass
@@ -38,6 +46,7 @@ class Invocation:
     cold: bool = False
     init_ms: float = 0.0
     finished_at: float = 0.0  # epoch seconds
+    log_stream: str = ""
 
     @property
     def failed(self) -> bool:
@@ -47,57 +56,140 @@ class Invocation:
 InvocationListener = Callable[[FunctionSpec, Invocation], None]
 
 
+class WorkerDied(Exception):
+    pass
+
+
+def frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(_HEADER, "big") + payload
+
+
+class _Channel(asyncio.Protocol):
+    """The stack's end of a worker's socket: whole messages, one waiter at a time."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._waiter: asyncio.Future[bytes] | None = None
+        self._messages: deque[bytes] = deque()
+        self._lost = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment] # uvloop's is no asyncio.Transport
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        while len(buffer) >= _HEADER:
+            size = int.from_bytes(buffer[:_HEADER], "big")
+            if len(buffer) < _HEADER + size:
+                break
+            message = bytes(buffer[_HEADER : _HEADER + size])
+            del buffer[: _HEADER + size]
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                self._waiter = None
+                waiter.set_result(message)
+            else:
+                self._messages.append(message)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(WorkerDied("the worker exited"))
+
+    def send(self, framed: bytes) -> None:
+        if self.transport is None or self._lost:
+            raise WorkerDied("the worker exited")
+        self.transport.write(framed)
+
+    def receive(self) -> asyncio.Future[bytes]:
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        if self._messages:
+            future.set_result(self._messages.popleft())
+        elif self._lost:
+            future.set_exception(WorkerDied("the worker exited"))
+        else:
+            self._waiter = future
+        return future
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
 class Worker:
-    """A `relay_local.runtime.worker` process and its pipes."""
+    """A `relay_local.runtime.worker` process and its channel."""
 
     def __init__(
-        self, process: asyncio.subprocess.Process, init_ms: float, ready: bool, generation: int
+        self,
+        process: asyncio.subprocess.Process,
+        channel: _Channel,
+        init_ms: float,
+        ready: bool,
+        generation: int,
+        log_stream: str,
     ) -> None:
         self.process = process
+        self.channel = channel
         self.init_ms = init_ms
         self.ready = ready
         self.generation = generation  # the code version it imported (see FunctionRuntime)
+        self.log_stream = log_stream
 
     @classmethod
     async def start(cls, spec: FunctionSpec, env: dict[str, str], generation: int = 0) -> Worker:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "relay_local.runtime.worker",
-            spec.handler,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=spec.code_dir,
-            env=env,
-            limit=_PIPE_LIMIT,
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        log_stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "relay_local.runtime.worker",
+                spec.handler,
+                str(theirs.fileno()),
+                stdin=asyncio.subprocess.DEVNULL,
+                cwd=spec.code_dir,
+                env={**env, "AWS_LAMBDA_LOG_STREAM_NAME": log_stream},
+                pass_fds=(theirs.fileno(),),
+            )
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        _, channel = await loop.create_unix_connection(_Channel, sock=ours)
+        try:
+            hello = json.loads(await channel.receive())
+        except WorkerDied as exc:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            raise WorkerDied(f"worker for {spec.logical_id} exited during init") from exc
+        return cls(
+            process,
+            channel,
+            float(hello["init_ms"]),
+            bool(hello["ready"]),
+            generation,
+            log_stream,
         )
-        assert process.stdout is not None
-        line = await process.stdout.readline()
-        if not line:
-            raise WorkerDied(f"worker for {spec.logical_id} exited during init")
-        hello = json.loads(line)
-        return cls(process, float(hello["init_ms"]), bool(hello["ready"]), generation)
 
     @property
     def alive(self) -> bool:
-        return self.process.returncode is None
+        return self.process.returncode is None and not self.channel._lost
 
-    async def invoke(self, message: bytes, timeout_s: float) -> dict[str, Any]:
-        stdin, stdout = self.process.stdin, self.process.stdout
-        assert stdin is not None and stdout is not None
-        stdin.write(message)
-        await stdin.drain()
-        line = await asyncio.wait_for(stdout.readline(), timeout_s)
-        if not line:
-            raise WorkerDied("worker exited during the invocation")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
+    async def invoke(self, message: bytes, timeout_s: float) -> tuple[dict[str, Any], bytes]:
+        """The worker's outcome and its result's JSON (empty when there is none)."""
+        self.channel.send(message)
+        outcome: dict[str, Any] = json.loads(
+            await asyncio.wait_for(self.channel.receive(), timeout_s)
+        )
+        return outcome, await self.channel.receive()
 
     async def stop(self) -> None:
-        if not self.alive:
+        if self.process.returncode is not None:
             return
-        assert self.process.stdin is not None
-        self.process.stdin.close()
+        self.channel.close()  # the worker exits at the end of its input
         try:
             await asyncio.wait_for(self.process.wait(), 2)
         except TimeoutError:
@@ -105,21 +197,19 @@ class Worker:
             await self.process.wait()
 
     def kill(self) -> None:
+        self.channel.close()
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
-
-
-class WorkerDied(Exception):
-    pass
 
 
 class FunctionRuntime:
     """One function's execution environments: up to `max_workers` worker processes.
 
-    Like Lambda, an invocation takes an idle warm worker when there is one and
-    starts a new (cold) one only when all are busy and the concurrency limit
-    allows; otherwise it waits. A worker serves one invocation at a time.
-    Hot reload bumps the generation: older workers are retired when next free.
+    An invocation takes an idle current worker when there is one. Otherwise, if
+    the concurrency limit allows, it starts one more in the background, and it
+    waits for the first worker to become free: a busy one finishing or the new
+    one ready. A worker serves one invocation at a time. Hot reload bumps the
+    generation: older workers are retired as they come free.
     """
 
     def __init__(self, spec: FunctionSpec, env: dict[str, str], max_workers: int = 1) -> None:
@@ -127,44 +217,63 @@ class FunctionRuntime:
         self.env = env
         self.max_workers = max(1, max_workers)
         self._idle: list[Worker] = []  # last in, first out: the warmest worker serves next
+        self._waiters: deque[asyncio.Future[Worker]] = deque()
         self._live = 0  # idle + busy + starting
+        self._starting = 0
         self._generation = 0
-        self._changed = asyncio.Condition()
-        self._retiring: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        self._init_errors: deque[dict[str, Any]] = deque()
+        self._closed = False
 
     def mark_stale(self) -> None:
         self._generation += 1
+        for worker in self._idle:
+            self._retire(worker)
+        self._idle = []
 
     @property
     def warm(self) -> bool:
         return any(w.alive and w.generation == self._generation for w in self._idle)
 
-    async def invoke(self, event: Any) -> Invocation:
+    async def invoke(self, payload: bytes) -> Invocation:
         request_id = str(uuid.uuid4())
-        deadline_ms = time.time() * 1000 + self.spec.timeout_s * 1000
-        message = (
-            json.dumps({"event": event, "request_id": request_id, "deadline_ms": deadline_ms})
-            + "\n"
-        ).encode()
         invocation = Invocation(self.spec.logical_id, request_id)
-        worker = await self._acquire()
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            invocation.error = {
+                "errorType": "RequestEntityTooLargeException",
+                "errorMessage": f"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes"
+                " for the InvokeFunction operation",
+            }
+            invocation.finished_at = time.time()
+            return invocation
+        deadline_ms = time.time() * 1000 + self.spec.timeout_s * 1000
+        header = json.dumps({"request_id": request_id, "deadline_ms": deadline_ms}).encode()
+        message = frame(header) + frame(payload)
         started = time.perf_counter()
+        try:
+            worker = await self._acquire()
+        except WorkerDied as exc:
+            invocation.error = self._init_errors.popleft() if self._init_errors else None
+            if invocation.error is None:
+                invocation.error = {"errorType": "Runtime.ExitError", "errorMessage": str(exc)}
+            invocation.duration_ms = (time.perf_counter() - started) * 1000
+            invocation.finished_at = time.time()
+            return invocation
         answer: dict[str, Any] = {}
         keep = False
+        started = time.perf_counter()
         try:
-            if worker is None:
-                worker = await Worker.start(self.spec, self.env, self._generation)
-            answer = await worker.invoke(message, self.spec.timeout_s + 0.1)
+            answer, result = await worker.invoke(message, self.spec.timeout_s + 0.1)
         except TimeoutError:
             invocation.error = {
                 "errorType": "Sandbox.Timedout",
                 "errorMessage": f"Task timed out after {self.spec.timeout_s:.2f} seconds",
             }
         except (WorkerDied, ConnectionError, ValueError) as exc:
-            # ValueError: a garbled protocol line, as from a worker dying mid-write.
+            # ValueError: a garbled message, as from a worker dying mid-write.
             invocation.error = {"errorType": "Runtime.ExitError", "errorMessage": str(exc)}
         else:
-            invocation.result = answer.get("result")
+            invocation.result = json.loads(result) if result else None
             invocation.error = answer.get("error")
             invocation.logs = answer.get("logs", [])
             invocation.cold = bool(answer.get("cold"))
@@ -174,61 +283,113 @@ class FunctionRuntime:
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             invocation.duration_ms = float(answer.get("duration_ms", elapsed_ms))
-            await self._release(worker, keep)
+            invocation.log_stream = worker.log_stream
+            self._release(worker, keep)
         invocation.finished_at = time.time()
         return invocation
 
-    async def _acquire(self) -> Worker | None:
-        """An idle current worker, or None when the caller may start a new one."""
-        async with self._changed:
-            while True:
-                while self._idle:
-                    worker = self._idle.pop()
-                    if worker.alive and worker.generation == self._generation:
-                        return worker
-                    self._retire(worker)
-                if self._live < self.max_workers:
-                    self._live += 1
-                    return None
-                await self._changed.wait()
-
-    async def _release(self, worker: Worker | None, keep: bool) -> None:
-        async with self._changed:
-            if worker is not None and keep and worker.alive:
-                self._idle.append(worker)
+    async def _acquire(self) -> Worker:
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.alive and worker.generation == self._generation:
+                return worker
+            self._retire(worker)
+        waiter: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        # Start one more environment only for a request no starting one will serve.
+        if self._live < self.max_workers and self._starting < len(self._waiters):
+            self._start_one()
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._release(waiter.result(), True)
             else:
-                self._live -= 1
-                if worker is not None:
-                    worker.kill()
-            self._changed.notify()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def _start_one(self) -> None:
+        self._live += 1
+        self._starting += 1
+        task = asyncio.get_running_loop().create_task(self._start(self._generation))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _start(self, generation: int) -> None:
+        try:
+            worker = await Worker.start(self.spec, self.env, generation)
+        except (WorkerDied, OSError) as exc:
+            self._starting -= 1
+            self._live -= 1
+            # The request that wanted this worker fails as Lambda's would on a broken init.
+            if self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_exception(WorkerDied(str(exc)))
+            return
+        self._starting -= 1
+        self._release(worker, True)
+
+    def _release(self, worker: Worker, keep: bool) -> None:
+        current = worker.generation == self._generation and not self._closed
+        if not (keep and worker.alive and current):
+            self._live -= 1
+            if keep and worker.alive:
+                self._retire_now(worker)
+            else:
+                worker.kill()
+            # A request still waiting may now start the environment this one held.
+            room = self._live < self.max_workers and not self._closed
+            if room and self._starting < len(self._waiters):
+                self._start_one()
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(worker)
+                return
+        self._idle.append(worker)
 
     def _retire(self, worker: Worker) -> None:
         self._live -= 1
+        self._retire_now(worker)
+
+    def _retire_now(self, worker: Worker) -> None:
         task = asyncio.get_running_loop().create_task(worker.stop())
-        self._retiring.add(task)
-        task.add_done_callback(self._retiring.discard)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def stop(self) -> None:
+        self._closed = True
         idle, self._idle = self._idle, []
-        await asyncio.gather(*(worker.stop() for worker in idle), *self._retiring)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(WorkerDied("the stack is stopping"))
+        await asyncio.gather(
+            *(worker.stop() for worker in idle), *self._background, return_exceptions=True
+        )
 
 
-def worker_env(spec: FunctionSpec, overrides: dict[str, str]) -> dict[str, str]:
+def worker_env(
+    spec: FunctionSpec,
+    overrides: dict[str, str],
+    localize: Callable[[dict[str, str]], dict[str, str]] = lambda env: env,
+) -> dict[str, str]:
     """The environment Lambda would give the function, pointed at local services."""
     # The host's AWS settings (a profile, real credentials) must not leak into a function.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.pop("REDIS_URL", None)
     env.pop("PYTHONPATH", None)
-    env.update(spec.env)
+    env.update(localize(spec.environment))
     env.pop("JWT_SECRET_ARN", None)
     env.update(overrides)
     env.update(
         {
-            "AWS_LAMBDA_FUNCTION_NAME": spec.logical_id,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{uuid.uuid4().hex}",
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
@@ -244,26 +405,82 @@ def worker_env(spec: FunctionSpec, overrides: dict[str, str]) -> dict[str, str]:
     return env
 
 
-class Invoker:
-    """Runs functions of the model by logical id and tells listeners about each invocation."""
+def encode_event(event: Any) -> bytes:
+    return json.dumps(event, separators=(",", ":")).encode()
 
-    def __init__(self, model: StackModel, overrides: dict[str, str], max_workers: int = 1) -> None:
-        self.model = model
-        self.runtimes = {
-            logical_id: FunctionRuntime(spec, worker_env(spec, overrides), max_workers)
-            for logical_id, spec in model.functions.items()
-        }
+
+class Invoker:
+    """Runs functions by logical id and tells listeners about each invocation.
+
+    Runtimes are keyed by function; `apply` swaps in a new set of specs after a
+    template edit: a function whose spec changed gets a fresh runtime (its old
+    workers finish what they are doing, then go), the others stay warm.
+    """
+
+    def __init__(
+        self,
+        functions: dict[str, FunctionSpec],
+        overrides: dict[str, str],
+        max_workers: int = 1,
+        localize: Callable[[dict[str, str]], dict[str, str]] | None = None,
+    ) -> None:
+        self.overrides = overrides
+        self.max_workers = max_workers
+        # Points the template's API URLs at the local gateways (known once they listen).
+        self.localize = localize or (lambda env: env)
+        self.runtimes: dict[str, FunctionRuntime] = {}
         self.listeners: list[InvocationListener] = []
+        self._retiring: set[asyncio.Task[None]] = set()
+        self.apply(functions)
+
+    def apply(self, functions: dict[str, FunctionSpec]) -> list[str]:
+        """Reconcile runtimes with `functions`; returns the ids whose runtime was replaced.
+
+        A runtime is replaced when its spec or the environment it would get changed
+        (a template edit, or an API's local address now known)."""
+        changed: list[str] = []
+        for logical_id, runtime in list(self.runtimes.items()):
+            spec = functions.get(logical_id)
+            same = spec is not None and spec == runtime.spec
+            if same and worker_env(runtime.spec, self.overrides, self.localize) == runtime.env:
+                continue
+            del self.runtimes[logical_id]
+            self._stop_later(runtime)
+            if spec is not None:
+                changed.append(logical_id)
+        for logical_id, spec in functions.items():
+            if logical_id not in self.runtimes:
+                env = worker_env(spec, self.overrides, self.localize)
+                self.runtimes[logical_id] = FunctionRuntime(spec, env, self.max_workers)
+        return changed
+
+    def _stop_later(self, runtime: FunctionRuntime) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(runtime.stop())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     async def invoke(self, function: str, event: Any) -> Invocation:
+        return await self.invoke_encoded(function, encode_event(event))
+
+    async def invoke_encoded(self, function: str, payload: bytes) -> Invocation:
         runtime = self.runtimes[function]
-        invocation = await runtime.invoke(event)
+        invocation = await runtime.invoke(payload)
         for listener in self.listeners:
             listener(runtime.spec, invocation)
         return invocation
 
     def mark_stale(self, function: str) -> None:
-        self.runtimes[function].mark_stale()
+        runtime = self.runtimes.get(function)
+        if runtime is not None:
+            runtime.mark_stale()
 
     async def close(self) -> None:
-        await asyncio.gather(*(runtime.stop() for runtime in self.runtimes.values()))
+        await asyncio.gather(
+            *(runtime.stop() for runtime in self.runtimes.values()),
+            *self._retiring,
+            return_exceptions=True,
+        )

@@ -2,9 +2,11 @@
 
 Like Lambda, the worker imports the handler once (the cold start, timed as
 init) and then serves invocations one at a time, for as long as it lives. It
-talks to the invoker over its original stdin/stdout, one JSON line per
-message; the handler's own stdout and stderr (print, logging, Powertools'
-Logger, which binds `sys.stdout` when constructed) go to a capture object
+talks to the invoker over a Unix socket (its file descriptor is the second
+argument): length-prefixed JSON messages, an invocation's header then its
+event, and back its outcome then its result. The handler's own stdout and
+stderr (print, logging, Powertools' Logger, which binds `sys.stdout` when
+constructed) go to a capture object
 installed before the import, and come back as the invocation's log lines.
 A handler exception becomes an error result and the worker stays up.
 
@@ -19,12 +21,14 @@ import importlib
 import io
 import json
 import os
+import socket
 import sys
 import time
 import traceback
-from typing import IO, Any
+from typing import Any
 
 REQUEST_ID_KEY = "request_id"
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response payload quota
 
 
 class LogCapture(io.TextIOBase):
@@ -82,10 +86,13 @@ class LambdaContext:
 
 
 def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    # Lambda's stack trace starts in the handler: this module's own frame is not the user's.
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = sum(1 for frame in frames if frame.filename == __file__)
     return {
         "errorType": error_type or type(exc).__name__,
         "errorMessage": str(exc),
-        "stackTrace": traceback.format_exception(exc)[1:],
+        "stackTrace": traceback.format_list(frames[own:]),
     }
 
 
@@ -96,18 +103,42 @@ def _json_default(value: object) -> object:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _send(channel: IO[str], message: dict[str, Any]) -> None:
-    channel.write(json.dumps(message, default=_json_default, separators=(",", ":")) + "\n")
-    channel.flush()
+class Channel:
+    """The worker's end of the socket pair: length-prefixed messages, blocking."""
+
+    def __init__(self, fd: int) -> None:
+        self._sock = socket.socket(fileno=fd)
+        self._sock.setblocking(True)
+
+    def _exact(self, size: int) -> bytes | None:
+        chunks = bytearray()
+        while len(chunks) < size:
+            chunk = self._sock.recv(size - len(chunks))
+            if not chunk:
+                return None
+            chunks += chunk
+        return bytes(chunks)
+
+    def receive(self) -> bytes | None:
+        header = self._exact(4)
+        if header is None:
+            return None
+        return self._exact(int.from_bytes(header, "big"))
+
+    def send(self, message: dict[str, Any], result: bytes | None = None) -> None:
+        """One message; an answer also carries the result's JSON, encoded once, as a second."""
+        payload = json.dumps(message, separators=(",", ":")).encode()
+        frames = len(payload).to_bytes(4, "big") + payload
+        if result is not None:
+            frames += len(result).to_bytes(4, "big") + result
+        self._sock.sendall(frames)
 
 
 def main() -> None:
     handler_name = sys.argv[1]
-    # Keep the protocol channel private: fd 1 becomes stderr, so even output written
-    # below Python (a C extension, a subprocess) cannot corrupt the JSON lines.
-    channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    channel = Channel(int(sys.argv[2]))
+    # Output written below Python (a C extension, a subprocess) goes to the stack's stderr.
     os.dup2(2, 1)
-    requests = sys.stdin
     capture = LogCapture()
     sys.stdout = capture
     sys.stderr = capture
@@ -127,11 +158,15 @@ def main() -> None:
         )
         init_error = _error(exc, error_type)
     init_ms = (time.perf_counter() - started) * 1000
-    _send(channel, {"ready": init_error is None, "init_ms": init_ms})
+    channel.send({"ready": init_error is None, "init_ms": init_ms})
 
     cold = True
-    for line in requests:
-        request = json.loads(line)
+    while True:
+        header = channel.receive()
+        payload = channel.receive()
+        if header is None or payload is None:
+            return
+        request = json.loads(header)
         started = time.perf_counter()
         response: dict[str, Any]
         if init_error is not None:
@@ -139,7 +174,7 @@ def main() -> None:
         else:
             context = LambdaContext(request[REQUEST_ID_KEY], request["deadline_ms"])
             try:
-                response = {"result": handler(request["event"], context)}
+                response = {"result": handler(json.loads(payload), context)}
             except Exception as exc:  # noqa: BLE001 - Lambda reports any handler exception
                 response = {"error": _error(exc)}
         response["duration_ms"] = (time.perf_counter() - started) * 1000
@@ -147,13 +182,23 @@ def main() -> None:
         response["cold"] = cold
         response["init_ms"] = init_ms if cold else 0.0
         cold = False
-        try:
-            _send(channel, response)
-        except (TypeError, ValueError) as exc:
-            # A result JSON cannot carry: Lambda fails the invocation the same way.
-            response.pop("result", None)
-            response["error"] = _error(exc, "Runtime.MarshalError")
-            _send(channel, response)
+        result = b""
+        if "result" in response:
+            try:
+                result = json.dumps(
+                    response.pop("result"), default=_json_default, separators=(",", ":")
+                ).encode()
+            except (TypeError, ValueError) as exc:
+                # A result JSON cannot carry: Lambda fails the invocation the same way.
+                response["error"] = _error(exc, "Runtime.MarshalError")
+        if len(result) > MAX_RESPONSE_BYTES:
+            result = b""
+            response["error"] = {
+                "errorType": "Function.ResponseSizeTooLarge",
+                "errorMessage": "Response payload size exceeded maximum allowed payload size"
+                f" ({MAX_RESPONSE_BYTES} bytes).",
+            }
+        channel.send(response, result)
         if init_error is not None:
             # Lambda retries a failed init on the next invocation, in a fresh environment.
             return

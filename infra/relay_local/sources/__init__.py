@@ -1,1 +1,1 @@
-"""Event sources that invoke functions without a client: SQS, log subscriptions, SNS, schedules, streams."""
+"""Event sources that invoke functions without a client: SQS, logs, SNS, schedules, streams."""

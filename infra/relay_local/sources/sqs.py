@@ -24,14 +24,63 @@ from typing import Any
 
 import httpx
 
-from relay_local.gateways.events import sqs_event
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invocation, Invoker
 from relay_local.state.aws import SQS, AsyncAws, AwsError
-from relay_local.template.model import QueueSpec, SqsSourceSpec
+from relay_local.template.loader import REGION
+from relay_local.template.model import QueueSpec, SqsSourceSpec, StackModel
 
 _LONG_POLL_S = 1
 _RETRY_AFTER_ERROR_S = 1.0
+
+
+def sqs_event(messages: Iterable[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """The SQS event source mapping's event, from ReceiveMessage (JSON protocol) messages."""
+    records = []
+    for message in messages:
+        attributes = message.get("Attributes", {})
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message.get("Body", ""),
+                "attributes": {
+                    key: attributes[key]
+                    for key in (
+                        "ApproximateReceiveCount",
+                        "SentTimestamp",
+                        "SenderId",
+                        "ApproximateFirstReceiveTimestamp",
+                        "SequenceNumber",
+                        "MessageGroupId",
+                        "MessageDeduplicationId",
+                        "AWSTraceHeader",
+                    )
+                    if key in attributes
+                },
+                "messageAttributes": {
+                    name: _message_attribute(value)
+                    for name, value in (message.get("MessageAttributes") or {}).items()
+                },
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+        )
+    return {"Records": records}
+
+
+def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    attribute: dict[str, Any] = {}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = value["BinaryValue"]
+    attribute["stringListValues"] = value.get("StringListValues", [])
+    attribute["binaryListValues"] = value.get("BinaryListValues", [])
+    attribute["dataType"] = value.get("DataType")
+    return attribute
 
 
 def failed_ids(invocation: Invocation, batch_ids: set[str], report_failures: bool) -> set[str]:
@@ -198,3 +247,56 @@ class SqsPoller:
                     ],
                 },
             )
+
+
+class SqsPollers:
+    """The template's SQS event source mappings, one poller task each, kept in step with
+    the template: an unchanged mapping keeps polling through a template edit."""
+
+    def __init__(
+        self,
+        aws: AsyncAws,
+        invoker: Invoker,
+        output: Output,
+        on_consumed: Callable[[list[str]], None],
+    ) -> None:
+        self.aws = aws
+        self.invoker = invoker
+        self.output = output
+        self.on_consumed = on_consumed
+        self.pollers: dict[
+            tuple[SqsSourceSpec, QueueSpec], tuple[SqsPoller, asyncio.Task[None]]
+        ] = {}
+
+    def apply(self, model: StackModel) -> None:
+        wanted = {
+            (source, model.queues[source.queue]): source
+            for source in model.sqs_sources
+            if source.enabled
+        }
+        for key, (_, task) in list(self.pollers.items()):
+            if key not in wanted:
+                task.cancel()
+                del self.pollers[key]
+        for key, source in wanted.items():
+            if key in self.pollers:
+                continue
+            poller = SqsPoller(
+                source,
+                key[1],
+                self.aws,
+                self.invoker,
+                self.output,
+                self.on_consumed,
+                dead_letter_candidates=model.queues.values(),
+            )
+            self.pollers[key] = (poller, asyncio.get_running_loop().create_task(poller.run()))
+
+    def describe(self) -> dict[str, str]:
+        return {key[1].logical_id: poller.describe() for key, (poller, _) in self.pollers.items()}
+
+    async def close(self) -> None:
+        tasks = [task for _, task in self.pollers.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,1 +1,1 @@
-"""Local AWS and Redis: moto with its journal (state that survives kill -9), and the chosen Redis."""
+"""Local AWS and Redis: moto with its journal (state that survives kill -9), and a Redis."""

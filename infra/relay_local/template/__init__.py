@@ -1,1 +1,1 @@
-"""Reading the SAM template: intrinsics, parameters, and one parser per resource and event-source kind."""
+"""Reading the SAM template: intrinsics, parameters, one parser per resource and event kind."""

@@ -83,10 +83,22 @@ class Resolver:
     they raise `Unresolved` for what has no local counterpart.
     """
 
-    def __init__(self, template: Mapping[str, Any], ref: RefHook, get_att: AttHook) -> None:
+    def __init__(
+        self,
+        template: Mapping[str, Any],
+        ref: RefHook,
+        get_att: AttHook,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> None:
         self.template = template
         self.resources: Mapping[str, Any] = template.get("Resources", {})
         self.parameters: Mapping[str, Any] = template.get("Parameters", {}) or {}
+        # Values after --parameter-overrides; without them, each parameter's Default.
+        self.values: Mapping[str, Any] = (
+            parameters
+            if parameters is not None
+            else {k: v["Default"] for k, v in self.parameters.items() if v and "Default" in v}
+        )
         self.conditions: Mapping[str, Any] = template.get("Conditions", {}) or {}
         self.mappings: Mapping[str, Any] = template.get("Mappings", {}) or {}
         self._ref = ref
@@ -132,10 +144,11 @@ class Resolver:
         if name in PSEUDO_PARAMETERS:
             return PSEUDO_PARAMETERS[name]
         if name in self.parameters:
-            parameter = self.parameters[name]
-            if "Default" not in parameter:
-                raise Unresolved(f"parameter {name} has no Default")
-            return parameter["Default"]
+            if name not in self.values:
+                raise Unresolved(
+                    f"parameter {name} has no Default (give it with --parameter-overrides)"
+                )
+            return self.values[name]
         if name in self.resources:
             return self._ref(name, self.resources[name])
         raise Unresolved(f"Ref {name}")
