@@ -303,7 +303,7 @@ def run() -> PartResult:
         for name, spec in model.functions.items():
             module, _, attr = spec.handler.rpartition(".")
             paths = [str(spec.code_dir), *(str(d) for d in spec.layer_dirs or [LAYER_DIR])]
-            env = bench_env(**spec.env)
+            env = bench_env(**spec.environment)
             env.update(
                 AWS_ENDPOINT_URL=moto_url,
                 REDIS_URL=REDIS_URL,
