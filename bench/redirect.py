@@ -330,13 +330,13 @@ def _breakdown(
     handler_p50: float,
 ) -> list[str]:
     """Where a cache hit's time goes: its parts timed alone, then cProfile's view."""
-    from relay.platform.ratelimit import RULES
+    from relay.platform.ratelimit import rule as configured_rule
     from relay.shortener.clicks import ClickLog
 
     module = sys.modules["relay_fn_Redirect"]
     redirects = module.redirects()
     limiter = redirects._limiter  # the same RateLimiter the handler uses
-    rule = RULES["redirect-ip"]
+    rule = configured_rule("redirect-ip")
     clicks = ClickLog()
     headers = events[0]["headers"]
     parts: dict[str, list[int]] = {"script": [], "resolve": [], "click": [], "json": []}

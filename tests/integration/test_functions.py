@@ -245,6 +245,54 @@ def test_the_authorizer_passes_the_user_on(monkeypatch):
     }
 
 
+def _connect_event(token):
+    event = json.loads((ROOT / "events" / "authorizer-connect.json").read_text())
+    if token is None:
+        event["queryStringParameters"] = {}
+        event["multiValueQueryStringParameters"] = {}
+    else:
+        event["queryStringParameters"] = {"token": token}
+    return event
+
+
+def test_a_websocket_connect_with_a_valid_token_is_allowed_for_its_user():
+    from relay.platform import auth
+
+    event = _connect_event(auth.issue("bob"))
+
+    answer = call("Authorizer", event)
+
+    assert answer["principalId"] == "bob"
+    assert answer["context"] == {"userId": "bob"}
+    statement = answer["policyDocument"]["Statement"][0]
+    assert statement == {
+        "Action": "execute-api:Invoke",
+        "Effect": "Allow",
+        "Resource": event["methodArn"],
+    }
+
+
+@pytest.mark.parametrize("token", [None, "", "not-a-jwt", "forged"])
+def test_a_websocket_connect_without_a_valid_token_is_refused_with_401(token):
+    from relay.platform import auth
+
+    if token == "forged":
+        token = auth.issue("bob", key="another-signing-key-of-a-proper-length-0123456789")
+
+    # API Gateway answers 401 when the authorizer fails with exactly "Unauthorized".
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        call("Authorizer", _connect_event(token))
+
+
+def test_an_expired_token_cannot_open_a_websocket():
+    from relay.platform import auth
+
+    token = auth.issue("bob", ttl_s=60, now=1_000_000)
+
+    with pytest.raises(auth.Refused):
+        call("Authorizer", _connect_event(token))
+
+
 def test_the_committed_openapi_document_is_current():
     from relay_local.cli import main
 

@@ -1,7 +1,9 @@
 """Identity: Relay's bearer tokens (HS256 JWTs) and who is calling.
 
 The authorizer function verifies tokens with `verify`; `relay token` and the tests
-mint them with `issue`. The signing key comes from Secrets Manager on AWS
+mint them with `issue`. HTTP calls get `authorizer_context` (never a deny, see
+there); a WebSocket connect gets `connect_policy`, which refuses a missing or bad
+token before the socket opens, as DESIGN requires. The signing key comes from Secrets Manager on AWS
 (`JWT_SECRET_ARN`) and from the environment locally (`JWT_SECRET`).
 """
 
@@ -81,3 +83,36 @@ def authorizer_context(authorization: str | None) -> dict[str, str]:
     except Unauthorized as error:
         return {"userId": "", "authError": error.code}
     return {"userId": user_id, "authError": ""}
+
+
+class Refused(Exception):
+    """Raised by an authorizer so that API Gateway answers 401: the message must be exactly
+    "Unauthorized" (API Gateway's documented contract for Lambda authorizers)."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+def connect_policy(token: str | None, method_arn: str) -> dict[str, object]:
+    """The IAM policy a WebSocket $connect authorizer answers for a valid token.
+
+    Refused (a 401 on the upgrade) when the token is missing, malformed, forged or expired;
+    the user id reaches every later event of the connection as
+    `requestContext.authorizer.userId` (and `principalId`).
+    """
+    if not token:
+        raise Refused
+    try:
+        user_id = verify(token)
+    except Unauthorized:
+        raise Refused from None
+    return {
+        "principalId": user_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": method_arn}
+            ],
+        },
+        "context": {"userId": user_id},
+    }

@@ -8,8 +8,9 @@ this module is on every cold start, including the redirect's.
 from __future__ import annotations
 
 import functools
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class Settings:
     short_base_url: str
     aws_region: str
     aws_endpoint_url: str | None
+    # Rate limit per rule name (requests per the rule's period), from the template's
+    # parameters; a rule not named here keeps its default (relay.platform.ratelimit.RULES).
+    rate_limits: dict[str, int] = field(default_factory=dict)
 
 
 def _env(name: str, default: str = "") -> str:
@@ -46,4 +50,17 @@ def settings() -> Settings:
         short_base_url=_env("SHORT_BASE_URL").rstrip("/"),
         aws_region=_env("AWS_REGION") or _env("AWS_DEFAULT_REGION", "us-east-1"),
         aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,
+        rate_limits=_rate_limits(_env("RATE_LIMITS")),
     )
+
+
+def _rate_limits(text: str) -> dict[str, int]:
+    """`{"redirect-ip": 600, ...}`; anything else is a deployment mistake, refused at start."""
+    if not text:
+        return {}
+    limits = json.loads(text)
+    if not isinstance(limits, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limits.values()
+    ):
+        raise ValueError(f"RATE_LIMITS must map rule names to positive whole numbers: {text}")
+    return {str(name): int(value) for name, value in limits.items()}

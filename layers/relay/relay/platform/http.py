@@ -24,7 +24,7 @@ from relay.platform.cache import redis_client, redis_gate
 from relay.platform.config import settings
 from relay.platform.errors import Invalid, NotFound, RelayError, Unauthorized
 from relay.platform.identity import Caller
-from relay.platform.ratelimit import RULES, Decision, RateLimiter, Rule
+from relay.platform.ratelimit import Decision, RateLimiter, Rule, rule
 from relay.platform.responses import JSON, error_payload, unexpected_body
 
 log = logging.getLogger(__name__)
@@ -109,14 +109,13 @@ def rate_limited(
     *, anonymous: str, user: str
 ) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response[Any]]:
     """Route middleware: one rule for anonymous callers (per IP), another per user."""
-    anonymous_rule, user_rule = RULES[anonymous], RULES[user]
 
     def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
         who = caller(app)
         if who.user_id is None:
-            decision = enforce([(anonymous_rule, who.source_ip)])
+            decision = enforce([(rule(anonymous), who.source_ip)])
         else:
-            decision = enforce([(user_rule, who.user_id)])
+            decision = enforce([(rule(user), who.user_id)])
         try:
             response = next_middleware(app)
         except RelayError as error:

@@ -1,6 +1,8 @@
 """Distributed rate limits (seed exercise 1): the rules, and one atomic check in Redis.
 
-Every rule lives in RULES below, the one place to change a limit. A check runs one
+Every rule lives in RULES below, with its default limit; `rule(name)` applies the
+limit the deployment sets (template parameters, through RATE_LIMITS), so a load test
+can raise a limit without a code change. A check runs one
 Lua script (GCRA, see ratelimit.lua) over every rule that applies to a request, so
 all function instances share the same counters, rules are checked all-or-nothing,
 and a denied request consumes nothing. The script can also GET one more key in the
@@ -23,6 +25,7 @@ from typing import Any
 import redis
 
 from relay.platform.clock import Clock, SystemClock
+from relay.platform.config import settings
 from relay.platform.errors import RateLimited
 
 
@@ -51,6 +54,15 @@ RULES: dict[str, Rule] = {
         Rule("read-anonymous", limit=60, period_s=60),
     )
 }
+
+
+def rule(name: str) -> Rule:
+    """A rule as this deployment configures it."""
+    default = RULES[name]
+    limit = settings().rate_limits.get(name)
+    if limit is None or limit == default.limit:
+        return default
+    return Rule(default.name, limit=limit, period_s=default.period_s)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock, SystemClock
 from relay.platform.errors import Gone, NotFound
-from relay.platform.ratelimit import RULES, RateLimiter
+from relay.platform.ratelimit import RateLimiter, rule
 from relay.shortener import codes
 from relay.shortener.clicks import ClickLog
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 CACHE_TTL_S = 3_600
 NEGATIVE_TTL_S = 60
 _MISSING = b"-"
-_REDIRECT_RULE = RULES["redirect-ip"]
 
 
 def cache_key(code: str) -> str:
@@ -79,6 +78,7 @@ class Redirects:
         self._clicks = clicks
         self._clock = clock or SystemClock()
         self._limiter = RateLimiter(client, self._clock)
+        self._rule = rule("redirect-ip")
         self._store = store
 
     def resolve(self, code: str, source_ip: str, headers: dict[str, str]) -> Target:
@@ -86,7 +86,7 @@ class Redirects:
             raise NotFound(f"No link '{code}'.")
         now = self._clock.now_ms()
         decision = self._gate.attempt(
-            lambda: self._limiter.check([(_REDIRECT_RULE, source_ip)], also_get=cache_key(code))
+            lambda: self._limiter.check([(self._rule, source_ip)], also_get=cache_key(code))
         )
         cached: bytes | None = None
         rate_headers: dict[str, str] = {}
