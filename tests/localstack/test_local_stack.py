@@ -88,6 +88,12 @@ def test_function_gets_local_environment_layer_and_context(stack: Stack) -> None
     assert env["JWT_SECRET"] == (stack.state_dir / "jwt-secret").read_text()
     assert env["JWT_SECRET_ARN"] is None
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "Echo"
+    assert env["GREETING"] == "hello"  # the parameter's default
+    # the template's WebSocket API URLs point at the local gateway, TLS by the local CA
+    ws_port = stack.info["ws_ports"]["WsApi"]
+    assert env["WS_CALLBACK"] == f"https://127.0.0.1:{ws_port}/test"
+    assert env["WS_ENDPOINT"] == f"wss://127.0.0.1:{ws_port}"
+    assert env["AWS_CA_BUNDLE"] == str(stack.state_dir / "tls" / "ca.pem")
     assert body["greeting"] == "hello from the layer"
     context = body["context"]
     assert context["function_name"] == "Echo"

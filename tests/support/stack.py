@@ -117,6 +117,17 @@ class Stack:
             aws_secret_access_key="testing",
         )
 
+    def ws_url(self, query: str = "", api: str | None = None) -> str:
+        ports: dict[str, int] = self.info["ws_ports"]
+        port = ports[api] if api is not None else next(iter(ports.values()))
+        return f"ws://127.0.0.1:{port}/{'?' + query if query else ''}"
+
+    def ws(self, query: str = "", **options: Any) -> Any:
+        """A WebSocket client connected to the stack (websockets' sync client)."""
+        from websockets.sync.client import connect
+
+        return connect(self.ws_url(query), open_timeout=20, **options)
+
     def queue_url(self, name: str) -> str:
         return str(self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
 

@@ -27,9 +27,14 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
+_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
 def gateway_id() -> str:
-    """API Gateway's 16-character ids (connection, request, message): 12 random bytes, base64."""
-    return base64.b64encode(secrets.token_bytes(11)).decode("ascii")[:15] + "="
+    """API Gateway's 16-character ids (connection, request, message), ending in "=".
+
+    Letters and digits only: an id travels in URL paths (`@connections/{id}`)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(15)) + "="
 
 
 def request_time(epoch: float) -> str:

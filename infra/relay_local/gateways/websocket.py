@@ -29,6 +29,7 @@ import datetime
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -87,14 +88,21 @@ def _iso(epoch_s: float) -> str:
 class Socket:
     """One client's WebSocket: frames in and out, activity, and how it ended."""
 
-    def __init__(self, gateway: WebSocketGateway, info: SocketInfo, connection: Connection) -> None:
+    def __init__(
+        self,
+        gateway: WebSocketGateway,
+        info: SocketInfo,
+        connection: Connection,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.gateway = gateway
         self.info = info
         self.connection = connection
+        self.clock = clock
         self.protocol = Protocol(
             Side.SERVER, state=State.OPEN, max_size=(MAX_MESSAGE_BYTES, MAX_FRAME_BYTES)
         )
-        self.opened = time.monotonic()
+        self.opened = clock()
         self.last_active = self.opened
         self.last_active_epoch = time.time()
         self._fragments: list[bytes] = []
@@ -153,7 +161,7 @@ class Socket:
         self.gateway.received(self, text)
 
     def _touch(self) -> None:
-        self.last_active = time.monotonic()
+        self.last_active = self.clock()
         self.last_active_epoch = time.time()
 
     def _flush(self) -> None:
@@ -185,6 +193,11 @@ class Socket:
             self.protocol.send_text(data)
         self._flush()
 
+    @property
+    def closing(self) -> bool:
+        """We sent the close frame; the socket is gone to the management API already."""
+        return self._initiated
+
     def close(self, code: int, reason: str) -> None:
         if self.closed or self.protocol.state is not State.OPEN:
             return
@@ -210,8 +223,10 @@ class WebSocketGateway:
         output: Output,
         idle_timeout_s: float = IDLE_TIMEOUT_S,
         max_lifetime_s: float = MAX_LIFETIME_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api = api
+        self.clock = clock
         self.invoker = invoker
         self.output = output
         self.idle_timeout_s = idle_timeout_s
@@ -281,7 +296,7 @@ class WebSocketGateway:
                 *extra,
             ],
         )
-        socket = Socket(self, info, connection)
+        socket = Socket(self, info, connection, self.clock)
         self.sockets[info.connection_id] = socket
         return response, socket
 
@@ -433,13 +448,15 @@ class WebSocketGateway:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(min(1.0, self.idle_timeout_s / 4, self.max_lifetime_s / 4))
-            now = time.monotonic()
-            for socket in list(self.sockets.values()):
-                if (
-                    now - socket.last_active >= self.idle_timeout_s
-                    or now - socket.opened >= self.max_lifetime_s
-                ):
-                    socket.close(1001, "Going away")
+            self.expire()
+
+    def expire(self) -> None:
+        """Close sockets idle too long or open too long: API Gateway's 1001 Going away."""
+        now = self.clock()
+        for socket in list(self.sockets.values()):
+            idle = now - socket.last_active >= self.idle_timeout_s
+            if idle or now - socket.opened >= self.max_lifetime_s:
+                socket.close(1001, "Going away")
 
     # --- the management API
 
@@ -448,8 +465,8 @@ class WebSocketGateway:
         if refusal is not None:
             return refusal
         socket = self.sockets.get(connection_id)
-        if socket is None or socket.closed:
-            return _GONE
+        if socket is None or socket.closed or socket.closing:
+            return _GONE  # gone, or closing at our end (after a DELETE, a timeout, a limit)
         if request.method == "POST":
             if len(request.body) > MAX_MESSAGE_BYTES:
                 return _error(413, "PayloadTooLargeException", "Message too long")
@@ -471,7 +488,8 @@ class WebSocketGateway:
         return _message(404, "Not Found")
 
     def _management_target(self, request: Request) -> tuple[str, Response | None]:
-        parts = unquote(request.raw_path).strip("/").split("/")
+        # Split before decoding: an encoded "/" inside an id must not split the path.
+        parts = [unquote(part) for part in request.raw_path.strip("/").split("/")]
         if len(parts) == 3 and parts[0] == self.api.stage and parts[1] == "@connections":
             parts = parts[1:]
         if len(parts) != 2 or parts[0] != "@connections" or not parts[1]:
