@@ -154,29 +154,30 @@ def _invoke_running(
 
 
 def _invoke_here(args: argparse.Namespace, state_dir: Path, event: bytes) -> dict[str, Any] | int:
-    """Start the services in this process, invoke once, stop."""
+    """Start the services, invoke once, stop."""
     import asyncio
 
     from relay_local.runtime.invoker import Invoker
     from relay_local.services import start_services
 
-    services = start_services(args.template, state_dir, _parameters(args))
-    try:
-        if args.function not in services.model.functions:
-            known = ", ".join(sorted(services.model.functions))
-            sys.stderr.write(f"relay: no function {args.function} in the template ({known})\n")
-            return 2
-        invoker = Invoker(services.model.functions, services.overrides)
-
-        async def once() -> Any:
+    async def once() -> Any:
+        services = await start_services(args.template, state_dir, _parameters(args), wait=False)
+        try:
+            if args.function not in services.model.functions:
+                known = ", ".join(sorted(services.model.functions))
+                sys.stderr.write(f"relay: no function {args.function} in the template ({known})\n")
+                return 2, services
+            invoker = Invoker(services.model.functions, services.overrides)
             try:
-                return await invoker.invoke_encoded(args.function, event)
+                return await invoker.invoke_encoded(args.function, event), services
             finally:
-                await invoker.close()
+                await invoker.close(graceful=False)
+        finally:
+            await services.stop()
 
-        invocation = asyncio.run(once())
-    finally:
-        services.stop()
+    invocation, services = asyncio.run(once())
+    if isinstance(invocation, int):
+        return invocation
     return {
         "result": invocation.result,
         "error": invocation.error,

@@ -1,19 +1,22 @@
 """The AWS-and-Redis half of the local stack, which `relay run` and `relay invoke` share.
 
-`start_services` brings up moto (journal replayed, the template's resources
-created) and picks a Redis; `worker_overrides` is what every worker's
-environment points at them.
+`start_services` picks a Redis and starts local AWS in its own process (moto
+with its journal replayed and the template's resources created, see
+`state.process`); `worker_overrides` is what every worker's environment points
+at them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from relay_local.gateways.tls import ca_path
-from relay_local.state.aws import Hook, LocalAws
+from relay_local.state.process import AwsProcess
 from relay_local.state.redis_choice import RedisChoice, choose_redis
-from relay_local.state.streams import StreamLog, install
+from relay_local.state.streams import StreamLog
 from relay_local.template.build import build_model
 from relay_local.template.loader import REGION
 from relay_local.template.model import StackModel
@@ -38,49 +41,69 @@ def worker_overrides(state_dir: Path, moto_url: str, redis_url: str) -> dict[str
 class LocalServices:
     model: StackModel
     state_dir: Path
-    aws: LocalAws
+    aws: AwsProcess
     redis: RedisChoice
     streams: StreamLog
-    replayed: int = 0
     overrides: dict[str, str] = field(default_factory=dict)
 
-    def stop(self) -> None:
-        self.streams.close()
-        self.aws.stop()
+    async def stop(self) -> None:
+        await self.aws.stop()
         self.redis.stop()
 
 
-def start_services(
+async def start_services(
     template: Path,
     state_dir: Path,
     parameters: dict[str, str] | None = None,
-    hooks: list[Hook] | None = None,
+    on_invoke: Callable[[str, Any, str], None] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    wait: bool = True,
 ) -> LocalServices:
-    """Moto (journal replayed, template resources created) and Redis, in this process."""
+    """Redis, then local AWS (its own process) and the model of the template against it.
+
+    `on_invoke` takes SNS deliveries to functions (the stack's asynchronous invocation);
+    until the stack has one, `relay invoke` journals them for the next `relay run`.
+    Without `wait`, this returns before local AWS has replayed its journal: a function
+    that never calls AWS (a redirect served from Redis) need not wait for it."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    # Redis first: starting redis-server forks, which is safest before any thread exists.
     redis = choose_redis(state_dir)
-    aws = LocalAws(state_dir)
     streams = StreamLog(state_dir / "streams")
+    aws = AwsProcess(streams.add, on_invoke or _keep_for_later(state_dir), on_line or _ignore)
     try:
-        moto_url = aws.bind()
-        model = build_model(template, moto_url, parameters)
-        install(streams)
-        streams.open(list(model.tables.values()))
-        aws.hooks.extend(hooks or [])
-        replayed = aws.prepare(model)
-        streams.capturing = True
-        aws.serve()
+        await aws.start(template, state_dir, parameters or {})
+        model = build_model(template, aws.url, parameters)
+        if wait:
+            await aws.ready()
     except BaseException:
-        aws.stop()
+        await aws.stop()
         redis.stop()
         raise
+    streams.open(list(model.tables.values()))
     return LocalServices(
         model=model,
         state_dir=state_dir,
         aws=aws,
         redis=redis,
         streams=streams,
-        replayed=replayed,
-        overrides=worker_overrides(state_dir, moto_url, redis.url),
+        overrides=worker_overrides(state_dir, aws.url, redis.url),
     )
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+def _keep_for_later(state_dir: Path) -> Callable[[str, Any, str], None]:
+    """Without a running stack, an SNS delivery to a function waits in the journal of
+    asynchronous invocations: the next `relay run` makes it."""
+    from relay_local.sources.async_invoke import pending_entry
+    from relay_local.state.journal import Journal
+
+    def keep(function: str, event: Any, source: str) -> None:
+        journal = Journal(state_dir / "async-invocations.jsonl")
+        try:
+            journal.append({"add": pending_entry(function, event, source)})
+        finally:
+            journal.close()
+
+    return keep

@@ -35,11 +35,9 @@ from relay_local.services import LocalServices, start_services
 from relay_local.sources.async_invoke import LAMBDA_RETRY_DELAYS_S, AsyncInvoker
 from relay_local.sources.logs import LogSubscriptions
 from relay_local.sources.schedules import Schedules
-from relay_local.sources.sns import SnsDeliveries
 from relay_local.sources.sqs import SqsPollers
 from relay_local.sources.streams import StreamPollers
-from relay_local.state.aws import AsyncAws, create_resources
-from relay_local.state.s3 import S3Guard
+from relay_local.state.aws import AsyncAws
 from relay_local.template.build import build_model
 from relay_local.template.model import StackModel, TemplateError, WebSocketApiSpec
 from relay_local.template.names import api_id as local_api_id
@@ -136,13 +134,10 @@ class LocalStack:
         )
         pending_invocations = self.async_invoker.recover()
         self.async_invoker.start(pending_invocations)
-        self.sns.async_invoker = self.async_invoker
         self.logs = LogSubscriptions(self.async_invoker, self.output, options.state_dir)
         pending_lines = self.logs.recover()
         self.invoker.listeners.append(self.logs.on_invocation)
-        self.sqs = SqsPollers(
-            self.aws, self.invoker, self.output, self.services.aws.record_consumed
-        )
+        self.sqs = SqsPollers(self.aws, self.invoker, self.output, self.services.aws.consumed)
         self.schedules = Schedules(self.async_invoker, self.output)
         self.streams = StreamPollers(
             options.state_dir, self.services.streams, self.invoker, self.aws, self.output
@@ -181,15 +176,17 @@ class LocalStack:
         self._spawn(self._serve_openapi())
 
     async def _services(self) -> LocalServices:
-        self.sns = SnsDeliveries(self.output.line)
-        services = start_services(
+        return await start_services(
             self.options.template,
             self.options.state_dir,
             self.options.parameters,
-            hooks=[S3Guard(), self.sns],
+            on_invoke=self._sns_delivery,
+            on_line=self.output.line,
         )
-        self.sns.bind(services.model, lambda: services.aws.app)
-        return services
+
+    def _sns_delivery(self, function: str, event: Any, source: str) -> None:
+        """An SNS message for a function, from the AWS process: Lambda's async invocation."""
+        self.async_invoker.submit(function, event, source)
 
     def _write_stack_file(self) -> None:
         info = {
@@ -228,7 +225,7 @@ class LocalStack:
         await self.invoker.close()
         await self.async_invoker.close()
         await self.aws.close()
-        self.services.stop()
+        await self.services.stop()
         self.output.flush()
 
     def _spawn(self, work: Any) -> None:
@@ -297,8 +294,11 @@ class LocalStack:
         except TemplateError as exc:
             self.output.line(f"[relay] template.yaml not applied: {exc}")
             return
+        error = await self.services.aws.apply(self.options.template, self.options.parameters)
+        if error is not None:
+            self.output.line(f"[relay] template.yaml not applied: {error}")
+            return
         old = self.model
-        await asyncio.to_thread(self._create_resources, model)
         self.services.streams.open(list(model.tables.values()))
         self.model = model
         await self._apply_websockets(model)
@@ -306,7 +306,6 @@ class LocalStack:
         self.reloader.apply(model)
         self.http.update(model.routes)
         self.async_invoker.model = model
-        self.sns.apply(model)
         self.logs.apply(model)
         self.sqs.apply(model)
         self.schedules.apply(model)
@@ -314,10 +313,6 @@ class LocalStack:
         self._write_stack_file()
         self.output.line(f"[relay] template.yaml changed: {_changes(old, model, replaced)}")
         self._spawn(self._serve_openapi())
-
-    def _create_resources(self, model: StackModel) -> None:
-        create_resources(self.services.aws.moto, model)
-        self.services.aws.create_secrets(model.secrets.values())
 
     # --- the OpenAPI document
 
@@ -424,7 +419,10 @@ class LocalStack:
             lines.append(f"Parameters: {shown}")
         services = self.services
         lines.append(f"Redis: {services.redis.description}")
-        lines.append(f"AWS (moto): {services.aws.url}, journal replayed {services.replayed} writes")
+        lines.append(
+            f"AWS (moto, its own process): {services.aws.url},"
+            f" journal replayed {services.aws.replayed} writes"
+        )
         lines.append(f"State dir: {self.options.state_dir}")
         return lines
 
@@ -469,7 +467,7 @@ async def run_stack(options: RunOptions, output: Output) -> None:
         if started:
             await stack.stop()
         elif hasattr(stack, "services"):
-            stack.services.stop()
+            await stack.services.stop()
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

@@ -12,8 +12,6 @@ import secrets
 import time
 from pathlib import Path
 
-import jwt
-
 
 def jwt_secret(state_dir: Path) -> str:
     path = state_dir / "jwt-secret"
@@ -32,6 +30,8 @@ def jwt_secret(state_dir: Path) -> str:
 
 
 def make_token(state_dir: Path, user: str, ttl_seconds: int) -> str:
+    import jwt  # only here: every worker start reads the secret, few make tokens
+
     now = int(time.time())
     claims = {"sub": user, "iat": now, "exp": now + ttl_seconds}
     return jwt.encode(claims, jwt_secret(state_dir), algorithm="HS256")

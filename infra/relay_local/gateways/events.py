@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from relay_local import ids
 from relay_local.gateways.http11 import Request
 from relay_local.template.loader import ACCOUNT_ID, REGION
 
@@ -24,7 +24,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    return ids.request_id()
 
 
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -46,7 +46,7 @@ def request_time(epoch: float) -> str:
 
 
 def trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+    return f"Root=1-{int(time.time()):08x}-{ids.hex_id(24)}"
 
 
 # --- HTTP API ---------------------------------------------------------------------------

@@ -125,6 +125,7 @@ FORBIDDEN = _json_response(403, "Forbidden")
 INTERNAL_ERROR = _json_response(500, "Internal Server Error")
 _REFUSALS = {401: UNAUTHORIZED, 403: FORBIDDEN, 500: INTERNAL_ERROR}
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BREAKS = re.compile(r"[\r\n\0]")
 
 
 class BadResponse(Exception):
@@ -135,7 +136,7 @@ def _header_value(name: str, value: Any) -> bytes:
     if isinstance(value, (dict, list)):
         raise BadResponse(f"header {name} must be a string, got {type(value).__name__}")
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    if any(c in text for c in "\r\n\0"):
+    if _BREAKS.search(text):
         raise BadResponse(f"header {name} holds a line break")
     try:
         return text.encode("latin-1")

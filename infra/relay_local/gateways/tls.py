@@ -14,8 +14,11 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
-import ssl
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ssl
 
 CA_FILE = "ca.pem"
 CERT_FILE = "server.pem"
@@ -29,6 +32,8 @@ def ca_path(state_dir: Path) -> Path:
 
 def server_context(state_dir: Path) -> ssl.SSLContext:
     """The gateways' server-side TLS context, creating the CA and certificate once."""
+    import ssl
+
     folder = state_dir / "tls"
     if not all((folder / name).exists() for name in (CA_FILE, CERT_FILE, KEY_FILE)):
         _create(folder)

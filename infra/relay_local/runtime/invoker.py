@@ -22,12 +22,14 @@ import os
 import socket
 import sys
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
+from relay_local import ids
 from relay_local.template.loader import REGION
 from relay_local.template.model import FunctionSpec
 
@@ -119,6 +121,11 @@ class _Channel(asyncio.Protocol):
             self.transport.close()
 
 
+def _expire(answer: asyncio.Future[bytes]) -> None:
+    if not answer.done():
+        answer.set_exception(TimeoutError())
+
+
 class Worker:
     """A `relay_local.runtime.worker` process and its channel."""
 
@@ -142,7 +149,7 @@ class Worker:
     async def start(cls, spec: FunctionSpec, env: dict[str, str], generation: int = 0) -> Worker:
         loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        log_stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+        log_stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{ids.hex_id(32)}"
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -181,9 +188,13 @@ class Worker:
     async def invoke(self, message: bytes, timeout_s: float) -> tuple[dict[str, Any], bytes]:
         """The worker's outcome and its result's JSON (empty when there is none)."""
         self.channel.send(message)
-        outcome: dict[str, Any] = json.loads(
-            await asyncio.wait_for(self.channel.receive(), timeout_s)
-        )
+        answer = self.channel.receive()
+        # A timer on the future, rather than asyncio.wait_for's task per invocation.
+        timer = asyncio.get_running_loop().call_later(timeout_s, _expire, answer)
+        try:
+            outcome: dict[str, Any] = orjson.loads(await answer)
+        finally:
+            timer.cancel()
         return outcome, await self.channel.receive()
 
     async def stop(self) -> None:
@@ -236,7 +247,7 @@ class FunctionRuntime:
         return any(w.alive and w.generation == self._generation for w in self._idle)
 
     async def invoke(self, payload: bytes) -> Invocation:
-        request_id = str(uuid.uuid4())
+        request_id = ids.request_id()
         invocation = Invocation(self.spec.logical_id, request_id)
         if len(payload) > MAX_PAYLOAD_BYTES:
             invocation.error = {
@@ -273,7 +284,7 @@ class FunctionRuntime:
             # ValueError: a garbled message, as from a worker dying mid-write.
             invocation.error = {"errorType": "Runtime.ExitError", "errorMessage": str(exc)}
         else:
-            invocation.result = json.loads(result) if result else None
+            invocation.result = orjson.loads(result) if result else None
             invocation.error = answer.get("error")
             invocation.logs = answer.get("logs", [])
             invocation.cold = bool(answer.get("cold"))
@@ -360,12 +371,18 @@ class FunctionRuntime:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def stop(self) -> None:
+    async def stop(self, graceful: bool = True) -> None:
+        """Stop the idle workers (busy ones go when they finish); without `graceful`,
+        kill them rather than wait for them to exit (a one-off `relay invoke`)."""
         self._closed = True
         idle, self._idle = self._idle, []
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_exception(WorkerDied("the stack is stopping"))
+        if not graceful:
+            for worker in idle:
+                worker.kill()
+            idle = []
         await asyncio.gather(
             *(worker.stop() for worker in idle), *self._background, return_exceptions=True
         )
@@ -406,7 +423,7 @@ def worker_env(
 
 
 def encode_event(event: Any) -> bytes:
-    return json.dumps(event, separators=(",", ":")).encode()
+    return orjson.dumps(event)
 
 
 class Invoker:
@@ -478,9 +495,9 @@ class Invoker:
         if runtime is not None:
             runtime.mark_stale()
 
-    async def close(self) -> None:
+    async def close(self, graceful: bool = True) -> None:
         await asyncio.gather(
-            *(runtime.stop() for runtime in self.runtimes.values()),
+            *(runtime.stop(graceful) for runtime in self.runtimes.values()),
             *self._retiring,
             return_exceptions=True,
         )

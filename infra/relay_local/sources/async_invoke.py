@@ -23,13 +23,16 @@ import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from relay_local.output import Output
-from relay_local.runtime.invoker import Invocation, Invoker
-from relay_local.state.aws import SQS, AsyncAws, AwsError
 from relay_local.state.journal import Journal, read_journal, rewrite
-from relay_local.template.model import Destination, FunctionSpec, StackModel
+
+if TYPE_CHECKING:
+    # Not at run time: `relay invoke` imports this module for `pending_entry` alone.
+    from relay_local.output import Output
+    from relay_local.runtime.invoker import Invocation, Invoker
+    from relay_local.state.aws import AsyncAws
+    from relay_local.template.model import Destination, FunctionSpec, StackModel
 
 LAMBDA_RETRY_DELAYS_S = (60.0, 120.0)
 
@@ -66,6 +69,8 @@ async def send_to_destination(
     aws: AsyncAws, model: StackModel, destination: Destination, record: dict[str, Any]
 ) -> str:
     """Send an invocation record to an SQS queue or SNS topic; returns where it went."""
+    from relay_local.state.aws import SQS
+
     body = json.dumps(record)
     if destination.kind == "SQS":
         queue = model.queues[destination.target]
@@ -74,6 +79,20 @@ async def send_to_destination(
     topic = model.topics[destination.target]
     await aws.query("sns", "Publish", {"TopicArn": topic.arn, "Message": body})
     return topic.name
+
+
+def pending_entry(
+    function: str, event: Any, source: str, now: float | None = None
+) -> dict[str, Any]:
+    """An asynchronous invocation as its journal keeps it."""
+    return {
+        "id": secrets.token_hex(8),
+        "function": function,
+        "event": event,
+        "source": source,
+        "first": time.time() if now is None else now,
+        "attempts": 0,
+    }
 
 
 class AsyncInvoker:
@@ -118,14 +137,7 @@ class AsyncInvoker:
 
     def submit(self, function: str, event: Any, source: str) -> None:
         """Queue an asynchronous invocation; durable when this returns. Any thread."""
-        entry = {
-            "id": secrets.token_hex(8),
-            "function": function,
-            "event": event,
-            "source": source,
-            "first": self.clock(),
-            "attempts": 0,
-        }
+        entry = pending_entry(function, event, source, self.clock())
         assert self.journal is not None and self.loop is not None
         self.journal.append({"add": entry})
         self.loop.call_soon_threadsafe(self._spawn, entry)
@@ -185,6 +197,8 @@ class AsyncInvoker:
                 f" ({spec.logical_id} has no OnFailure destination)"
             )
             return
+        from relay_local.state.aws import AwsError
+
         record = failure_record(spec, invocation, entry["event"], attempts, condition)
         try:
             where = await send_to_destination(self.aws, self.model, spec.on_failure, record)

@@ -18,9 +18,9 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from relay_local.sources.async_invoke import AsyncInvoker, iso_now
+from relay_local.sources.async_invoke import iso_now
 from relay_local.sources.sns_filters import Matcher, compile_filter_policy
 from relay_local.state.aws import SQS, Answer, AwsCall, AwsError, WsgiApp, call
 from relay_local.template.loader import REGION
@@ -30,6 +30,13 @@ _CERT = f"https://sns.{REGION}.amazonaws.com/SimpleNotificationService-local.pem
 _DEDUP_WINDOW_S = 300.0
 
 Attributes = dict[str, dict[str, str]]
+
+
+class Submitter(Protocol):
+    """Lambda's asynchronous invocation, as far as a delivery needs it: accepted when
+    `submit` returns (durable: journaled by the stack)."""
+
+    def submit(self, function: str, event: Any, source: str) -> None: ...
 
 
 def _message_attributes(form: dict[str, list[str]], prefix: str) -> Attributes:
@@ -151,7 +158,7 @@ class SnsDeliveries:
 
     def __init__(self, report: Callable[[str], None]) -> None:
         self.report = report
-        self.async_invoker: AsyncInvoker | None = None  # set once the stack has one
+        self.async_invoker: Submitter | None = None  # set once the stack can take deliveries
         self.app: Callable[[], WsgiApp | None] = lambda: None
         self.model: StackModel | None = None
         self._topics: dict[str, TopicSpec] = {}

@@ -306,30 +306,40 @@ class LocalAws:
         self.state_dir = state_dir
         self.journal_path = state_dir / "journal.jsonl"
         self.blobs = s3.Blobs(state_dir / "blobs")
-        self.moto: WsgiApp = DomainDispatcherApplication(create_backend_app)
+        self.moto: WsgiApp = moto_speed.ServiceDispatch(
+            DomainDispatcherApplication(create_backend_app), create_backend_app
+        )
         self.hooks: list[Hook] = []
         self.journal: Journal | None = None
         self.app: JournalingApp | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
-    def bind(self) -> str:
-        """Bind the port now (the model needs the URL for queue URLs); serve later."""
+    def bind(self, fd: int | None = None) -> str:
+        """Bind the port now (the model needs the URL for queue URLs); serve later.
+
+        With `fd`, serve on a socket the stack bound already, so that its workers know
+        the URL before this process has even loaded moto."""
         from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+        class KeepAlive(MotoRequestHandler):
+            # HTTP/1.1: a client's connection is reused, not reopened for every call.
+            protocol_version = "HTTP/1.1"
 
         self._server = make_server(
             "127.0.0.1",
             0,
             self._dispatch,
             threaded=True,
-            request_handler=MotoRequestHandler,
+            request_handler=KeepAlive,
+            fd=fd,
         )
         return self.url
 
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://127.0.0.1:{self._server.socket.getsockname()[1]}"
 
     def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         assert self.app is not None

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
@@ -50,6 +51,34 @@ def free_port() -> int:
 
 
 def ping(url: str, timeout: float = 0.5) -> bool:
+    """Whether a Redis answers at `url`: a PING in RESP over a plain socket, so that
+    choosing a Redis does not import a client (`relay invoke` starts with this)."""
+    parts = urlsplit(url)
+    if parts.scheme != "redis":
+        return _ping_with_client(url, timeout)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or 6379), timeout=timeout
+        ) as sock:
+            if parts.password:
+                user = parts.username or "default"
+                sock.sendall(_command("AUTH", user, unquote(parts.password)))
+                if not sock.recv(64).startswith(b"+OK"):
+                    return False
+            sock.sendall(_command("PING"))
+            return sock.recv(64).startswith(b"+PONG")
+    except (OSError, ValueError):
+        return False
+
+
+def _command(*words: str) -> bytes:
+    encoded = [word.encode() for word in words]
+    return b"*%d\r\n" % len(encoded) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(word), word) for word in encoded
+    )
+
+
+def _ping_with_client(url: str, timeout: float) -> bool:
     import redis
 
     try:

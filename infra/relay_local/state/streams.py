@@ -1,12 +1,15 @@
 """DynamoDB Streams: every change to a table with a StreamSpecification, kept in order.
 
-Moto computes a stream record inside each write; Relay replaces that step
-(`install`) so the record is built as DynamoDB builds it (no record for a write
-that changes nothing, `ApproximateCreationDateTime` in epoch seconds, images per
-`StreamViewType`) and appended to `<state-dir>/streams/<table>.jsonl` before
-the write's answer returns: a change that was acknowledged is in the stream
-even after a kill -9. Records are kept 24 hours, as DynamoDB keeps them.
-Replaying the journal at start makes no records (`StreamLog.capturing` is off).
+Two halves, one per process. In the AWS process, moto computes a stream record
+inside each write; Relay replaces that step (`install`) with `StreamRecorder`,
+which builds the record as DynamoDB builds it (no record for a write that
+changes nothing, `ApproximateCreationDateTime` in epoch seconds, images per
+`StreamViewType`) and appends it to `<state-dir>/streams/<table>.jsonl` before
+the write's answer returns: a change that was acknowledged is in the stream even
+after a kill -9. Replaying the journal at start makes no records. In the stack's
+process, `StreamLog` holds the records the pollers read: the files at start,
+then each new record as the recorder sends it. Records are kept 24 hours, as
+DynamoDB keeps them.
 """
 
 from __future__ import annotations
@@ -24,52 +27,52 @@ from relay_local.template.loader import REGION
 from relay_local.template.model import TableSpec
 
 RETENTION_S = 24 * 3600
-_FIRST_SEQUENCE = 10**20
+FIRST_SEQUENCE = 10**20
+
+Record = dict[str, Any]
 
 
-class StreamLog:
-    def __init__(self, folder: Path, clock: Callable[[], float] = time.time) -> None:
+def sequence_of(record: Record) -> int:
+    return int(record["dynamodb"]["SequenceNumber"])
+
+
+def _recent(path: Path, clock: Callable[[], float]) -> list[Record]:
+    horizon = clock() - RETENTION_S
+    return [
+        record
+        for record in read_journal(path)
+        if record["dynamodb"]["ApproximateCreationDateTime"] >= horizon
+    ]
+
+
+class StreamRecorder:
+    """The AWS process's half: builds and journals each change's record."""
+
+    def __init__(
+        self,
+        folder: Path,
+        on_record: Callable[[str, Record], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.folder = folder
+        self.on_record = on_record
         self.clock = clock
         self.capturing = False
         self.tables: dict[str, TableSpec] = {}  # by table name
-        self.records: dict[str, list[dict[str, Any]]] = {}
-        self.listeners: list[Callable[[str], None]] = []
+        self._last: dict[str, int] = {}
         self._journals: dict[str, Journal] = {}
         self._lock = threading.Lock()
 
     def open(self, tables: list[TableSpec]) -> None:
-        """Load each stream table's records (the last 24 hours) and keep appending."""
+        """Keep each stream table's last 24 hours and append from there."""
         with self._lock:
             for table in tables:
                 if table.stream_view is None or table.name in self.tables:
                     continue
                 self.tables[table.name] = table
-                path = self.folder / f"{table.name}.jsonl"
-                horizon = self.clock() - RETENTION_S
-                kept = [
-                    record
-                    for record in read_journal(path)
-                    if record["dynamodb"]["ApproximateCreationDateTime"] >= horizon
-                ]
-                self._journals[table.name] = rewrite(path, kept)
-                self.records[table.name] = kept
-
-    def last_sequence(self, table: str) -> int:
-        records = self.records.get(table) or []
-        return int(records[-1]["dynamodb"]["SequenceNumber"]) if records else _FIRST_SEQUENCE
-
-    def after(self, table: str, sequence: int, limit: int) -> list[dict[str, Any]]:
-        """Up to `limit` records of `table` with a sequence number above `sequence`."""
-        records = self.records.get(table) or []
-        low, high = 0, len(records)
-        while low < high:  # the records are in sequence order: bisect
-            middle = (low + high) // 2
-            if int(records[middle]["dynamodb"]["SequenceNumber"]) <= sequence:
-                low = middle + 1
-            else:
-                high = middle
-        return records[low : low + limit]
+                kept = _recent(self.folder / f"{table.name}.jsonl", self.clock)
+                self._journals[table.name] = rewrite(self.folder / f"{table.name}.jsonl", kept)
+                self._last[table.name] = sequence_of(kept[-1]) if kept else FIRST_SEQUENCE
 
     def capture(
         self,
@@ -77,7 +80,6 @@ class StreamLog:
         keys: dict[str, Any],
         old: dict[str, Any] | None,
         new: dict[str, Any] | None,
-        by_ttl: bool = False,
     ) -> None:
         """Record one change (from moto's request thread, inside the write)."""
         if not self.capturing or table not in self.tables:
@@ -86,9 +88,9 @@ class StreamLog:
             return  # DynamoDB writes no record for a write that changed nothing
         spec = self.tables[table]
         view = spec.stream_view or "KEYS_ONLY"
-        name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
         with self._lock:
-            sequence = self.last_sequence(table) + 1
+            sequence = self._last[table] + 1
+            self._last[table] = sequence
             change: dict[str, Any] = {
                 "ApproximateCreationDateTime": int(self.clock()),
                 "Keys": keys,
@@ -100,24 +102,17 @@ class StreamLog:
             change["SequenceNumber"] = str(sequence)
             change["SizeBytes"] = len(json.dumps([keys, new or {}, old or {}]))
             change["StreamViewType"] = view
-            record: dict[str, Any] = {
+            record: Record = {
                 "eventID": uuid.uuid4().hex,
-                "eventName": name,
+                "eventName": "INSERT" if old is None else "REMOVE" if new is None else "MODIFY",
                 "eventVersion": "1.1",
                 "eventSource": "aws:dynamodb",
                 "awsRegion": REGION,
                 "dynamodb": change,
                 "eventSourceARN": spec.stream_arn,
             }
-            if by_ttl:
-                record["userIdentity"] = {
-                    "type": "Service",
-                    "principalId": "dynamodb.amazonaws.com",
-                }
             self._journals[table].append(record)
-            self.records.setdefault(table, []).append(record)
-        for listener in self.listeners:
-            listener(table)
+        self.on_record(table, record)
 
     def close(self) -> None:
         with self._lock:
@@ -125,11 +120,50 @@ class StreamLog:
                 journal.close()
 
 
-_installed: StreamLog | None = None
+class StreamLog:
+    """The stack's half: the records of each stream table, in sequence order."""
+
+    def __init__(self, folder: Path, clock: Callable[[], float] = time.time) -> None:
+        self.folder = folder
+        self.clock = clock
+        self.records: dict[str, list[Record]] = {}
+        self.listeners: list[Callable[[str], None]] = []
+
+    def open(self, tables: list[TableSpec]) -> None:
+        for table in tables:
+            if table.stream_view is not None and table.name not in self.records:
+                self.records[table.name] = _recent(self.folder / f"{table.name}.jsonl", self.clock)
+
+    def add(self, table: str, record: Record) -> None:
+        records = self.records.setdefault(table, [])
+        if records and sequence_of(record) <= sequence_of(records[-1]):
+            return  # read from the file already
+        records.append(record)
+        for listener in self.listeners:
+            listener(table)
+
+    def last_sequence(self, table: str) -> int:
+        records = self.records.get(table) or []
+        return sequence_of(records[-1]) if records else FIRST_SEQUENCE
+
+    def after(self, table: str, sequence: int, limit: int) -> list[Record]:
+        """Up to `limit` records of `table` with a sequence number above `sequence`."""
+        records = self.records.get(table) or []
+        low, high = 0, len(records)
+        while low < high:  # the records are in sequence order: bisect
+            middle = (low + high) // 2
+            if sequence_of(records[middle]) <= sequence:
+                low = middle + 1
+            else:
+                high = middle
+        return records[low : low + limit]
 
 
-def install(log: StreamLog) -> None:
-    """Route moto's stream step to `log` (one stack per process)."""
+_installed: StreamRecorder | None = None
+
+
+def install(recorder: StreamRecorder) -> None:
+    """Route moto's stream step to `recorder` (one per process)."""
     global _installed
     from moto.dynamodb.models.table import StreamShard
 
@@ -152,4 +186,4 @@ def install(log: StreamLog) -> None:
             )
 
         StreamShard.add = add  # type: ignore[method-assign,assignment]
-    _installed = log
+    _installed = recorder
