@@ -14,6 +14,7 @@ carries on.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import secrets
@@ -174,6 +175,9 @@ class LocalStack:
             f"{', WebSocket API on ' + ws if ws else ''} (Ctrl-C to stop)"
         )
         self._spawn(self._serve_openapi())
+        # Everything made so far lives as long as the stack: out of the collector's sight,
+        # a full collection no longer walks it, and no request waits for one that does.
+        gc.freeze()
 
     async def _services(self) -> LocalServices:
         return await start_services(

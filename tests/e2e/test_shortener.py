@@ -316,3 +316,31 @@ def test_unrouted_requests_get_the_error_body_too(stack: Stack, method: str, pat
 
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
+
+
+def test_rate_limits_follow_the_template_parameters(tmp_path: Path) -> None:
+    # Given the stack started with a redirect limit of three a minute, on a Redis database
+    # of its own (another stack's redirects from 127.0.0.1 would share its counter)
+    own_db = os.environ["RELAY_E2E_REDIS_URL"].rsplit("/", 1)[0] + "/15"
+    redis.Redis.from_url(own_db).flushdb()
+    running = Stack(
+        ROOT,
+        tmp_path,
+        "--parameter-overrides",
+        "RedirectLimitPerMinute=3",
+        env={"REDIS_URL": own_db},
+    )
+    try:
+        code = running.http.post(
+            "/api/shorten", json={"longUrl": "https://example.com/limited"}
+        ).json()["code"]
+
+        # When one client follows the link four times
+        answers = [running.http.get(f"/{code}") for _ in range(4)]
+
+        # Then the limit it is told is the parameter's, and the fourth is refused
+        assert [a.status_code for a in answers] == [301, 301, 301, 429]
+        assert answers[0].headers["ratelimit-limit"] == "3"
+        assert int(answers[3].headers["retry-after"]) >= 1
+    finally:
+        running.stop()

@@ -93,6 +93,7 @@ def test_a_request_takes_the_first_free_worker_instead_of_waiting_for_a_cold_sta
             return _FakeWorker(name, first_busy)
 
         monkeypatch.setattr(invoker_module.Worker, "start", start)
+        monkeypatch.setattr(invoker_module, "SCALE_OUT_AFTER_S", 0.0)
         runtime = FunctionRuntime(_spec(), {}, max_workers=2)
 
         # Given worker A busy with a first request
@@ -115,6 +116,32 @@ def test_a_request_takes_the_first_free_worker_instead_of_waiting_for_a_cold_sta
     asyncio.run(scenario())
 
 
+def test_a_short_overlap_waits_for_the_busy_worker_instead_of_a_cold_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def scenario() -> list[str]:
+        gate = asyncio.Event()
+        started: list[_FakeWorker] = []
+
+        async def start(spec: Any, env: Any, generation: int = 0) -> _FakeWorker:
+            started.append(_FakeWorker(f"W{len(started)}", gate))
+            return started[-1]
+
+        monkeypatch.setattr(invoker_module.Worker, "start", start)
+        monkeypatch.setattr(invoker_module, "SCALE_OUT_AFTER_S", 3600.0)  # never, here
+        runtime = FunctionRuntime(_spec(), {}, max_workers=4)
+
+        first = asyncio.create_task(runtime.invoke(b"{}"))
+        second = asyncio.create_task(runtime.invoke(b"{}"))
+        await asyncio.sleep(0.01)
+        gate.set()
+        results = await asyncio.wait_for(asyncio.gather(first, second), 5)
+        await runtime.stop()
+        return [r.result for r in results] + [w.name for w in started]
+
+    assert asyncio.run(scenario()) == ["W0", "W0", "W0"]
+
+
 def test_concurrency_caps_the_workers_and_excess_requests_wait(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -127,6 +154,7 @@ def test_concurrency_caps_the_workers_and_excess_requests_wait(
             return started[-1]
 
         monkeypatch.setattr(invoker_module.Worker, "start", start)
+        monkeypatch.setattr(invoker_module, "SCALE_OUT_AFTER_S", 0.0)
         runtime = FunctionRuntime(_spec(), {}, max_workers=2)
 
         calls = [asyncio.create_task(runtime.invoke(b"{}")) for _ in range(5)]

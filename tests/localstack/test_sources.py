@@ -300,6 +300,8 @@ def test_a_template_edit_applies_without_a_restart_and_keeps_state(tmp_path: Pat
         running.client("dynamodb").put_item(TableName=ITEMS_TABLE, Item={"pk": {"S": "kept"}})
         warm_pid = running.http.get("/echo/before").json()["pid"]
         assert running.http.get("/added").status_code == 404
+        running.wait_for_output("OpenAPI document", timeout=30)
+        assert "/docs/hello" not in running.http.get("/api/openapi.json").json()["paths"]
 
         # When a route, a queue and a table are added to template.yaml
         template = project / "template.yaml"
@@ -313,6 +315,10 @@ def test_a_template_edit_applies_without_a_restart_and_keeps_state(tmp_path: Pat
             "          Properties: {Method: GET, Path: /added, Auth: {Authorizer: NONE}}\n",
         )
         text += (
+            "\n  Docs:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+            "      CodeUri: functions/docs\n      Events:\n        Hello:\n"
+            "          Type: HttpApi\n"
+            "          Properties: {Method: GET, Path: /docs/hello, Auth: {Authorizer: NONE}}\n"
             "\n  AddedQueue:\n    Type: AWS::SQS::Queue\n"
             "\n  AddedTable:\n    Type: AWS::DynamoDB::Table\n    Properties:\n"
             "      BillingMode: PAY_PER_REQUEST\n"
@@ -329,6 +335,13 @@ def test_a_template_edit_applies_without_a_restart_and_keeps_state(tmp_path: Pat
         assert "AddedTable" in tables
         assert _item(running, "kept") is not None
         assert running.http.get("/echo/after").json()["pid"] == warm_pid
+        assert running.http.get("/docs/hello").json() == {"hello": "docs"}
+        # and the OpenAPI document is made again from the functions the template now has
+        eventually(
+            lambda: "/docs/hello" in running.http.get("/api/openapi.json").json()["paths"],
+            timeout=30,
+            what="the new route in the OpenAPI document",
+        )
 
         # And a template that does not parse is refused, the stack serving on
         template.write_text(text + "\n  Broken: [\n")

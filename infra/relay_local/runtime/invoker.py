@@ -3,9 +3,10 @@
 `Invoker.invoke` is what every gateway and event source calls. Each function has
 a `FunctionRuntime`: up to `--concurrency` execution environments, each a worker
 process that serves one invocation at a time, as on Lambda. A request that finds
-every worker busy starts a new one (a cold start) in the background and takes
-whichever is free first, the new one or a busy one finishing, so a burst never
-stalls behind a cold start it did not need. A worker is replaced when it died,
+every worker busy and has waited 10 ms starts a new one (a cold start) in the
+background, and takes whichever is free first, the new one or a busy one
+finishing: a burst never stalls behind a cold start it did not need, and short
+overlaps do not start environments at all. A worker is replaced when it died,
 timed out, or its code changed (hot reload makes it stale).
 
 The channel to a worker is a Unix socket pair: one length-prefixed JSON message
@@ -34,6 +35,7 @@ from relay_local.template.loader import REGION
 from relay_local.template.model import FunctionSpec
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload quota
+SCALE_OUT_AFTER_S = 0.01
 _HEADER = 4
 
 
@@ -216,10 +218,9 @@ class Worker:
 class FunctionRuntime:
     """One function's execution environments: up to `max_workers` worker processes.
 
-    An invocation takes an idle current worker when there is one. Otherwise, if
-    the concurrency limit allows, it starts one more in the background, and it
-    waits for the first worker to become free: a busy one finishing or the new
-    one ready. A worker serves one invocation at a time. Hot reload bumps the
+    An invocation takes an idle current worker when there is one. Otherwise it
+    waits for the first worker to become free: a busy one finishing or, when it
+    has waited 10 ms and the concurrency limit allows, a new one started for it. A worker serves one invocation at a time. Hot reload bumps the
     generation: older workers are retired as they come free.
     """
 
@@ -305,11 +306,17 @@ class FunctionRuntime:
             if worker.alive and worker.generation == self._generation:
                 return worker
             self._retire(worker)
-        waiter: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Worker] = loop.create_future()
         self._waiters.append(waiter)
-        # Start one more environment only for a request no starting one will serve.
-        if self._live < self.max_workers and self._starting < len(self._waiters):
-            self._start_one()
+        scale_out: asyncio.TimerHandle | None = None
+        if self._live == 0:
+            self._scale_out()
+        else:
+            # A busy environment usually frees up within milliseconds; a new one costs a
+            # cold start's CPU that every other request on the laptop pays for. So scale
+            # out only for a request that has waited a little (Lambda would at once).
+            scale_out = loop.call_later(SCALE_OUT_AFTER_S, self._scale_out)
         try:
             return await waiter
         except asyncio.CancelledError:
@@ -319,6 +326,15 @@ class FunctionRuntime:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
             raise
+        finally:
+            if scale_out is not None:
+                scale_out.cancel()
+
+    def _scale_out(self) -> None:
+        """Start one more environment if requests wait that no starting one will serve."""
+        pending = sum(1 for waiter in self._waiters if not waiter.done())
+        if self._live < self.max_workers and self._starting < pending and not self._closed:
+            self._start_one()
 
     def _start_one(self) -> None:
         self._live += 1
