@@ -220,8 +220,9 @@ class FunctionRuntime:
 
     An invocation takes an idle current worker when there is one. Otherwise it
     waits for the first worker to become free: a busy one finishing or, when it
-    has waited 10 ms and the concurrency limit allows, a new one started for it. A worker serves one invocation at a time. Hot reload bumps the
-    generation: older workers are retired as they come free.
+    has waited 10 ms and the concurrency limit allows, a new one started for it.
+    A worker serves one invocation at a time. Hot reload bumps the generation:
+    older workers are retired as they come free.
     """
 
     def __init__(self, spec: FunctionSpec, env: dict[str, str], max_workers: int = 1) -> None:
