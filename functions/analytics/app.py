@@ -6,10 +6,12 @@ import functools
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from relay.platform.clock import SystemClock
 from relay.platform.http import caller, make_resolver, rate_limited, resolve
 from relay.platform.observability import logger
 from relay.platform.schemas import error_responses
 from relay.shortener import analytics
+from relay.shortener.click_store import ClickStore
 from relay.shortener.links import Links
 from relay.shortener.schemas import AnalyticsOut
 from relay.shortener.store import LinkStore
@@ -17,9 +19,17 @@ from relay.shortener.store import LinkStore
 app = make_resolver()
 
 
+clock = SystemClock()
+
+
 @functools.cache
 def links() -> Links:
     return Links(LinkStore())
+
+
+@functools.cache
+def clicks() -> ClickStore:
+    return ClickStore.from_settings()
 
 
 @app.get(
@@ -31,7 +41,8 @@ def links() -> Links:
 )
 def link_analytics(code: str) -> AnalyticsOut:
     link = links().readable(code, caller(app).user_id)
-    return AnalyticsOut.of(link, analytics.summary(link.code, link.created_ms))
+    summary = analytics.summary(clicks(), link.code, link.created_ms, clock.now_ms())
+    return AnalyticsOut.of(link, summary)
 
 
 @logger.inject_lambda_context

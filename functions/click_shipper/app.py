@@ -6,8 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from relay.platform.aws_events import log_lines
 from relay.platform.observability import logger
-from relay.shortener.clicks import log_lines
 from relay.shortener.shipping import ship
 
 

@@ -92,7 +92,8 @@ def test_a_click_shows_in_the_analytics_within_seconds(stack: Stack) -> None:
 
     analytics = eventually(counted, timeout=20, what="the click in the analytics")
     assert analytics["referrers"] == {"news.example": 1}
-    assert analytics["countries"] == {"DE": 1}
+    # A client set that header; nothing in front of the local API vouches for it.
+    assert analytics["countries"] == {"unknown": 1}
     assert analytics["devices"] == {"mobile": 1}
     assert sum(analytics["daily"].values()) == 1  # type: ignore[attr-defined]
 

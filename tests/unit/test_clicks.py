@@ -42,21 +42,89 @@ def test_pack_is_deterministic_and_bounded():
     first, again = clicks.pack(lines), clicks.pack(lines)
 
     assert first == again
-    assert [len(json.loads(body)["clicks"]) for body in first] == [100, 100, 50]
+    assert [len(batch.clicks) for batch in first] == [100, 100, 50]
+    assert len({batch.id for batch in first}) == 3
+
+
+def test_a_batch_travels_as_a_message_and_comes_back_the_same():
+    batch = clicks.pack([logged_click(code=f"code{i}")[0] for i in range(5)])[0]
+
+    assert clicks.unpack(batch.body()) == batch
+
+
+def test_a_batch_whose_clicks_were_changed_is_refused():
+    body = json.loads(clicks.pack([logged_click()[0]])[0].body())
+    body["clicks"][0]["code"] = "another"
+
+    with pytest.raises(ValueError, match="batch id"):
+        clicks.unpack(json.dumps(body))
+
+
+def test_halves_are_batches_with_ids_derived_from_the_whole():
+    batch = clicks.pack([logged_click(code=f"code{i}")[0] for i in range(5)])[0]
+
+    first, second = batch.halves()
+
+    assert (first.id, second.id) == (f"{batch.id}.0", f"{batch.id}.1")
+    assert first.clicks + second.clicks == batch.clicks
+    assert batch.halves() == (first, second)
 
 
 def test_pack_skips_lines_that_are_not_clicks():
-    lines = ["START RequestId: 1", '{"kind": "other"}', logged_click()[0]]
+    lines = ["START RequestId: 1", '{"kind": "other"}', "[" * 5000, logged_click()[0]]
 
-    [body] = clicks.pack(lines)
+    [batch] = clicks.pack(lines)
 
-    assert len(json.loads(body)["clicks"]) == 1
+    assert len(batch.clicks) == 1
 
 
-@pytest.mark.parametrize("body", ["not json", "[]", '{"clicks": 3}', '{"clicks": [{"code": "x"}]}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        '{"clicks": 3}',
+        '{"clicks": [{"code": "x"}]}',
+        "[" * 5000,
+        '{"batch": "x", "clicks": [{"id": "1", "code": "abcd", "gen": 1, "ts": 1}]}',
+    ],
+)
 def test_unpack_refuses_a_message_that_is_not_ours(body):
     with pytest.raises(ValueError):
         clicks.unpack(body)
+
+
+def test_the_cache_answer_and_a_trusted_country_travel_in_the_line():
+    line = []
+    ClickLog(line.append).record("Ab3dE9x", 1, 2, {}, country="DE", cache="hit")
+
+    click = json.loads(line[0])
+    assert (click["country"], click["cache"]) == ("DE", "hit")
+
+
+def test_a_click_line_never_takes_its_country_from_a_header_by_itself():
+    click = json.loads(logged_click(**{"cloudfront-viewer-country": "DE"})[0])
+
+    assert click["country"] == ""
+
+
+@pytest.mark.parametrize(
+    ("referer", "host"),
+    [
+        ("", "direct"),
+        ("https://www.news.example/a", "news.example"),
+        ("https://NEWS.example./a", "news.example"),
+        ("https://bücher.example/", "xn--bcher-kva.example"),
+        ("https://" + "\u6f22" * 300 + ".example/", "other"),
+        ("https://a_b.example/", "other"),
+        ("not a url at all", "direct"),
+        ("https://[::1/", "other"),
+        ("https://" + "a" * 60 + "." + "b" * 60 + ".example/", "b" * 60 + ".example"),
+    ],
+)
+def test_referrer_hosts_are_bounded_ascii_host_names(referer, host):
+    assert clicks.referrer_host(referer) == host
+    assert len(clicks.referrer_host(referer).encode()) <= clicks.MAX_HOST_BYTES
 
 
 @pytest.mark.parametrize(

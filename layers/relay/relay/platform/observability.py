@@ -1,4 +1,11 @@
-"""The Powertools Logger every function shares; POWERTOOLS_* settings come from the template.
+"""The Powertools Logger and Metrics every function shares; POWERTOOLS_* settings come from
+the template.
+
+Metrics are CloudWatch embedded metric format (EMF): one JSON log line per
+invocation, turned into metrics by CloudWatch Logs, with no API call. `metrics()`
+builds them on first use, so a function that records none does not import them.
+The redirect records none this way: its cache hits and misses are fields of its
+click line, counted by metric filters in the template, at no cost per request.
 
 Tracing is Lambda's own (`Tracing: Active` in the template): the X-Ray SDK that
 Powertools' Tracer would import costs more cold start than its subsegments are
@@ -7,6 +14,19 @@ worth on these short paths (docs/decisions.md).
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
+
 logger = Logger()
+
+
+@functools.cache
+def metrics() -> Metrics:
+    from aws_lambda_powertools import Metrics
+
+    return Metrics()

@@ -1,17 +1,22 @@
-"""Clicks: written by the redirect as one log line each, shipped to SQS, counted once.
+"""Clicks: written by the redirect as one log line each, packed into batches, counted once.
 
 The redirect must not wait on the network to record a click, and must not lose one.
 So it writes a JSON line to its log (microseconds, no round trip); CloudWatch Logs
 keeps it and a subscription filter hands it to ClickShipper, which packs lines into
-SQS messages; ClickConsumer counts them (analytics.py). The figures behind this
-choice are in docs/decisions.md.
+batches on the click queue; ClickConsumer counts each batch once (counting.py). The
+figures behind this choice are in docs/decisions.md.
 
-The hot path does no parsing: referrer host and device class are worked out by the
-consumer, from the raw headers the redirect logged.
+A batch is the unit of exactly-once counting: its id is a digest of its clicks' ids,
+and `pack` cuts the same lines into the same batches every time, so a delivery that
+is retried, or redriven from the dead-letter queue, produces batches the counter has
+already seen. The hot path does no parsing: referrer host and device class are
+worked out here, by the consumer, from the raw values the redirect logged, and every
+value that becomes a key is bounded in bytes and characters.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -20,12 +25,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
+from relay.shortener.codes import PLAUSIBLE
+
 KIND = "click"
 MAX_HEADER = 512
-CLICKS_PER_MESSAGE = 100
+MAX_HOST_BYTES = 100  # a referrer host kept longer than this is cut at a label boundary
+CLICKS_PER_BATCH = 100
 # Well under SQS's message limit (256 KiB, the older and smaller of its limits), so a
 # batch of them can be cut to fit a request too (see shipping.py).
-MAX_MESSAGE_BYTES = 64 * 1024
+MAX_BATCH_BYTES = 64 * 1024
+CACHE_ANSWERS = frozenset({"hit", "miss", "down", ""})
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,35 @@ class Click:
     country: str
 
 
+def _serialized(click: Click) -> str:
+    return json.dumps(asdict(click), separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Clicks counted together, once: `id` is a digest of the clicks themselves."""
+
+    id: str
+    clicks: tuple[Click, ...]
+
+    @classmethod
+    def of(cls, clicks: Iterable[Click]) -> Batch:
+        members = tuple(clicks)
+        digest = hashlib.sha256(",".join(map(_serialized, members)).encode()).hexdigest()
+        return cls(digest[:32], members)
+
+    def body(self) -> str:
+        return f'{{"batch":"{self.id}","clicks":[{",".join(map(_serialized, self.clicks))}]}}'
+
+    def halves(self) -> tuple[Batch, Batch]:
+        """Two batches of the first and second half, with ids of their own (deterministic)."""
+        middle = len(self.clicks) // 2
+        return (
+            Batch(f"{self.id}.0", self.clicks[:middle]),
+            Batch(f"{self.id}.1", self.clicks[middle:]),
+        )
+
+
 def _stdout(line: str) -> None:
     # Looked up per call: Lambda's runtime (and the local stack) may swap sys.stdout.
     sys.stdout.write(line)
@@ -46,12 +84,27 @@ def _stdout(line: str) -> None:
 
 
 class ClickLog:
-    """Where the redirect records a click: one structured line on the function's log."""
+    """Where the redirect records a click: one structured line on the function's log.
+
+    `country` comes from a source clients cannot set (the redirect decides which),
+    "" when there is none. `cache` says how the redirect's cache answered (hit, miss,
+    down): metric filters in the template count it from the same line, at no cost
+    per request.
+    """
 
     def __init__(self, write: Callable[[str], None] = _stdout) -> None:
         self._write = write
 
-    def record(self, code: str, generation: int, now_ms: int, headers: dict[str, str]) -> None:
+    def record(
+        self,
+        code: str,
+        generation: int,
+        now_ms: int,
+        headers: dict[str, str],
+        *,
+        country: str = "",
+        cache: str = "",
+    ) -> None:
         line = {
             "kind": KIND,
             "id": secrets.token_hex(16),
@@ -60,13 +113,17 @@ class ClickLog:
             "ts": now_ms,
             "referer": headers.get("referer", "")[:MAX_HEADER],
             "ua": headers.get("user-agent", "")[:MAX_HEADER],
-            "country": headers.get("cloudfront-viewer-country", ""),
+            "country": country[:2],
+            "cache": cache if cache in CACHE_ANSWERS else "",
         }
         self._write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def parse(raw: object) -> Click:
-    """A click from its logged form; ValueError for anything else (a poison message)."""
+    """A click from its logged form; ValueError for anything else (a poison line)."""
     if not isinstance(raw, dict) or raw.get("kind", KIND) != KIND:
         raise ValueError(f"not a click: {raw!r:.200}")
     try:
@@ -75,83 +132,61 @@ def parse(raw: object) -> Click:
             code=str(raw["code"]),
             gen=int(raw["gen"]),
             ts=int(raw["ts"]),
-            referer=str(raw.get("referer", "")),
-            ua=str(raw.get("ua", "")),
-            country=str(raw.get("country", "")),
+            referer=str(raw.get("referer", ""))[:MAX_HEADER],
+            ua=str(raw.get("ua", ""))[:MAX_HEADER],
+            country=str(raw.get("country", ""))[:2],
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError) as error:
         raise ValueError(f"not a click: {raw!r:.200}") from error
-    if not click.id or not click.code:
+    if not _ID.fullmatch(click.id) or not PLAUSIBLE.fullmatch(click.code) or click.gen < 0:
         raise ValueError(f"not a click: {raw!r:.200}")
     return click
 
 
-def pack(lines: Iterable[str]) -> list[str]:
-    """SQS message bodies for the clicks among log lines: at most CLICKS_PER_MESSAGE
-    clicks and MAX_MESSAGE_BYTES each. How clicks are grouped does not matter
-    downstream: each is counted once by its own id (analytics.py)."""
-    messages: list[list[str]] = [[]]
+def _click_of(line: str) -> Click | None:
+    try:
+        return parse(json.loads(line))
+    except (ValueError, RecursionError):
+        return None
+
+
+def pack(lines: Iterable[str]) -> list[Batch]:
+    """The clicks among log lines, cut into batches: at most CLICKS_PER_BATCH clicks and
+    MAX_BATCH_BYTES each, in order. The same lines always give the same batches."""
+    batches: list[list[Click]] = [[]]
     size = 0
     for line in lines:
-        try:
-            click = json.dumps(asdict(parse(json.loads(line))), separators=(",", ":"))
-        except ValueError:
+        click = _click_of(line)
+        if click is None:
             continue
-        if len(messages[-1]) == CLICKS_PER_MESSAGE or size + len(click) + 16 > MAX_MESSAGE_BYTES:
-            messages.append([])
+        weight = len(_serialized(click).encode()) + 1
+        if len(batches[-1]) == CLICKS_PER_BATCH or size + weight + 64 > MAX_BATCH_BYTES:
+            batches.append([])
             size = 0
-        messages[-1].append(click)
-        size += len(click) + 1
-    return ['{"clicks":[' + ",".join(clicks) + "]}" for clicks in messages if clicks]
+        batches[-1].append(click)
+        size += weight
+    return [Batch.of(clicks) for clicks in batches if clicks]
 
 
-def log_lines(awslogs: object) -> list[str]:
-    """The log lines of a CloudWatch Logs subscription delivery (`event["awslogs"]`);
-    none for CloudWatch's own control message."""
-    import base64  # not on the redirect's path, which imports this module too
-    import gzip
-
-    try:
-        data = awslogs["data"]  # type: ignore[index]
-        delivery = json.loads(gzip.decompress(base64.b64decode(data)))
-    except (TypeError, KeyError, ValueError, OSError) as error:
-        raise ValueError("not a CloudWatch Logs delivery") from error
-    if delivery.get("messageType") != "DATA_MESSAGE":
-        return []
-    return [str(event["message"]) for event in delivery.get("logEvents", [])]
-
-
-def unpack(body: str) -> list[Click]:
-    """The clicks of one SQS message; ValueError when the message is not ours.
-
-    Two shapes: a batch ClickShipper packed, or the record Lambda leaves on the
-    dead-letter queue when a delivery to ClickShipper failed for good, which holds
-    the delivery itself. So redriving the dead-letter queue to the click queue
-    counts those clicks too.
-    """
+def unpack(body: str) -> Batch:
+    """The batch of one click queue message; ValueError when the message is not one."""
     try:
         payload = json.loads(body)
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:
         raise ValueError("message body is not JSON") from error
-    if isinstance(payload, dict) and isinstance(payload.get("requestPayload"), dict):
-        lines = log_lines(payload["requestPayload"].get("awslogs"))
-        return [parse(json.loads(line)) for line in lines if _is_click(line)]
     if not isinstance(payload, dict) or not isinstance(payload.get("clicks"), list):
         raise ValueError("message body has no clicks")
-    return [parse(raw) for raw in payload["clicks"]]
-
-
-def _is_click(line: str) -> bool:
-    try:
-        return json.loads(line).get("kind") == KIND  # type: ignore[no-any-return]
-    except (ValueError, AttributeError):
-        return False
+    batch = Batch.of(parse(raw) for raw in payload["clicks"])
+    if payload.get("batch") != batch.id:
+        raise ValueError("the batch id does not match its clicks")
+    return batch
 
 
 _BOT = re.compile(r"bot|crawl|spider|slurp|curl|wget|python-|httpclient|headless|preview", re.I)
 _TABLET = re.compile(r"ipad|tablet|kindle|silk|playbook|(android(?!.*mobile))", re.I)
 _MOBILE = re.compile(r"mobi|iphone|ipod|windows phone|blackberry|opera mini", re.I)
 _DESKTOP = re.compile(r"windows nt|macintosh|mac os x|x11|linux|cros", re.I)
+DEVICES = ("bot", "tablet", "mobile", "desktop", "other")
 
 
 def device_class(user_agent: str) -> str:
@@ -169,17 +204,30 @@ def device_class(user_agent: str) -> str:
     return "other"
 
 
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
+
+
 def referrer_host(referer: str) -> str:
-    """The referring site, `direct` when there is none."""
+    """The referring site as an ASCII host name of at most MAX_HOST_BYTES: `direct` when
+    there is none, `other` when the header names no host a browser could have sent."""
     if not referer:
         return "direct"
     try:
         host = urlsplit(referer).hostname
     except ValueError:
-        host = None
+        return "other"
     if not host:
         return "direct"
-    return host.removeprefix("www.")
+    try:
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return "other"
+    host = host.lower().rstrip(".").removeprefix("www.")
+    if not _HOST.fullmatch(host):
+        return "other"
+    while len(host) > MAX_HOST_BYTES and "." in host:
+        host = host.split(".", 1)[1]  # keep the registrable end of an absurdly long name
+    return host if len(host) <= MAX_HOST_BYTES else "other"
 
 
 def country(code: str) -> str:

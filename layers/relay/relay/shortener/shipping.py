@@ -1,9 +1,9 @@
 """Shipping click lines from the redirect's log to the click queue.
 
-A delivery from CloudWatch Logs becomes a few SQS messages (clicks.pack); they go
-out ten to a SendMessageBatch call. Any entry SQS refuses fails the whole delivery,
-so Lambda's async retry (and then the dead-letter queue) keeps every click: a
-message sent twice is harmless, counting is idempotent downstream.
+A delivery from CloudWatch Logs becomes a few batches (clicks.pack), one SQS
+message each; they go out ten to a SendMessageBatch call. Any entry SQS refuses
+fails the whole delivery, so Lambda's async retry (and then the dead-letter queue)
+keeps every click: a batch sent twice is counted once downstream, by its id.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ def ship(lines: list[str], client: SQSClient | None = None, queue_url: str | Non
     """Send the click lines to the queue; returns the number of messages sent."""
     client = client or sqs()
     queue_url = queue_url or settings().click_queue_url
-    bodies = pack(lines)
-    for batch in batches(bodies):
-        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(batch)]
+    bodies = [batch.body() for batch in pack(lines)]
+    for group in groups(bodies):
+        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(group)]
         reply = client.send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
         if reply.get("Failed"):
             raise ShipFailed(
@@ -48,7 +48,7 @@ def ship(lines: list[str], client: SQSClient | None = None, queue_url: str | Non
     return len(bodies)
 
 
-def batches(bodies: list[str]) -> list[list[str]]:
+def groups(bodies: list[str]) -> list[list[str]]:
     """Message bodies grouped for SendMessageBatch: at most ten, and MAX_BATCH_BYTES in all."""
     grouped: list[list[str]] = []
     size = MAX_BATCH_BYTES
