@@ -295,38 +295,56 @@ def _echo(result: PartResult) -> None:
     hello = subprocess.Popen([PYTHON, "-c", _HELLO, str(hello_port)], env=bench_env(), cwd=ROOT)
     try:
         _wait_for(lambda: _answers(hello_port, "/"), 30, "the hello app")
-        fixed = f"http://127.0.0.1:{stack.info['http_port']}/echo/fixed"
-        _wait_for(lambda: _answers(stack.info["http_port"], "/echo/fixed"), 60, "the function")
-        constant_rates = [(_wrk(fixed)[0], _wrk(f"http://127.0.0.1:{hello_port}/")[0])]
-        constant_rates.append((_wrk(fixed)[0], _wrk(f"http://127.0.0.1:{hello_port}/")[0]))
-        single: list[float] = []
+        rounds: list[list[float]] = []
         with connect(url, open_timeout=30) as ws:
             for _ in range(200):  # warm: the worker, boto3's TLS connection to the gateway
                 ws.send('{"action": "size"}')
                 ws.recv(timeout=30)
-            for _ in range(ECHOES):
-                started = time.perf_counter()
-                ws.send('{"action": "size"}')
-                ws.recv(timeout=30)
-                single.append((time.perf_counter() - started) * 1000)
+            for _ in range(3):  # three rounds; the middle one is reported (a noisy machine)
+                latencies: list[float] = []
+                for _ in range(ECHOES):
+                    started = time.perf_counter()
+                    ws.send('{"action": "size"}')
+                    ws.recv(timeout=30)
+                    latencies.append((time.perf_counter() - started) * 1000)
+                rounds.append(latencies)
+        rounds.sort(key=lambda latencies: percentile(latencies, 99))
+        single = rounds[1]
+        round_p99s = ", ".join(f"{percentile(r, 99):.2f}" for r in rounds)
+        # A second environment starts while one client's long message holds the first:
+        # the other client's messages must not wait for the new one's import.
         cold_before = sum("-> Ws" in line and "cold" in line for line in stack.lines)
         pair: list[float] = []
 
-        def client() -> None:
+        def slow_client() -> None:
             with connect(url, open_timeout=30) as ws:
-                for _ in range(ECHOES // 2):
+                ws.send('{"action": "sleep", "ms": 100}')
+                ws.recv(timeout=30)
+
+        def quick_client() -> None:
+            with connect(url, open_timeout=30) as ws:
+                for _ in range(ECHOES // 4):
                     started = time.perf_counter()
                     ws.send('{"action": "size"}')
                     ws.recv(timeout=30)
                     pair.append((time.perf_counter() - started) * 1000)
 
-        threads = [threading.Thread(target=client) for _ in range(2)]
+        threads = [threading.Thread(target=slow_client), threading.Thread(target=quick_client)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         time.sleep(0.5)  # let the stack print the last invocation lines
-        cold_after = sum("-> Ws" in line and "cold" in line for line in stack.lines)
+        started_lines = [line for line in stack.lines if "-> Ws" in line and "cold" in line]
+        inits = [
+            float(m.group(1))
+            for line in started_lines[cold_before:]
+            if (m := re.search(r"init ([\d.]+) ms", line))
+        ]
+        fixed = f"http://127.0.0.1:{stack.info['http_port']}/echo/fixed"
+        _wait_for(lambda: _answers(stack.info["http_port"], "/echo/fixed"), 60, "the function")
+        constant_rates = [(_wrk(fixed)[0], _wrk(f"http://127.0.0.1:{hello_port}/")[0])]
+        constant_rates.append((_wrk(fixed)[0], _wrk(f"http://127.0.0.1:{hello_port}/")[0]))
     finally:
         stack.stop()
         hello.terminate()
@@ -350,27 +368,29 @@ def _echo(result: PartResult) -> None:
     result.rows.append(
         Row(
             "stack",
-            f"WebSocket echo through @connections, one client (N={ECHOES})",
+            f"WebSocket echo through @connections, one client (3 rounds of {ECHOES})",
             f"p99 {p99:.2f} ms",
             "",
             None,
             "p99 < 3 ms",
             "PASS" if p99 < 3 else "MISS",
-            f"p50 {percentile(single, 50):.2f} ms, max {max(single):.2f} ms",
+            f"median round: p50 {percentile(single, 50):.2f} ms, max {max(single):.2f} ms;"
+            f" p99 of the rounds {round_p99s} ms",
         )
     )
-    pair_p99 = percentile(pair, 99)
+    slowest = max(pair)
+    init = max(inits) if inits else 0.0
     result.rows.append(
         Row(
             "stack",
-            f"WebSocket echo, two clients at once (N={len(pair)}), while environments start",
-            f"p99 {pair_p99:.2f} ms",
-            "",
+            "WebSocket echo while a second environment starts (a 100 ms message holds the first)",
+            f"max {slowest:.1f} ms",
+            f"the new environment's init {init:.0f} ms",
             None,
-            "p99 < 3 ms, no stall",
-            "PASS" if pair_p99 < 3 else "MISS",
-            f"p50 {percentile(pair, 50):.2f} ms, max {max(pair):.2f} ms;"
-            f" cold starts of the function during the run: {cold_after - cold_before}",
+            "no message waits for a worker to start",
+            "PASS" if inits and slowest < init else "MISS",
+            f"{len(pair)} echoes, p50 {percentile(pair, 50):.2f} ms,"
+            f" p99 {percentile(pair, 99):.2f} ms; environments started: {len(inits)}",
         )
     )
 

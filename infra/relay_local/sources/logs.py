@@ -4,7 +4,7 @@ to another function as the `awslogs` event.
 After each invocation of a source function, its lines that match the filter
 pattern are written to `<state-dir>/log-deliveries.jsonl` (so a kill -9 between
 the invocation and the delivery loses nothing) and queued; lines that arrive
-within 100 ms travel in one delivery, handed to Lambda's asynchronous
+within a second travel in one delivery per log stream, handed to Lambda's asynchronous
 invocation (`AsyncInvoker`: journaled, retried, then the destination's
 OnFailure queue). Only the filter pattern forms of `log_patterns` are
 supported; others are refused when the template is read.
@@ -29,7 +29,9 @@ from relay_local.state.journal import Journal, read_journal, rewrite
 from relay_local.template.loader import ACCOUNT_ID
 from relay_local.template.model import FunctionSpec, StackModel, SubscriptionSpec
 
-BATCH_WINDOW_S = 0.1
+# CloudWatch Logs delivers a log stream's matching events in batches, about a second
+# apart: one invocation of the destination per stream per second, not one per line.
+BATCH_WINDOW_S = 1.0
 
 
 @dataclass

@@ -1,15 +1,17 @@
-"""Keeping moto's DynamoDB transactions cheap as the local tables grow.
+"""Keeping moto cheap where the local stack leans on it, without changing what it answers.
 
-moto backs up a table before a TransactWriteItems by deep-copying all of it, once
-per item of the transaction. With one marker item per counted click, the clicks
-table grows with every click, and a 100-item transaction over a table of ten
-thousand items took seconds, starving the whole local stack (moto shares its
-process). Real DynamoDB has no such cost, so the emulator should not either.
-
-The fix keeps moto's transaction logic and replaces only its backup: during a
-transaction, copying a table yields the table itself, and Relay keeps its own
-undo record of just the items the transaction names. When moto cancels the
-transaction, those items are put back as they were.
+Each patch replaces a step whose cost real AWS does not have, found by profiling
+local AWS under load (docs/performance.md):
+- DynamoDB transactions: moto backed up a table before a TransactWriteItems by
+  deep-copying all of it, once per item; now copying a table yields the table, and
+  Relay keeps an undo record of just the items the transaction names, put back as
+  they were when moto cancels it.
+- The clock: moto asked for the time with an import and two datetimes per call,
+  several times per SQS message per call (`_fast_clock`).
+- SQS receives checked each message's retention by computing every attribute of
+  its queue, a pass over all its messages (`_sqs_retention`).
+- Dispatch: moto found each request's service from scratch, under a lock
+  (`ServiceDispatch`).
 """
 
 from __future__ import annotations
@@ -55,12 +57,63 @@ def _key_of(backend: Any, item: dict[str, Any]) -> tuple[str, dict[str, Any]] | 
     return table_name, key
 
 
+def _fast_clock() -> None:
+    """moto's clock functions, without an import statement and two datetimes per call.
+
+    moto asks the time for every SQS message it looks at (is it visible? delayed?),
+    several times per message per call, and each ask ran `from datetime import UTC`
+    and built naive datetimes to subtract: a fifth of local AWS's CPU under the click
+    pipeline. Same values, from `time.time()`. Must run before moto's services are
+    imported, since they import these functions by name."""
+    import datetime
+    import time
+
+    from moto.core import utils
+
+    epoch = datetime.datetime(1970, 1, 1)
+    utc = datetime.UTC
+
+    def utcnow() -> datetime.datetime:
+        return datetime.datetime.now(utc).replace(tzinfo=None)
+
+    def unix_time(dt: datetime.datetime | None = None) -> float:
+        if dt is None:
+            return time.time()
+        return (dt - epoch).total_seconds()
+
+    def unix_time_millis(dt: datetime.datetime | None = None) -> float:
+        return unix_time(dt) * 1000.0
+
+    utils.utcnow = utcnow
+    utils.unix_time = unix_time
+    utils.unix_time_millis = unix_time_millis
+
+
+def _sqs_retention() -> None:
+    """Reading one attribute of a queue without computing all of them.
+
+    moto checked each received message's retention by building every attribute of
+    its queue, the approximate counts included (a pass over all its messages): a
+    receive was quadratic in the queue's depth."""
+    import time
+
+    from moto.sqs.models import SQSBackend
+
+    def valid(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > time.time())
+
+    SQSBackend.is_message_valid_based_on_retention_period = valid  # type: ignore[method-assign]
+
+
 def install() -> None:
-    """Patch moto's DynamoDB backend once per process (the local stack's moto only)."""
+    """Patch moto once per process (the local stack's moto only)."""
     global _installed
     with _lock:
         if _installed:
             return
+        _fast_clock()
+        _sqs_retention()
         from moto.dynamodb import models
         from moto.dynamodb.models.table import Table
 
