@@ -1,9 +1,13 @@
-"""ClickConsumer: counts the batches on the click queue, once each, reporting failures per record.
+"""ClickConsumer: counts the batches on the click queue, once each, a delivery at a time.
 
-A message that is not a batch of clicks fails alone (after the queue's
-maxReceiveCount its redrive policy moves it to the dead-letter queue); a batch that
-fails is reported without holding back the others, even when every record of the
-event fails. A failed delivery that Lambda parked on the dead-letter queue, once
+The batches of every message in the delivery are counted together (`ClickCounter`
+sums them per link, so a thousand clicks of one link are one increment per
+counter), and failures are reported per message: a message that is not a batch of
+clicks fails alone (after the queue's maxReceiveCount its redrive policy moves it
+to the dead-letter queue); when counting fails for a reason retrying may cure
+(throttling, endless conflicts) the messages that were being counted fail, and
+come again. Batches already counted leave markers, so a redelivery counts only
+what is new. A failed delivery that Lambda parked on the dead-letter queue, once
 redriven here, is packed into the batches ClickShipper would have sent, so the
 clicks it already shipped are not counted twice.
 """
@@ -15,22 +19,16 @@ import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.platform.aws_events import failed_log_delivery
 from relay.platform.clock import SystemClock
 from relay.platform.observability import logger, metrics
-from relay.shortener.click_store import ClickStore
+from relay.shortener.click_store import ClickStore, Conflict
 from relay.shortener.clicks import Batch, Click, pack, unpack
-from relay.shortener.counting import ClickCounter, Outcome
+from relay.shortener.counting import ClickCounter
 
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 clock = SystemClock()
 
 
@@ -48,19 +46,34 @@ def batches_of(body: str) -> list[Batch]:
     return pack(lines) if lines is not None else [unpack(body)]
 
 
-def count_message(record: SQSRecord) -> None:
-    outcome = Outcome()
-    for batch in batches_of(record.body):
-        outcome += counter().count(batch)
-    metrics().add_metric("ClicksCounted", MetricUnit.Count, outcome.counted)
-    if outcome.set_aside:
-        metrics().add_metric("ClicksSetAside", MetricUnit.Count, len(outcome.set_aside))
-
-
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response = process_partial_response(
-        event=event, record_handler=count_message, processor=processor, context=context
-    )
+    failed: list[str] = []
+    counting: list[str] = []
+    batches: list[Batch] = []
+    for record in event.get("Records", []):
+        message_id = str(record.get("messageId", ""))
+        try:
+            batches += batches_of(str(record.get("body", "")))
+        except ValueError as error:
+            logger.warning(
+                "not a batch of clicks", extra={"message_id": message_id, "why": str(error)}
+            )
+            failed.append(message_id)
+        else:
+            counting.append(message_id)
+    try:
+        outcome = counter().count(batches)
+    except (Conflict, ClientError, BotoCoreError):
+        logger.exception(
+            "counting failed; the messages will come again", extra={"message_ids": counting}
+        )
+        failed += counting
+    else:
+        metrics().add_metric("ClicksCounted", MetricUnit.Count, outcome.counted)
+        if outcome.set_aside:
+            metrics().add_metric("ClicksSetAside", MetricUnit.Count, len(outcome.set_aside))
+    if failed:
+        metrics().add_metric("ClickMessagesFailed", MetricUnit.Count, len(failed))
     metrics().flush_metrics()
-    return response  # type: ignore[return-value]
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

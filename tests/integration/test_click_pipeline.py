@@ -245,3 +245,17 @@ def test_a_failed_delivery_redriven_from_the_dead_letter_queue_is_counted(aws):
 
     assert call("ClickConsumer", sqs_event(aws)) == {"batchItemFailures": []}
     assert summary_of(code).clicks == 2
+
+
+def test_when_counting_fails_the_messages_being_counted_fail_and_the_poison_too(aws):
+    code = shortened("https://example.com/a")
+    call("ClickShipper", awslogs_event(click_lines(aws, code, 3, {})))
+    aws.sqs.send_message(QueueUrl=aws.queue_urls["ClickQueue"], MessageBody="not a click batch")
+    event = sqs_event(aws)
+    aws.dynamodb.delete_table(TableName="ClicksTable")  # DynamoDB answers every write with an error
+
+    result = call("ClickConsumer", event)
+
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == sorted(
+        r["messageId"] for r in event["Records"]
+    )

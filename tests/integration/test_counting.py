@@ -45,8 +45,8 @@ def summary(store, code="Ab3dE9x"):
 def test_a_batch_is_counted_once_however_often_it_comes(counter, store):
     batch = batch_of(*(click(i, referer="https://news.example/") for i in range(10)))
 
-    first = counter.count(batch)
-    again = counter.count(batch)
+    first = counter.count([batch])
+    again = counter.count([batch])
 
     assert (first.counted, again.counted, again.seen) == (10, 0, 10)
     counted = summary(store)
@@ -56,34 +56,62 @@ def test_a_batch_is_counted_once_however_often_it_comes(counter, store):
     assert counted.daily == {"2026-11-18": 10}
 
 
-def test_a_hundred_clicks_of_one_link_cost_one_transaction_of_six_items(counter, store):
-    transactions = []
-    send = store._connection.transact_write_items
+@pytest.fixture
+def transactions(store):
+    """The item count of each transaction the store sends."""
+    sizes = []
+    client = store._connection.client
+    send = client.transact_write_items
 
-    def counted(*args, **kwargs):
-        items = kwargs.get("condition_check_items", []) + kwargs.get("put_items", [])
-        items += kwargs.get("update_items", []) + kwargs.get("delete_items", [])
-        transactions.append(len(items))
-        return send(*args, **kwargs)
+    def counted(**kwargs):
+        sizes.append(len(kwargs["TransactItems"]))
+        return send(**kwargs)
 
-    store._connection.transact_write_items = counted
-    batch = batch_of(*(click(i) for i in range(100)))
+    client.transact_write_items = counted
+    return sizes
 
-    outcome = counter.count(batch)
 
-    # marker, TOTAL, one device, one country, one day, REFS: six items for a hundred clicks
-    assert outcome.counted == 100
-    assert transactions == [6]
-    assert summary(store).clicks == 100
+def test_a_delivery_of_ten_batches_on_one_link_is_one_transaction_of_twelve_items(
+    counter, store, transactions
+):
+    batches = [batch_of(*(click(100 * b + i) for i in range(100))) for b in range(10)]
+
+    outcome = counter.count(batches)
+
+    # Ten markers, the SUM item (total, device, country and direct visits), one day
+    assert outcome.counted == 1000
+    assert transactions == [12]
+    assert summary(store).clicks == 1000
+
+
+def test_referrer_hosts_add_one_item_per_link_that_has_them(counter, store, transactions):
+    batch = batch_of(
+        *(click(i, referer="https://news.example/" if i % 2 else "") for i in range(100))
+    )
+
+    counter.count([batch])
+
+    assert transactions == [4]  # marker, SUM, one day, REFS
+    assert summary(store).referrers == {"direct": 50, "news.example": 50}
+
+
+def test_a_delivery_holding_a_batch_counted_before_counts_only_the_rest(counter, store):
+    old, new = batch_of(click(1), click(2)), batch_of(click(3))
+    counter.count([old])
+
+    outcome = counter.count([old, new])
+
+    assert (outcome.counted, outcome.seen) == (1, 2)
+    assert summary(store).clicks == 3
 
 
 def test_a_batch_too_big_for_one_transaction_is_cut_in_halves_counted_once(counter, store):
-    # Forty links in one batch: six items each, far over a transaction's hundred
-    clicks = [click(i, code=f"link{i:03d}") for i in range(40)]
+    # Forty links in one batch, with referrers: four items each, over a transaction's hundred
+    clicks = [click(i, code=f"link{i:03d}", referer="https://a.example/") for i in range(40)]
     batch = batch_of(*clicks)
 
-    first = counter.count(batch)
-    again = counter.count(batch)
+    first = counter.count([batch])
+    again = counter.count([batch])
 
     assert (first.counted, again.counted, again.seen) == (40, 0, 40)
     assert all(summary(store, f"link{i:03d}").clicks == 1 for i in range(40))
@@ -99,10 +127,10 @@ class _RefusingStore:
     def referrers(self, links):
         return self.store.referrers(links)
 
-    def add(self, batch_id, increments, referrers, now_ms):
+    def add(self, batch_ids, increments, referrers, now_ms):
         if any(link.code == self.poison for link in increments):
             raise Refused("ValidationException: an item's key is too large")
-        self.store.add(batch_id, increments, referrers, now_ms)
+        self.store.add(batch_ids, increments, referrers, now_ms)
 
 
 def test_a_click_dynamodb_refuses_is_set_aside_and_the_rest_counted_once(store, pauses):
@@ -117,8 +145,8 @@ def test_a_click_dynamodb_refuses_is_set_aside_and_the_rest_counted_once(store, 
     bad = click(99, code="poison")
     batch = batch_of(*good[:10], bad, *good[10:])
 
-    outcome = counter.count(batch)
-    again = counter.count(batch)
+    outcome = counter.count([batch])
+    again = counter.count([batch])
 
     assert outcome.counted == 20 and [c.id for c in outcome.set_aside] == [bad.id]
     assert [c.id for c in set_aside] == [bad.id, bad.id]  # refused again on redelivery
@@ -134,17 +162,17 @@ class _ConflictingStore:
     def referrers(self, links):
         return self.store.referrers(links)
 
-    def add(self, batch_id, increments, referrers, now_ms):
+    def add(self, batch_ids, increments, referrers, now_ms):
         if self.conflicts:
             self.conflicts -= 1
             raise Conflict()
-        self.store.add(batch_id, increments, referrers, now_ms)
+        self.store.add(batch_ids, increments, referrers, now_ms)
 
 
 def test_a_conflicting_write_is_retried_after_a_pause(store, pauses):
     counter = ClickCounter(_ConflictingStore(store, 2), lambda: NOW, pauses.append)
 
-    assert counter.count(batch_of(click(1))).counted == 1
+    assert counter.count([batch_of(click(1))]).counted == 1
     assert len(pauses) == 2 and all(0 < p < 0.1 for p in pauses)
 
 
@@ -152,7 +180,7 @@ def test_endless_conflicts_give_up_so_the_message_is_retried_later(store, pauses
     counter = ClickCounter(_ConflictingStore(store, 100), lambda: NOW, pauses.append)
 
     with pytest.raises(Conflict):
-        counter.count(batch_of(click(1)))
+        counter.count([batch_of(click(1))])
     assert summary(store).clicks == 0
 
 
@@ -161,7 +189,7 @@ def test_concurrent_writers_of_one_links_referrers_both_count(store, pauses):
     counter = ClickCounter(store, lambda: NOW, pauses.append)
     first = batch_of(click(1, referer="https://a.example/"))
     stale = store.referrers([LinkKey("Ab3dE9x", 1)])
-    counter.count(first)
+    counter.count([first])
 
     # When the stale writer writes, its condition fails: it reads again and retries
     from relay.shortener.topk import TopK
@@ -173,8 +201,8 @@ def test_concurrent_writers_of_one_links_referrers_both_count(store, pauses):
         top = TopK()
         top.add("b.example", 1)
         link = LinkKey("Ab3dE9x", 1)
-        store.add(late.id, increments(late.clicks), {link: (stale[link], top)}, NOW)
-    counter.count(late)
+        store.add([late.id], increments([late]), {link: (stale[link], top)}, NOW)
+    counter.count([late])
 
     assert summary(store).referrers == {"a.example": 1, "b.example": 1}
 
@@ -183,7 +211,7 @@ def test_referrers_and_countries_are_the_top_20_plus_other_summing_to_the_total(
     clicks = [click(i, referer=f"https://site{i % 30}.example/") for i in range(300)]
     clicks += [click(1000 + i, referer="https://news.example/") for i in range(100)]
     for batch in pack(json.dumps({"kind": "click", **vars(c)}) for c in clicks):
-        counter.count(batch)
+        counter.count([batch])
 
     counted = summary(store)
 
@@ -197,7 +225,7 @@ def test_referrers_and_countries_are_the_top_20_plus_other_summing_to_the_total(
 def test_random_referrers_keep_the_summary_bounded(counter, store):
     clicks = [click(i, referer=f"https://r{i}.example/") for i in range(500)]
     for batch in pack(json.dumps({"kind": "click", **vars(c)}) for c in clicks):
-        counter.count(batch)
+        counter.count([batch])
 
     refs = store.read(LinkKey("Ab3dE9x", 1)).referrers
 

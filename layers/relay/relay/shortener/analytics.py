@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from relay.shortener.click_store import ClickStore, LinkKey
+from relay.shortener.click_store import ClickStore, Counters, LinkKey
+from relay.shortener.clicks import DIRECT
 
 TOP = 20
 DAYS = 366
@@ -37,13 +38,21 @@ def _ranked(counts: dict[str, int]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def _referrers(counters: Counters) -> list[tuple[str, int]]:
+    """The top hosts, and the direct visits counted apart from them, ranked together."""
+    ranked = counters.referrers.top(TOP)
+    if counters.direct:
+        ranked.append((DIRECT, counters.direct))
+    return sorted(ranked, key=lambda kv: (-kv[1], kv[0]))
+
+
 def summary(store: ClickStore, code: str, generation: int, now_ms: int) -> Summary:
     counters = store.read(LinkKey(code, generation))
     today = datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
     first_day = (today - timedelta(days=DAYS - 1)).isoformat()
     return Summary(
         clicks=counters.total,
-        referrers=_with_other(counters.referrers.top(TOP), counters.total),
+        referrers=_with_other(_referrers(counters), counters.total),
         countries=_with_other(_ranked(counters.countries), counters.total),
         daily=dict(sorted((d, n) for d, n in counters.days.items() if d >= first_day)),
         devices=dict(_ranked(counters.devices)),

@@ -1,28 +1,34 @@
-"""The clicks table: counters per link, the referrer summary, and batch markers.
+"""The clicks table: a link's counters, its referrer summary, and batch markers.
 
-The only module that knows the table's keys. A link's partition is
-`LINK#<code>#<generation>` (a code deleted and claimed again starts from zero),
-holding a bounded set of items, so reading a link's analytics is one query:
-`TOTAL`; `DEV#<class>` (five classes); `CTRY#<XX>` (two letters); `DAY#<date>`
-(kept a year, by TTL); and `REFS`, one item with the top referrers (`TopK`). A
-batch that was counted leaves `BATCH#<id>`, written in the same transaction as
-its counters, on condition that it is new: that is what makes counting
+The only module that knows the table's keys and attribute names. A link's
+partition is `LINK#<code>#<generation>` (a code deleted and claimed again starts
+from zero) and holds at most a few hundred small items, so a link's analytics are
+one query:
+- `SUM`: the total, and one number per device class (`d_<class>`), country
+  (`c_<XX>`) and the direct visits (`r_direct`), all added in one update;
+- `DAY#<date>`: the clicks of one day, kept a year (TTL);
+- `REFS`: the top referrer hosts (`TopK`), rewritten only by a batch that has
+  some, on condition that nobody rewrote it since it was read.
+
+A batch that was counted leaves `BATCH#<id>`, written in the same transaction as
+its counters on condition that it is new: that is what makes counting
 exactly-once. Markers expire after two weeks, longer than any message lives.
+
+Counter names are chosen at run time (a device class, a country), which PynamoDB
+models cannot declare, so the store speaks DynamoDB's own API through PynamoDB's
+connection.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
+from relay.shortener.clicks import DIRECT
 from relay.shortener.topk import TopK
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
@@ -38,17 +44,21 @@ class LinkKey:
 
 @dataclass
 class Increments:
-    """What one batch adds to one link's counters."""
+    """What some clicks add to one link's counters."""
 
     total: int = 0
     devices: dict[str, int] = field(default_factory=dict)
     countries: dict[str, int] = field(default_factory=dict)
     days: dict[str, int] = field(default_factory=dict)
-    referrers: dict[str, int] = field(default_factory=dict)
+    referrers: dict[str, int] = field(default_factory=dict)  # host (or DIRECT) -> clicks
+
+    @property
+    def hosts(self) -> dict[str, int]:
+        return {host: n for host, n in self.referrers.items() if host != DIRECT}
 
     def items(self) -> int:
-        """How many table items adding it writes (the referrers are one item)."""
-        return 1 + len(self.devices) + len(self.countries) + len(self.days) + 1
+        """How many table items adding it writes."""
+        return 1 + len(self.days) + (1 if self.hosts else 0)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ class Counters:
     devices: dict[str, int]
     countries: dict[str, int]
     days: dict[str, int]
+    direct: int
     referrers: TopK
 
 
@@ -75,7 +86,11 @@ class Conflict(Exception):
 
 
 class AlreadyCounted(Exception):
-    """The batch's marker exists: it was counted before."""
+    """A batch's marker exists: that batch was counted before."""
+
+    def __init__(self, batch_id: str) -> None:
+        super().__init__(batch_id)
+        self.batch_id = batch_id
 
 
 class Refused(Exception):
@@ -86,30 +101,17 @@ def link_partition(link: LinkKey) -> str:
     return f"LINK#{link.code}#{link.generation}"
 
 
-@functools.cache
-def _model(table: str, region_name: str, host_url: str | None) -> type[Model]:
-    """The table's item model, bound to one table (a store is built with its table)."""
+def _s(text: str) -> dict[str, str]:
+    return {"S": text}
 
-    class TableMeta:
-        table_name = table
-        region = region_name
-        host = host_url
 
-    class ClickItem(Model):
-        Meta = TableMeta  # type: ignore[assignment]
-        pk = UnicodeAttribute(hash_key=True)
-        sk = UnicodeAttribute(range_key=True)
-        clicks = NumberAttribute(null=True)  # counters
-        ttl = NumberAttribute(null=True)  # day counters and batch markers
-        entries = UnicodeAttribute(null=True)  # REFS: the TopK, as JSON
-        version = NumberAttribute(null=True)  # REFS: optimistic concurrency
-
-    return ClickItem
+def _n(number: int) -> dict[str, str]:
+    return {"N": str(number)}
 
 
 class ClickStore:
     def __init__(self, table: str, region: str, host: str | None = None) -> None:
-        self._item: Any = _model(table, region, host)
+        self.table = table
         self._connection = Connection(region=region, host=host)
 
     @classmethod
@@ -120,87 +122,159 @@ class ClickStore:
         conf = settings()
         return cls(conf.clicks_table, conf.aws_region, conf.aws_endpoint_url)
 
+    @property
+    def _client(self) -> Any:
+        return self._connection.client
+
     def referrers(self, links: Iterable[LinkKey]) -> dict[LinkKey, Referrers]:
         """The referrer summaries of these links, read consistently (a write follows)."""
-        wanted = list(links)
-        found: dict[LinkKey, Referrers] = {link: Referrers(TopK(), 0) for link in wanted}
-        keys = {link_partition(link): link for link in wanted}
-        for item in self._item.batch_get([(pk, "REFS") for pk in keys], consistent_read=True):
-            found[keys[item.pk]] = Referrers(TopK.loads(item.entries or "{}"), int(item.version))
+        wanted = {link_partition(link): link for link in links}
+        found = {link: Referrers(TopK(), 0) for link in wanted.values()}
+        keys = [{"pk": _s(pk), "sk": _s("REFS")} for pk in wanted]
+        while keys:
+            request = {self.table: {"Keys": keys[:100], "ConsistentRead": True}}
+            keys = keys[100:]
+            while request:
+                answer = self._client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table, []):
+                    top = TopK.loads(item.get("entries", {}).get("S", "{}"))
+                    version = int(item.get("version", {}).get("N", "0"))
+                    found[wanted[item["pk"]["S"]]] = Referrers(top, version)
+                request = answer.get("UnprocessedKeys") or {}
         return found
 
     def add(
         self,
-        batch_id: str,
+        batch_ids: list[str],
         increments: Mapping[LinkKey, Increments],
         referrers: Mapping[LinkKey, tuple[Referrers, TopK]],
         now_ms: int,
     ) -> None:
-        """Write a batch's marker and counters in one transaction.
+        """Write the batches' markers and their counters in one transaction.
 
-        `referrers` holds each link's summary as read and as it should become: the write
-        finds the version it read, or it raises Conflict."""
+        `referrers` holds, for each link whose clicks name referrer hosts, its summary
+        as read and as it should become: the write finds the version it read, or it
+        raises Conflict. AlreadyCounted names a batch whose marker exists."""
         now_s = now_ms // 1000
-        item = self._item
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.save(
-                    item(f"BATCH#{batch_id}", "-", ttl=now_s + MARKER_TTL_S),
-                    condition=item.pk.does_not_exist(),
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "pk": _s(f"BATCH#{batch_id}"),
+                        "sk": _s("-"),
+                        "ttl": _n(now_s + MARKER_TTL_S),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for batch_id in batch_ids
+        ]
+        for link, adds in increments.items():
+            pk = link_partition(link)
+            items.append(self._sum_update(pk, adds))
+            for day, n in sorted(adds.days.items()):
+                items.append(
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": {"pk": _s(pk), "sk": _s(f"DAY#{day}")},
+                            "UpdateExpression": "ADD clicks :n SET #ttl = :ttl",
+                            "ExpressionAttributeNames": {"#ttl": "ttl"},
+                            "ExpressionAttributeValues": {
+                                ":n": _n(n),
+                                ":ttl": _n(now_s + DAY_TTL_S),
+                            },
+                        }
+                    }
                 )
-                for link, adds in increments.items():
-                    pk = link_partition(link)
-                    for sk, n, ttl in _counters(adds, now_s):
-                        actions = [item.clicks.add(n)]
-                        if ttl is not None:
-                            actions.append(item.ttl.set(ttl))
-                        tx.update(item(pk, sk), actions=actions)
-                for link, (before, after) in referrers.items():
-                    written = item(
-                        link_partition(link),
-                        "REFS",
-                        entries=after.dumps(),
-                        version=before.version + 1,
-                    )
-                    condition = (
-                        item.pk.does_not_exist()
-                        if before.version == 0
-                        else item.version == before.version
-                    )
-                    tx.save(written, condition=condition)
-        except TransactWriteError as error:
-            raise _translated(error) from error
+        for link, (before, after) in referrers.items():
+            put: dict[str, Any] = {
+                "TableName": self.table,
+                "Item": {
+                    "pk": _s(link_partition(link)),
+                    "sk": _s("REFS"),
+                    "entries": _s(after.dumps()),
+                    "version": _n(before.version + 1),
+                },
+            }
+            if before.version == 0:
+                put["ConditionExpression"] = "attribute_not_exists(pk)"
+            else:
+                put["ConditionExpression"] = "version = :v"
+                put["ExpressionAttributeValues"] = {":v": _n(before.version)}
+            items.append({"Put": put})
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            raise _translated(error, batch_ids) from error
+
+    def _sum_update(self, pk: str, adds: Increments) -> dict[str, Any]:
+        counters = {"clicks": adds.total}
+        counters.update({f"d_{name}": n for name, n in adds.devices.items()})
+        counters.update({f"c_{name}": n for name, n in adds.countries.items()})
+        if adds.referrers.get(DIRECT):
+            counters["r_direct"] = adds.referrers[DIRECT]
+        names = {f"#a{i}": name for i, name in enumerate(sorted(counters))}
+        values = {f":a{i}": _n(counters[name]) for i, name in enumerate(sorted(counters))}
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": _s(pk), "sk": _s("SUM")},
+                "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(names))),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }
+        }
 
     def read(self, link: LinkKey) -> Counters:
         """A link's whole partition: one query over a bounded set of items."""
-        total = 0
-        groups: dict[str, dict[str, int]] = {"DEV": {}, "CTRY": {}, "DAY": {}}
+        total = direct = 0
+        devices: dict[str, int] = {}
+        countries: dict[str, int] = {}
+        days: dict[str, int] = {}
         top = TopK()
-        for item in self._item.query(link_partition(link)):
-            kind, _, value = str(item.sk).partition("#")
-            if kind == "TOTAL":
-                total = int(item.clicks or 0)
-            elif kind == "REFS":
-                top = TopK.loads(item.entries or "{}")
-            elif kind in groups:
-                groups[kind][value] = int(item.clicks or 0)
-        return Counters(total, groups["DEV"], groups["CTRY"], groups["DAY"], top)
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": _s(link_partition(link))},
+        }
+        while True:
+            page = self._client.query(**request)
+            for item in page.get("Items", []):
+                sk = item["sk"]["S"]
+                if sk == "SUM":
+                    for name, value in item.items():
+                        if name == "clicks":
+                            total = int(value["N"])
+                        elif name == "r_direct":
+                            direct = int(value["N"])
+                        elif name.startswith("d_"):
+                            devices[name[2:]] = int(value["N"])
+                        elif name.startswith("c_"):
+                            countries[name[2:]] = int(value["N"])
+                elif sk == "REFS":
+                    top = TopK.loads(item.get("entries", {}).get("S", "{}"))
+                elif sk.startswith("DAY#"):
+                    days[sk[4:]] = int(item.get("clicks", {}).get("N", "0"))
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return Counters(total, devices, countries, days, direct, top)
 
 
-def _counters(adds: Increments, now_s: int) -> list[tuple[str, int, int | None]]:
-    rows: list[tuple[str, int, int | None]] = [("TOTAL", adds.total, None)]
-    rows += [(f"DEV#{name}", n, None) for name, n in sorted(adds.devices.items())]
-    rows += [(f"CTRY#{name}", n, None) for name, n in sorted(adds.countries.items())]
-    rows += [(f"DAY#{day}", n, now_s + DAY_TTL_S) for day, n in sorted(adds.days.items())]
-    return rows
-
-
-def _translated(error: TransactWriteError) -> Exception:
-    reasons = [reason.code if reason else None for reason in error.cancellation_reasons or []]
-    if reasons and reasons[0] == "ConditionalCheckFailed":
-        return AlreadyCounted()
+def _translated(error: ClientError, batch_ids: list[str]) -> Exception:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "ValidationException":
+        return Refused(str(error))
+    if code != "TransactionCanceledException":
+        return error
+    reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+    for index, batch_id in enumerate(batch_ids):
+        if index < len(reasons) and reasons[index] == "ConditionalCheckFailed":
+            return AlreadyCounted(batch_id)
     if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
         return Conflict()
-    if error.cause_response_code == "ValidationException" or "ValidationError" in reasons:
+    if "ValidationError" in reasons:
         return Refused(str(error))
     return error

@@ -31,6 +31,7 @@ KIND = "click"
 MAX_HEADER = 512
 MAX_HOST_BYTES = 100  # a referrer host kept longer than this is cut at a label boundary
 CLICKS_PER_BATCH = 100
+DIRECT = "direct"  # the referrer of a click that names none
 # Well under SQS's message limit (256 KiB, the older and smaller of its limits), so a
 # batch of them can be cut to fit a request too (see shipping.py).
 MAX_BATCH_BYTES = 64 * 1024
@@ -211,13 +212,13 @@ def referrer_host(referer: str) -> str:
     """The referring site as an ASCII host name of at most MAX_HOST_BYTES: `direct` when
     there is none, `other` when the header names no host a browser could have sent."""
     if not referer:
-        return "direct"
+        return DIRECT
     try:
         host = urlsplit(referer).hostname
     except ValueError:
         return "other"
     if not host:
-        return "direct"
+        return DIRECT
     try:
         host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError:

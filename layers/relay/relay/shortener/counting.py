@@ -1,24 +1,27 @@
-"""Counting clicks exactly once, a batch at a time, at a fraction of a write per click.
+"""Counting clicks exactly once, many batches at a time, at a fraction of a write per click.
 
-A batch's clicks are summed per link and dimension (total, device, country, day,
-referrer), and written in one transaction with the batch's marker, on condition
-that the marker is new: a batch delivered again finds its marker and counts
-nothing. So a click costs its share of the batch's writes (a hundred clicks of a
-popular link are one increment per counter) instead of a marker of its own.
+The batches of one delivery (up to ten SQS messages, a thousand clicks) are summed
+per link and dimension (total, device, country, day, referrer) and written in one
+transaction with a marker per batch, each on condition that it is new: a batch
+delivered again finds its marker. So a click costs its share of the delivery's
+writes (the clicks of a popular link are one increment per counter) instead of a
+marker of its own.
 
-A batch too big for one transaction (over 100 items, when its clicks spread over
-many links), or one that DynamoDB refuses as invalid, is cut in halves that are
-batches of their own (`Batch.halves`, with ids derived from its id): the same
-batch is always cut the same way, so a redelivery finds the halves' markers. A
-single click DynamoDB refuses is set aside, logged and counted in a metric, and
-the rest of its batch is counted. When another consumer wrote the same counters
-at the same moment, the transaction is retried after a short random pause.
+When a marker exists, that batch is dropped and the rest written again. A group
+too big for one transaction (over 100 items, when clicks spread over many links),
+or one DynamoDB refuses as invalid, is cut in two: a list of batches by batches,
+a single batch by `Batch.halves` (its halves are batches with ids derived from
+its id, so the same batch is always cut the same way and a redelivery finds the
+halves' markers). A single click DynamoDB refuses is set aside, logged and counted
+in a metric, and the rest are counted. When another consumer wrote the same
+referrer summary at the same moment, the transaction is retried after a short
+random pause.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -29,9 +32,11 @@ from relay.shortener.click_store import (
     Conflict,
     Increments,
     LinkKey,
+    Referrers,
     Refused,
 )
 from relay.shortener.clicks import Batch, Click, country, device_class, referrer_host
+from relay.shortener.topk import TopK
 
 CONFLICT_RETRIES = 5
 
@@ -49,20 +54,26 @@ class Outcome:
         return self
 
 
-def increments(clicks: tuple[Click, ...]) -> dict[LinkKey, Increments]:
-    """What a batch adds, per link."""
+def increments(batches: Sequence[Batch]) -> dict[LinkKey, Increments]:
+    """What some batches add, per link."""
     result: dict[LinkKey, Increments] = {}
-    for click in clicks:
-        adds = result.setdefault(LinkKey(click.code, click.gen), Increments())
-        adds.total += 1
-        for bucket, key in (
-            (adds.devices, device_class(click.ua)),
-            (adds.countries, country(click.country)),
-            (adds.days, datetime.fromtimestamp(click.ts / 1000, tz=UTC).strftime("%Y-%m-%d")),
-            (adds.referrers, referrer_host(click.referer)),
-        ):
-            bucket[key] = bucket.get(key, 0) + 1
+    for batch in batches:
+        for click in batch.clicks:
+            adds = result.setdefault(LinkKey(click.code, click.gen), Increments())
+            adds.total += 1
+            day = datetime.fromtimestamp(click.ts / 1000, tz=UTC).strftime("%Y-%m-%d")
+            for bucket, key in (
+                (adds.devices, device_class(click.ua)),
+                (adds.countries, country(click.country)),
+                (adds.days, day),
+                (adds.referrers, referrer_host(click.referer)),
+            ):
+                bucket[key] = bucket.get(key, 0) + 1
     return result
+
+
+def _clicks(batches: Sequence[Batch]) -> int:
+    return sum(len(batch.clicks) for batch in batches)
 
 
 class ClickCounter:
@@ -78,24 +89,25 @@ class ClickCounter:
         self._pause = pause  # waits between conflict retries; the tests pass a recorder
         self._on_set_aside = on_set_aside
 
-    def count(self, batch: Batch) -> Outcome:
-        if not batch.clicks:
+    def count(self, batches: Sequence[Batch]) -> Outcome:
+        """Count these batches, those counted before excepted; raises what retrying may cure."""
+        batches = [batch for batch in batches if batch.clicks]
+        if not batches:
             return Outcome()
-        adds = increments(batch.clicks)
-        if 1 + sum(a.items() for a in adds.values()) > MAX_TRANSACTION_ITEMS:
-            return self._halves(batch)
+        adds = increments(batches)
+        if len(batches) + sum(a.items() for a in adds.values()) > MAX_TRANSACTION_ITEMS:
+            return self._split(batches)
         for attempt in range(CONFLICT_RETRIES + 1):
-            before = self._store.referrers(adds)
-            after = {}
-            for link, read in before.items():
-                top = read.top.copy()
-                for host, n in sorted(adds[link].referrers.items()):
-                    top.add(host, n)
-                after[link] = (read, top)
             try:
-                self._store.add(batch.id, adds, after, self._now_ms())
-            except AlreadyCounted:
-                return Outcome(seen=len(batch.clicks))
+                self._store.add(
+                    [batch.id for batch in batches], adds, self._referrers(adds), self._now_ms()
+                )
+            except AlreadyCounted as counted:
+                seen = [batch for batch in batches if batch.id == counted.batch_id]
+                rest = [batch for batch in batches if batch.id != counted.batch_id]
+                outcome = self.count(rest)
+                outcome.seen += _clicks(seen)
+                return outcome
             except Conflict:
                 if attempt == CONFLICT_RETRIES:
                     raise
@@ -103,15 +115,32 @@ class ClickCounter:
                 self._pause(random.uniform(0.005, 0.02) * (attempt + 1))  # noqa: S311
                 continue
             except Refused as refusal:
-                if len(batch.clicks) == 1:
-                    self._on_set_aside(batch.clicks[0], str(refusal))
-                    return Outcome(set_aside=[batch.clicks[0]])
-                return self._halves(batch)
-            return Outcome(counted=len(batch.clicks))
+                if len(batches) == 1 and len(batches[0].clicks) == 1:
+                    click = batches[0].clicks[0]
+                    self._on_set_aside(click, str(refusal))
+                    return Outcome(set_aside=[click])
+                return self._split(batches)
+            return Outcome(counted=_clicks(batches))
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _halves(self, batch: Batch) -> Outcome:
+    def _referrers(self, adds: dict[LinkKey, Increments]) -> dict[LinkKey, tuple[Referrers, TopK]]:
+        """Each summary the clicks change, as read and as it becomes."""
+        changed = {link: a.hosts for link, a in adds.items() if a.hosts}
+        result = {}
+        for link, read in self._store.referrers(changed).items():
+            top = read.top.copy()
+            for host, n in sorted(changed[link].items()):
+                top.add(host, n)
+            result[link] = (read, top)
+        return result
+
+    def _split(self, batches: list[Batch]) -> Outcome:
+        if len(batches) == 1:
+            halves: tuple[Sequence[Batch], ...] = tuple([half] for half in batches[0].halves())
+        else:
+            middle = len(batches) // 2
+            halves = (batches[:middle], batches[middle:])
         outcome = Outcome()
-        for half in batch.halves():
+        for half in halves:
             outcome += self.count(half)
         return outcome
