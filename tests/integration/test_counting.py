@@ -7,7 +7,7 @@ import json
 import pytest
 
 from relay.shortener import analytics
-from relay.shortener.click_store import ClickStore, Conflict, LinkKey, Refused
+from relay.shortener.click_store import ClickStore, Conflict, LinkKey, MonthKey, Refused
 from relay.shortener.clicks import Batch, Click, pack
 from relay.shortener.counting import ClickCounter
 
@@ -71,27 +71,27 @@ def transactions(store):
     return sizes
 
 
-def test_a_delivery_of_ten_batches_on_one_link_is_one_transaction_of_twelve_items(
+def test_a_delivery_of_ten_batches_on_one_link_is_one_transaction_of_eleven_items(
     counter, store, transactions
 ):
     batches = [batch_of(*(click(100 * b + i) for i in range(100))) for b in range(10)]
 
     outcome = counter.count(batches)
 
-    # Ten markers, the SUM item (total, device, country and direct visits), one day
+    # Ten markers, and the link's month: its total, day, device, country, direct visits
     assert outcome.counted == 1000
-    assert transactions == [12]
+    assert transactions == [11]
     assert summary(store).clicks == 1000
 
 
-def test_referrer_hosts_add_one_item_per_link_that_has_them(counter, store, transactions):
+def test_referrer_hosts_ride_on_the_months_item(counter, store, transactions):
     batch = batch_of(
         *(click(i, referer="https://news.example/" if i % 2 else "") for i in range(100))
     )
 
     counter.count([batch])
 
-    assert transactions == [4]  # marker, SUM, one day, REFS
+    assert transactions == [2]  # the marker, and the month with its referrers
     assert summary(store).referrers == {"direct": 50, "news.example": 50}
 
 
@@ -106,15 +106,15 @@ def test_a_delivery_holding_a_batch_counted_before_counts_only_the_rest(counter,
 
 
 def test_a_batch_too_big_for_one_transaction_is_cut_in_halves_counted_once(counter, store):
-    # Forty links in one batch, with referrers: four items each, over a transaction's hundred
-    clicks = [click(i, code=f"link{i:03d}", referer="https://a.example/") for i in range(40)]
+    # 150 links in one batch: one item each, over a transaction's hundred
+    clicks = [click(i, code=f"link{i:03d}", referer="https://a.example/") for i in range(150)]
     batch = batch_of(*clicks)
 
     first = counter.count([batch])
     again = counter.count([batch])
 
-    assert (first.counted, again.counted, again.seen) == (40, 0, 40)
-    assert all(summary(store, f"link{i:03d}").clicks == 1 for i in range(40))
+    assert (first.counted, again.counted, again.seen) == (150, 0, 150)
+    assert all(summary(store, f"link{i:03d}").clicks == 1 for i in range(150))
 
 
 class _RefusingStore:
@@ -128,7 +128,7 @@ class _RefusingStore:
         return self.store.referrers(links)
 
     def add(self, batch_ids, increments, referrers, now_ms):
-        if any(link.code == self.poison for link in increments):
+        if any(month.link.code == self.poison for month in increments):
             raise Refused("ValidationException: an item's key is too large")
         self.store.add(batch_ids, increments, referrers, now_ms)
 
@@ -188,7 +188,8 @@ def test_concurrent_writers_of_one_links_referrers_both_count(store, pauses):
     # Given a consumer that read the referrer summary just before another one wrote it
     counter = ClickCounter(store, lambda: NOW, pauses.append)
     first = batch_of(click(1, referer="https://a.example/"))
-    stale = store.referrers([LinkKey("Ab3dE9x", 1)])
+    month = MonthKey(LinkKey("Ab3dE9x", 1), "2026-11")
+    stale = store.referrers([month])
     counter.count([first])
 
     # When the stale writer writes, its condition fails: it reads again and retries
@@ -200,8 +201,7 @@ def test_concurrent_writers_of_one_links_referrers_both_count(store, pauses):
 
         top = TopK()
         top.add("b.example", 1)
-        link = LinkKey("Ab3dE9x", 1)
-        store.add([late.id], increments([late]), {link: (stale[link], top)}, NOW)
+        store.add([late.id], increments([late]), {month: (stale[month], top)}, NOW)
     counter.count([late])
 
     assert summary(store).referrers == {"a.example": 1, "b.example": 1}
@@ -229,5 +229,31 @@ def test_random_referrers_keep_the_summary_bounded(counter, store):
 
     refs = store.read(LinkKey("Ab3dE9x", 1)).referrers
 
-    assert len(refs.entries) <= 50
+    assert len(refs) <= 50
     assert sum(summary(store).referrers.values()) == 500
+
+
+def test_clicks_across_a_month_boundary_add_up_in_the_summary(store, pauses):
+    # Given clicks on the last day of October and the first of November (UTC)
+    oct_31, nov_1 = 1_793_491_200_000 - 1_000, 1_793_491_200_000
+    counter = ClickCounter(store, lambda: nov_1, pauses.append)
+    clicks = [
+        Click(
+            f"{i:032x}",
+            "Ab3dE9x",
+            1,
+            oct_31 if i < 3 else nov_1,
+            f"https://s{i % 2}.example/",
+            IPHONE,
+            "DE",
+        )
+        for i in range(5)
+    ]
+
+    counter.count([batch_of(*clicks)])
+    counted = analytics.summary(store, "Ab3dE9x", 1, nov_1)
+
+    assert counted.clicks == 5
+    assert counted.daily == {"2026-10-31": 3, "2026-11-01": 2}
+    assert counted.referrers == {"s0.example": 3, "s1.example": 2}
+    assert counted.countries == {"DE": 5}

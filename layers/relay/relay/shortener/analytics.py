@@ -40,10 +40,10 @@ def _ranked(counts: dict[str, int]) -> list[tuple[str, int]]:
 
 def _referrers(counters: Counters) -> list[tuple[str, int]]:
     """The top hosts, and the direct visits counted apart from them, ranked together."""
-    ranked = counters.referrers.top(TOP)
+    counts = dict(counters.referrers)
     if counters.direct:
-        ranked.append((DIRECT, counters.direct))
-    return sorted(ranked, key=lambda kv: (-kv[1], kv[0]))
+        counts[DIRECT] = counters.direct
+    return _ranked(counts)
 
 
 def summary(store: ClickStore, code: str, generation: int, now_ms: int) -> Summary:

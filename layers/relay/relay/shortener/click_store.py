@@ -1,14 +1,16 @@
-"""The clicks table: a link's counters, its referrer summary, and batch markers.
+"""The clicks table: a link's counters, one item a month, and batch markers.
 
 The only module that knows the table's keys and attribute names. A link's
 partition is `LINK#<code>#<generation>` (a code deleted and claimed again starts
-from zero) and holds at most a few hundred small items, so a link's analytics are
-one query:
-- `SUM`: the total, and one number per device class (`d_<class>`), country
-  (`c_<XX>`) and the direct visits (`r_direct`), all added in one update;
-- `DAY#<date>`: the clicks of one day, kept a year (TTL);
-- `REFS`: the top referrer hosts (`TopK`), rewritten only by a batch that has
-  some, on condition that nobody rewrote it since it was read.
+from zero); it holds one item per month with clicks, `MONTH#<yyyy-mm>`, so a
+link's analytics are one query over at most a few dozen small items, and the
+clicks of one link in one delivery are one write:
+- `clicks`, and one number per day of the month (`t_<dd>`), device class
+  (`d_<class>`), country (`c_<XX>`) and the direct visits (`r_direct`), all added
+  in one update;
+- `refs`, the month's top referrer hosts (`TopK`), rewritten only by a write
+  that brings some, on condition that nobody rewrote it since it was read
+  (`version`).
 
 A batch that was counted leaves `BATCH#<id>`, written in the same transaction as
 its counters on condition that it is new: that is what makes counting
@@ -33,37 +35,40 @@ from relay.shortener.topk import TopK
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
 MARKER_TTL_S = 14 * 86_400  # longer than any SQS retention: a redelivery always finds it
-DAY_TTL_S = 400 * 86_400  # a year of daily counts, and a little slack
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class LinkKey:
     code: str
     generation: int
 
 
+@dataclass(frozen=True, order=True)
+class MonthKey:
+    """One link's clicks in one month (`yyyy-mm`, UTC): one item of the table."""
+
+    link: LinkKey
+    month: str
+
+
 @dataclass
 class Increments:
-    """What some clicks add to one link's counters."""
+    """What some clicks add to one link's month."""
 
     total: int = 0
     devices: dict[str, int] = field(default_factory=dict)
     countries: dict[str, int] = field(default_factory=dict)
-    days: dict[str, int] = field(default_factory=dict)
+    days: dict[str, int] = field(default_factory=dict)  # day of the month, "01".."31"
     referrers: dict[str, int] = field(default_factory=dict)  # host (or DIRECT) -> clicks
 
     @property
     def hosts(self) -> dict[str, int]:
         return {host: n for host, n in self.referrers.items() if host != DIRECT}
 
-    def items(self) -> int:
-        """How many table items adding it writes."""
-        return 1 + len(self.days) + (1 if self.hosts else 0)
-
 
 @dataclass(frozen=True)
 class Referrers:
-    """A link's referrer summary as read, with the version a write must find."""
+    """A month's referrer summary as read, with the version a write must find."""
 
     top: TopK
     version: int
@@ -71,14 +76,14 @@ class Referrers:
 
 @dataclass(frozen=True)
 class Counters:
-    """Everything a link's partition holds, as read."""
+    """Everything a link's partition holds, months added together."""
 
     total: int
     devices: dict[str, int]
     countries: dict[str, int]
-    days: dict[str, int]
+    days: dict[str, int]  # yyyy-mm-dd -> clicks
     direct: int
-    referrers: TopK
+    referrers: dict[str, int]  # host -> guaranteed clicks, from each month's summary
 
 
 class Conflict(Exception):
@@ -101,12 +106,20 @@ def link_partition(link: LinkKey) -> str:
     return f"LINK#{link.code}#{link.generation}"
 
 
+def _key(month: MonthKey) -> dict[str, dict[str, str]]:
+    return {"pk": _s(link_partition(month.link)), "sk": _s(f"MONTH#{month.month}")}
+
+
 def _s(text: str) -> dict[str, str]:
     return {"S": text}
 
 
 def _n(number: int) -> dict[str, str]:
     return {"N": str(number)}
+
+
+def _add(into: dict[str, int], name: str, n: int) -> None:
+    into[name] = into.get(name, 0) + n
 
 
 class ClickStore:
@@ -126,36 +139,42 @@ class ClickStore:
     def _client(self) -> Any:
         return self._connection.client
 
-    def referrers(self, links: Iterable[LinkKey]) -> dict[LinkKey, Referrers]:
-        """The referrer summaries of these links, read consistently (a write follows)."""
-        wanted = {link_partition(link): link for link in links}
-        found = {link: Referrers(TopK(), 0) for link in wanted.values()}
-        keys = [{"pk": _s(pk), "sk": _s("REFS")} for pk in wanted]
+    def referrers(self, months: Iterable[MonthKey]) -> dict[MonthKey, Referrers]:
+        """The referrer summaries of these months, read consistently (a write follows)."""
+        wanted = {(link_partition(m.link), f"MONTH#{m.month}"): m for m in months}
+        found = {month: Referrers(TopK(), 0) for month in wanted.values()}
+        keys = [_key(month) for month in wanted.values()]
         while keys:
-            request = {self.table: {"Keys": keys[:100], "ConsistentRead": True}}
+            request = {
+                self.table: {
+                    "Keys": keys[:100],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk, sk, refs, version",
+                }
+            }
             keys = keys[100:]
             while request:
                 answer = self._client.batch_get_item(RequestItems=request)
                 for item in answer.get("Responses", {}).get(self.table, []):
-                    top = TopK.loads(item.get("entries", {}).get("S", "{}"))
+                    top = TopK.loads(item.get("refs", {}).get("S", ""))
                     version = int(item.get("version", {}).get("N", "0"))
-                    found[wanted[item["pk"]["S"]]] = Referrers(top, version)
+                    found[wanted[item["pk"]["S"], item["sk"]["S"]]] = Referrers(top, version)
                 request = answer.get("UnprocessedKeys") or {}
         return found
 
     def add(
         self,
         batch_ids: list[str],
-        increments: Mapping[LinkKey, Increments],
-        referrers: Mapping[LinkKey, tuple[Referrers, TopK]],
+        increments: Mapping[MonthKey, Increments],
+        referrers: Mapping[MonthKey, tuple[Referrers, TopK]],
         now_ms: int,
     ) -> None:
-        """Write the batches' markers and their counters in one transaction.
+        """Write the batches' markers and their counters in one transaction: one item
+        per batch, and one per link and month.
 
-        `referrers` holds, for each link whose clicks name referrer hosts, its summary
+        `referrers` holds, for each month whose clicks name referrer hosts, its summary
         as read and as it should become: the write finds the version it read, or it
         raises Conflict. AlreadyCounted names a batch whose marker exists."""
-        now_s = now_ms // 1000
         items: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -163,77 +182,59 @@ class ClickStore:
                     "Item": {
                         "pk": _s(f"BATCH#{batch_id}"),
                         "sk": _s("-"),
-                        "ttl": _n(now_s + MARKER_TTL_S),
+                        "ttl": _n(now_ms // 1000 + MARKER_TTL_S),
                     },
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
             for batch_id in batch_ids
         ]
-        for link, adds in increments.items():
-            pk = link_partition(link)
-            items.append(self._sum_update(pk, adds))
-            for day, n in sorted(adds.days.items()):
-                items.append(
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": {"pk": _s(pk), "sk": _s(f"DAY#{day}")},
-                            "UpdateExpression": "ADD clicks :n SET #ttl = :ttl",
-                            "ExpressionAttributeNames": {"#ttl": "ttl"},
-                            "ExpressionAttributeValues": {
-                                ":n": _n(n),
-                                ":ttl": _n(now_s + DAY_TTL_S),
-                            },
-                        }
-                    }
-                )
-        for link, (before, after) in referrers.items():
-            put: dict[str, Any] = {
-                "TableName": self.table,
-                "Item": {
-                    "pk": _s(link_partition(link)),
-                    "sk": _s("REFS"),
-                    "entries": _s(after.dumps()),
-                    "version": _n(before.version + 1),
-                },
-            }
-            if before.version == 0:
-                put["ConditionExpression"] = "attribute_not_exists(pk)"
-            else:
-                put["ConditionExpression"] = "version = :v"
-                put["ExpressionAttributeValues"] = {":v": _n(before.version)}
-            items.append({"Put": put})
+        for month, adds in sorted(increments.items()):
+            items.append({"Update": self._update(month, adds, referrers.get(month))})
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
             raise _translated(error, batch_ids) from error
 
-    def _sum_update(self, pk: str, adds: Increments) -> dict[str, Any]:
+    def _update(
+        self, month: MonthKey, adds: Increments, refs: tuple[Referrers, TopK] | None
+    ) -> dict[str, Any]:
         counters = {"clicks": adds.total}
+        counters.update({f"t_{day}": n for day, n in adds.days.items()})
         counters.update({f"d_{name}": n for name, n in adds.devices.items()})
         counters.update({f"c_{name}": n for name, n in adds.countries.items()})
         if adds.referrers.get(DIRECT):
             counters["r_direct"] = adds.referrers[DIRECT]
-        names = {f"#a{i}": name for i, name in enumerate(sorted(counters))}
-        values = {f":a{i}": _n(counters[name]) for i, name in enumerate(sorted(counters))}
-        return {
-            "Update": {
-                "TableName": self.table,
-                "Key": {"pk": _s(pk), "sk": _s("SUM")},
-                "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(names))),
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
+        ordered = sorted(counters)
+        names = {f"#a{i}": name for i, name in enumerate(ordered)}
+        values = {f":a{i}": _n(counters[name]) for i, name in enumerate(ordered)}
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _key(month),
+            "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(ordered))),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
+        if refs is not None:
+            before, after = refs
+            update["UpdateExpression"] += " SET refs = :refs, version = :next"
+            values[":refs"] = _s(after.dumps())
+            values[":next"] = _n(before.version + 1)
+            if before.version == 0:
+                update["ConditionExpression"] = "attribute_not_exists(version)"
+            else:
+                update["ConditionExpression"] = "version = :read"
+                values[":read"] = _n(before.version)
+        return update
 
     def read(self, link: LinkKey) -> Counters:
-        """A link's whole partition: one query over a bounded set of items."""
+        """A link's whole partition, months added together: one query over a bounded
+        set of items (one a month of the link's life)."""
         total = direct = 0
         devices: dict[str, int] = {}
         countries: dict[str, int] = {}
         days: dict[str, int] = {}
-        top = TopK()
+        referrers: dict[str, int] = {}
         request: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
@@ -242,25 +243,25 @@ class ClickStore:
         while True:
             page = self._client.query(**request)
             for item in page.get("Items", []):
-                sk = item["sk"]["S"]
-                if sk == "SUM":
-                    for name, value in item.items():
-                        if name == "clicks":
-                            total = int(value["N"])
-                        elif name == "r_direct":
-                            direct = int(value["N"])
-                        elif name.startswith("d_"):
-                            devices[name[2:]] = int(value["N"])
-                        elif name.startswith("c_"):
-                            countries[name[2:]] = int(value["N"])
-                elif sk == "REFS":
-                    top = TopK.loads(item.get("entries", {}).get("S", "{}"))
-                elif sk.startswith("DAY#"):
-                    days[sk[4:]] = int(item.get("clicks", {}).get("N", "0"))
+                month = item["sk"]["S"].removeprefix("MONTH#")
+                for name, value in item.items():
+                    if name == "clicks":
+                        total += int(value["N"])
+                    elif name == "r_direct":
+                        direct += int(value["N"])
+                    elif name.startswith("t_"):
+                        _add(days, f"{month}-{name[2:]}", int(value["N"]))
+                    elif name.startswith("d_"):
+                        _add(devices, name[2:], int(value["N"]))
+                    elif name.startswith("c_"):
+                        _add(countries, name[2:], int(value["N"]))
+                    elif name == "refs":
+                        for host, n in TopK.loads(value["S"]).guaranteed().items():
+                            _add(referrers, host, n)
             if "LastEvaluatedKey" not in page:
                 break
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return Counters(total, devices, countries, days, direct, top)
+        return Counters(total, devices, countries, days, direct, referrers)
 
 
 def _translated(error: ClientError, batch_ids: list[str]) -> Exception:

@@ -1,21 +1,21 @@
 """Counting clicks exactly once, many batches at a time, at a fraction of a write per click.
 
 The batches of one delivery (up to ten SQS messages, a thousand clicks) are summed
-per link and dimension (total, device, country, day, referrer) and written in one
-transaction with a marker per batch, each on condition that it is new: a batch
-delivered again finds its marker. So a click costs its share of the delivery's
-writes (the clicks of a popular link are one increment per counter) instead of a
-marker of its own.
+per link and month, each dimension apart (total, day, device, country, referrer),
+and written in one transaction with a marker per batch, each on condition that it
+is new: a batch delivered again finds its marker. So a click costs its share of
+the delivery's writes (the clicks of a link in one delivery are one item's update)
+instead of a marker and counters of its own.
 
 When a marker exists, that batch is dropped and the rest written again. A group
-too big for one transaction (over 100 items, when clicks spread over many links),
-or one DynamoDB refuses as invalid, is cut in two: a list of batches by batches,
-a single batch by `Batch.halves` (its halves are batches with ids derived from
-its id, so the same batch is always cut the same way and a redelivery finds the
-halves' markers). A single click DynamoDB refuses is set aside, logged and counted
-in a metric, and the rest are counted. When another consumer wrote the same
-referrer summary at the same moment, the transaction is retried after a short
-random pause.
+too big for one transaction (over 100 items: a marker per batch, an item per link
+and month), or one DynamoDB refuses as invalid, is cut in two: a list of batches
+by batches, a single batch by `Batch.halves` (its halves are batches with ids
+derived from its id, so the same batch is always cut the same way and a
+redelivery finds the halves' markers). A single click DynamoDB refuses is set
+aside, logged and counted in a metric, and the rest are counted. When another
+consumer wrote the same item at the same moment, the transaction is retried
+after a short random pause.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from relay.shortener.click_store import (
     Conflict,
     Increments,
     LinkKey,
+    MonthKey,
     Referrers,
     Refused,
 )
@@ -54,21 +55,23 @@ class Outcome:
         return self
 
 
-def increments(batches: Sequence[Batch]) -> dict[LinkKey, Increments]:
-    """What some batches add, per link."""
-    result: dict[LinkKey, Increments] = {}
+def increments(batches: Sequence[Batch]) -> dict[MonthKey, Increments]:
+    """What some batches add, per link and month."""
+    result: dict[MonthKey, Increments] = {}
     for batch in batches:
         for click in batch.clicks:
-            adds = result.setdefault(LinkKey(click.code, click.gen), Increments())
+            month, day = (
+                datetime.fromtimestamp(click.ts / 1000, tz=UTC).strftime("%Y-%m %d").split()
+            )
+            adds = result.setdefault(MonthKey(LinkKey(click.code, click.gen), month), Increments())
             adds.total += 1
-            day = datetime.fromtimestamp(click.ts / 1000, tz=UTC).strftime("%Y-%m-%d")
-            for bucket, key in (
+            for bucket, name in (
                 (adds.devices, device_class(click.ua)),
                 (adds.countries, country(click.country)),
                 (adds.days, day),
                 (adds.referrers, referrer_host(click.referer)),
             ):
-                bucket[key] = bucket.get(key, 0) + 1
+                bucket[name] = bucket.get(name, 0) + 1
     return result
 
 
@@ -95,7 +98,7 @@ class ClickCounter:
         if not batches:
             return Outcome()
         adds = increments(batches)
-        if len(batches) + sum(a.items() for a in adds.values()) > MAX_TRANSACTION_ITEMS:
+        if len(batches) + len(adds) > MAX_TRANSACTION_ITEMS:
             return self._split(batches)
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
@@ -123,15 +126,17 @@ class ClickCounter:
             return Outcome(counted=_clicks(batches))
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _referrers(self, adds: dict[LinkKey, Increments]) -> dict[LinkKey, tuple[Referrers, TopK]]:
+    def _referrers(
+        self, adds: dict[MonthKey, Increments]
+    ) -> dict[MonthKey, tuple[Referrers, TopK]]:
         """Each summary the clicks change, as read and as it becomes."""
-        changed = {link: a.hosts for link, a in adds.items() if a.hosts}
+        changed = {month: a.hosts for month, a in adds.items() if a.hosts}
         result = {}
-        for link, read in self._store.referrers(changed).items():
+        for month, read in self._store.referrers(changed).items():
             top = read.top.copy()
-            for host, n in sorted(changed[link].items()):
+            for host, n in sorted(changed[month].items()):
                 top.add(host, n)
-            result[link] = (read, top)
+            result[month] = (read, top)
         return result
 
     def _split(self, batches: list[Batch]) -> Outcome:

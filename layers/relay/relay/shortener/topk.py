@@ -43,6 +43,10 @@ class TopK:
         )
         return [(host, count) for host, count in ranked[:n] if count > 0]
 
+    def guaranteed(self) -> dict[str, int]:
+        """Every tracked host with its guaranteed count."""
+        return dict(self.top(len(self.entries)))
+
     def dumps(self) -> str:
         return json.dumps(self.entries, separators=(",", ":"), sort_keys=True)
 
