@@ -39,7 +39,12 @@ from relay.shortener.click_store import (
 from relay.shortener.clicks import Batch, Click, country, device_class, referrer_host
 from relay.shortener.topk import TopK
 
-CONFLICT_RETRIES = 5
+# A hot link's month item is written by every consumer at once; with the consumer's
+# concurrency capped (template: ClickConsumerConcurrency) eight tries spread over
+# up to ~2.5 s let each writer through before the message would go back to the queue.
+CONFLICT_RETRIES = 8
+FIRST_PAUSE_S = 0.01
+MAX_PAUSE_S = 1.0
 
 
 @dataclass
@@ -114,8 +119,10 @@ class ClickCounter:
             except Conflict:
                 if attempt == CONFLICT_RETRIES:
                     raise
-                # Another consumer wrote the same link: jitter, then read again.
-                self._pause(random.uniform(0.005, 0.02) * (attempt + 1))  # noqa: S311
+                # Another consumer wrote the same item: back off with full jitter, so
+                # the writers of a hot link spread out, then read again.
+                ceiling = min(MAX_PAUSE_S, FIRST_PAUSE_S * 2**attempt)
+                self._pause(random.uniform(FIRST_PAUSE_S / 2, ceiling))  # noqa: S311
                 continue
             except Refused as refusal:
                 if len(batches) == 1 and len(batches[0].clicks) == 1:
