@@ -18,6 +18,8 @@ from relay_local.state.process import AwsProcess
 from relay_local.state.redis_choice import RedisChoice, choose_redis
 from relay_local.state.streams import StreamLog
 from relay_local.template.build import build_model
+from relay_local.template.dynamic import SecretReference, has_references, resolve_environment
+from relay_local.template.errors import TemplateError
 from relay_local.template.loader import REGION
 from relay_local.template.model import StackModel
 from relay_local.tokens import jwt_secret
@@ -50,6 +52,33 @@ class LocalServices:
         await self.aws.stop()
         self.redis.stop()
 
+    async def resolved(self, model: StackModel) -> StackModel:
+        """The model with the secrets its functions' environments reference filled in
+        (waiting for local AWS only when there are some)."""
+        if not has_references(model):
+            return model
+        await self.aws.ready()
+        from relay_local.state.aws import SECRETS, AsyncAws, AwsError
+
+        aws = AsyncAws(self.aws.url)
+
+        async def lookup(reference: SecretReference) -> str:
+            body = {"SecretId": reference.secret_id}
+            if reference.version_stage:
+                body["VersionStage"] = reference.version_stage
+            if reference.version_id:
+                body["VersionId"] = reference.version_id
+            try:
+                answer = await aws.call(SECRETS + "GetSecretValue", body)
+            except AwsError as error:
+                raise TemplateError(f"secret {reference.secret_id}: {error}") from error
+            return str(answer.get("SecretString", ""))
+
+        try:
+            return await resolve_environment(model, lookup)
+        finally:
+            await aws.close()
+
 
 async def start_services(
     template: Path,
@@ -79,7 +108,7 @@ async def start_services(
         redis.stop()
         raise
     streams.open(list(model.tables.values()))
-    return LocalServices(
+    services = LocalServices(
         model=model,
         state_dir=state_dir,
         aws=aws,
@@ -87,6 +116,12 @@ async def start_services(
         streams=streams,
         overrides=worker_overrides(state_dir, aws.url, redis.url),
     )
+    try:
+        services.model = await services.resolved(model)
+    except BaseException:
+        await services.stop()
+        raise
+    return services
 
 
 def _ignore(_: str) -> None:

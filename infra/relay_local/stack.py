@@ -302,6 +302,11 @@ class LocalStack:
         if error is not None:
             self.output.line(f"[relay] template.yaml not applied: {error}")
             return
+        try:
+            model = await self.services.resolved(model)
+        except TemplateError as exc:
+            self.output.line(f"[relay] template.yaml not applied: {exc}")
+            return
         old = self.model
         self.services.streams.open(list(model.tables.values()))
         self.model = model

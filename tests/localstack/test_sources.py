@@ -182,10 +182,13 @@ def test_a_presigned_post_enforces_its_policy(stack: Stack) -> None:
 # --- secrets ------------------------------------------------------------------------------
 
 
-def test_a_generated_secret_is_readable_by_a_function(stack: Stack) -> None:
+def test_a_generated_secret_is_readable_by_a_function_and_by_dynamic_reference(
+    stack: Stack,
+) -> None:
     secret = stack.http.get("/secret").json()
 
     assert secret["length"] == 40
+    assert secret["inEnvironment"] is True
 
 
 # --- DynamoDB streams ---------------------------------------------------------------------
