@@ -87,6 +87,14 @@ def test_raw_delivery_puts_the_message_and_its_attributes_on_the_queue(stack: St
     assert raw["MessageAttributes"] == {"n": {"StringValue": "7", "DataType": "Number"}}
 
 
+def test_an_email_subscription_prints_what_the_person_would_get(stack: Stack) -> None:
+    stack.client("sns").publish(TopicArn=TOPIC, Subject="ALARM", Message="queue depth 3")
+
+    line = stack.wait_for_output("-> email oncall@example.com: ALARM: queue depth 3")
+
+    assert "SNS Notifications" in line
+
+
 def test_an_sqs_subscription_carries_the_envelope_and_filters_on_the_body(stack: Stack) -> None:
     sns = stack.client("sns")
     sns.publish(TopicArn=TOPIC, Message=json.dumps({"queued": False, "n": "no"}))

@@ -246,8 +246,15 @@ class SnsDeliveries:
                     published.lambda_event(subscription),
                     f"SNS {topic.name} ({subscription.logical_id})",
                 )
-            else:
+            elif subscription.protocol == "sqs":
                 self._to_queue(published, subscription)
+            else:
+                text = published.text_for(subscription.protocol)
+                subject = f"{published.subject}: " if published.subject else ""
+                self.report(
+                    f"[relay] SNS {topic.name} -> {subscription.protocol} {subscription.endpoint}:"
+                    f" {subject}{text[:500]}"
+                )
 
     def _duplicate(self, published: Published) -> bool:
         dedup = published.dedup_id

@@ -59,12 +59,13 @@ class TopicSpec:
 
 @dataclass(frozen=True)
 class TopicSubscriptionSpec:
-    """A subscription of the template: to a queue (`sqs`) or a function (`lambda`)."""
+    """A subscription of the template: to a queue (`sqs`), a function (`lambda`), or a
+    person (`email`, `email-json`, `sms`: printed locally)."""
 
     logical_id: str
     topic: str  # logical id of the topic
-    protocol: str  # "sqs" | "lambda"
-    endpoint: str  # logical id of the queue or the function
+    protocol: str  # "sqs" | "lambda" | "email" | "email-json" | "sms"
+    endpoint: str  # logical id of the queue or the function; the address of a person
     filter_policy: str = ""  # JSON, "" for none
     filter_scope: str = "MessageAttributes"
     raw: bool = False

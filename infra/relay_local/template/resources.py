@@ -147,16 +147,22 @@ def _secret(ctx: Context, logical_id: str, resource: dict[str, Any]) -> None:
 
 
 def _endpoint(ctx: Context, where: str, protocol: str, endpoint: Any) -> str:
+    if protocol in PRINTED_PROTOCOLS:
+        return str(ctx.resolver.try_resolve(endpoint, placeholder="(unresolved address)"))
     target = ctx.target(endpoint)
     wanted = {"sqs": QUEUE, "lambda": FUNCTION}.get(protocol)
     if wanted is None:
         raise TemplateError(
-            f"{where}: the local stack delivers SNS to sqs and lambda subscriptions,"
-            f" not {protocol!r}"
+            f"{where}: the local stack delivers SNS to sqs and lambda subscriptions, and"
+            f" prints what email and sms ones would get; not {protocol!r}"
         )
     if target is None or ctx.resources.get(target, {}).get("Type") != wanted:
         raise TemplateError(f"{where}: Endpoint must name a {wanted} of the template")
     return target
+
+
+# Subscriptions to people: locally, each delivery is a line of `relay run`'s output.
+PRINTED_PROTOCOLS = frozenset({"email", "email-json", "sms"})
 
 
 def _topic_subscription(ctx: Context, logical_id: str, resource: dict[str, Any]) -> None:
