@@ -9,13 +9,21 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relay.platform.cache import redis_client, redis_gate
-from relay.platform.http import caller, make_resolver, public_base_url, rate_limited, resolve
+from relay.platform.cache import redis_client
+from relay.platform.http import (
+    caller,
+    make_resolver,
+    own_hosts,
+    public_base_url,
+    rate_limited,
+    redis_gate,
+    resolve,
+)
 from relay.platform.observability import logger
 from relay.platform.responses import JSON
 from relay.platform.schemas import error_responses
-from relay.shortener.links import Links, ShortenRequest
-from relay.shortener.redirects import forget, remember
+from relay.shortener.links import Links
+from relay.shortener.redirects import LinkCache
 from relay.shortener.schemas import LinkOut, LinkPage, ShortenBody
 from relay.shortener.store import LinkStore
 
@@ -24,21 +32,22 @@ app = make_resolver()
 
 @functools.cache
 def links() -> Links:
-    return Links(LinkStore())
+    return Links(LinkStore(), cache=LinkCache(redis_client(), redis_gate()))
 
 
 @app.post(
     "/api/shorten",
     summary="Shorten a URL",
     description="201 with a new link; 200 with the same link when the caller asks again.",
-    responses={201: {"description": "Created"}, **error_responses(400, 401, 409, 429)},
+    responses={
+        201: {"description": "Created"},
+        200: {"description": "The caller's link for this URL and these options, made before"},
+        **error_responses(400, 401, 409),
+    },
     middlewares=[rate_limited(anonymous="shorten-anonymous", user="shorten-user")],
 )
 def shorten(body: ShortenBody) -> Response[LinkOut]:
-    request = ShortenRequest(body.long_url, body.custom_code, body.expires_at, body.redirect_type)
-    result = links().shorten(request, owner=caller(app).user_id)
-    if result.created:
-        remember(redis_client(), redis_gate(), result.link)
+    result = links().shorten(body.request(), owner=caller(app).user_id, own_hosts=own_hosts(app))
     out = LinkOut.of(result.link, public_base_url(app))
     return Response(201 if result.created else 200, JSON, out)
 
@@ -46,7 +55,7 @@ def shorten(body: ShortenBody) -> Response[LinkOut]:
 @app.get(
     "/api/links",
     summary="The caller's links, newest first",
-    responses=error_responses(400, 401, 429),
+    responses=error_responses(400, 401),
     middlewares=[rate_limited(anonymous="read-anonymous", user="read-user")],
 )
 def list_links(
@@ -61,12 +70,11 @@ def list_links(
 @app.delete(
     "/api/links/<code>",
     summary="Delete one of the caller's links",
-    responses={204: {"description": "Deleted"}, **error_responses(401, 403, 404, 429)},
+    responses={204: {"description": "Deleted", "content": {}}, **error_responses(401, 403, 404)},
     middlewares=[rate_limited(anonymous="read-anonymous", user="shorten-user")],
 )
 def delete_link(code: str) -> Response[None]:
     links().delete(code, owner=caller(app).require_user())
-    forget(redis_client(), redis_gate(), code)
     return Response(204)
 
 

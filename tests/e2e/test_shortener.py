@@ -74,6 +74,27 @@ def test_shortening_twice_gives_the_same_code_and_it_redirects(stack: Stack) -> 
     assert followed.headers["cache-control"] == "private, max-age=60"
 
 
+def test_head_answers_like_get_without_a_body_or_a_click(stack: Stack) -> None:
+    code = stack.http.post("/api/shorten", json={"longUrl": "https://example.com/head"}).json()[
+        "code"
+    ]
+
+    checked = stack.http.head(f"/{code}")
+    followed = stack.http.get(f"/{code}")
+
+    assert checked.status_code == followed.status_code == 301
+    assert checked.headers["location"] == followed.headers["location"] == "https://example.com/head"
+    assert checked.content == b""
+    assert stack.http.head("/Zz9Zz9Z").status_code == 404
+    eventually(
+        lambda: stack.http.get(f"/api/analytics/{code}").json()["clicks"] == 1,
+        timeout=20,
+        what="the GET's click",
+    )
+    click_lines = [line for line in stack.output() if '"kind":"click"' in line and code in line]
+    assert len(click_lines) == 1
+
+
 def test_a_click_shows_in_the_analytics_within_seconds(stack: Stack) -> None:
     code = stack.http.post("/api/shorten", json={"longUrl": "https://example.com/clicked"}).json()[
         "code"

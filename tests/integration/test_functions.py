@@ -1,10 +1,14 @@
 """The template's functions, called with API Gateway events: the HTTP contract of DESIGN."""
 
+import base64
+import io
 import json
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 
+from tests.support import dynamodb_limits
 from tests.support.lambdas import ROOT, call, function_names, handler, http_event
 
 SHORTEN = "POST /api/shorten"
@@ -350,20 +354,16 @@ def test_an_expiry_past_year_9999_is_a_400_and_stores_nothing(aws):
 
 
 @pytest.mark.parametrize(
-    "key",
+    "cursor",
     [
-        {"owner": {"S": "alice"}},
-        {"owner": {"S": "alice"}, "pk": "x", "createdAt": {"S": "2026"}},
-        {"owner": {"S": "alice"}, "pk": {"S": "DEDUP#x"}, "createdAt": {"S": "2026"}},
-        {"owner": {"S": "alice"}, "pk": {"N": "1"}, "createdAt": {"S": "2026"}},
+        "garbage",
+        base64.urlsafe_b64encode(b"[" * 5_000 + b"]" * 5_000).decode(),
+        base64.urlsafe_b64encode(json.dumps(["alice", "2026", "x" * 2_000]).encode()).decode(),
+        base64.urlsafe_b64encode(json.dumps({"pk": {"S": "LINK#abc"}}).encode()).decode(),
     ],
 )
-def test_a_tampered_cursor_is_a_400(aws, key):
-    from relay.shortener.links import encode_cursor
-
-    event = http_event(
-        "GET /api/links", "/api/links", user="alice", query={"cursor": encode_cursor(key)}
-    )
+def test_a_tampered_cursor_is_a_400(aws, cursor):
+    event = http_event("GET /api/links", "/api/links", user="alice", query={"cursor": cursor})
 
     assert_error(call("Shorten", event), 400, "invalid_cursor")
 
@@ -399,15 +399,239 @@ def test_a_redis_that_answers_with_errors_fails_open(aws, monkeypatch):
     monkeypatch.setattr(cache, "redis_client", lambda: ReadOnlyReplica())
     monkeypatch.setattr(http, "redis_client", lambda: ReadOnlyReplica())
     http.rate_limiter.cache_clear()
+    http.redis_gate.cache_clear()
     cache.redis_gate.cache_clear()
+    created = {}
+
+    def during_failover():
+        created.update(shorten({"longUrl": "https://example.com/during-failover"}, user="alice"))
 
     try:
         followed = redirect(code)
-        created = shorten({"longUrl": "https://example.com/during-failover"}, user="alice")
+        fail_open = metrics_logged(during_failover)
     finally:
         http.rate_limiter.cache_clear()
+        http.redis_gate.cache_clear()
         cache.redis_gate.cache_clear()
 
     assert followed["statusCode"] == 301
     assert created["statusCode"] == 201
     assert "RateLimit-Limit" not in created["headers"]  # nothing was counted
+    assert fail_open == ["RedisFailOpen"]
+
+
+def head(code, **kwargs):
+    event = http_event("HEAD /{code}", f"/{code}", path_parameters={"code": code}, **kwargs)
+    return call("Redirect", event)
+
+
+def test_a_lone_surrogate_in_the_url_is_a_400_for_anonymous_callers_too(aws):
+    response = shorten('{"longUrl": "https://a.com/\\ud800"}')
+
+    assert_error(response, 400, "invalid_url")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "[" * 5_000 + "]" * 5_000,  # past Python's recursion limit
+        '{"longUrl": ' + "[" * 200 + "]" * 200 + "}",  # parses, but no validator should walk it
+    ],
+)
+def test_a_body_nested_past_reason_is_a_400(aws, payload):
+    assert_error(shorten(payload, user="alice"), 400, "malformed_json")
+
+
+def test_a_body_over_64_kib_is_a_413(aws):
+    payload = json.dumps({"longUrl": "https://example.com/", "pad": "x" * 70_000})
+
+    assert_error(shorten(payload, user="alice"), 413, "too_large")
+
+
+def test_a_body_sent_with_a_get_is_ignored(aws):
+    event = http_event("GET /api/links", "/api/links", user="alice", body="[" * 5_000)
+
+    assert call("Shorten", event)["statusCode"] == 200
+
+
+def test_an_unrouted_request_is_a_404_whatever_its_body(aws):
+    event = http_event("$default", "/api/nowhere", body="[" * 5_000)
+    event["requestContext"]["http"]["method"] = "POST"
+
+    assert_error(call("Shorten", event), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"longUrl": "https://example.com", "redirectType": "301"}, None),
+        ({"longUrl": "https://example.com", "redirectType": 301.5}, None),
+        ({"longUrl": "https://example.com", "redirectType": True}, None),
+        ({"longUrl": "https://paypal.com@evil.example/"}, "credentials_in_url"),
+        ({"longUrl": "https://faß.de/", "customCode": "\ud800abcd"}, "invalid_custom_code"),
+        ({"longUrl": "https://example.com", "expiresAt": "0001-01-01T00:00:00+14:00"}, None),
+        ({"longUrl": "https://example.com", "expiresAt": 1_800_000_000}, None),
+        ({"longUrl": ["https://example.com"]}, None),
+        ({"longUrl": "https://a\u200db.example/"}, "invalid_url"),
+    ],
+)
+def test_odd_values_in_a_shorten_request_are_a_400(aws, payload, code):
+    assert_error(shorten(payload, user="alice"), 400, code)
+
+
+def test_a_redirect_type_of_301_point_0_is_stored_as_301_or_refused_never_a_500(aws):
+    created = shorten('{"longUrl": "https://example.com/f", "redirectType": 301.0}', user="alice")
+
+    assert created["statusCode"] in (201, 400)
+    if created["statusCode"] == 201:
+        assert redirect(body(created)["code"])["statusCode"] == 301
+
+
+def test_a_link_to_the_api_itself_is_refused(aws):
+    event = json.loads((ROOT / "events" / "shorten.json").read_text())
+    own = event["requestContext"]["domainName"]
+
+    response = shorten({"longUrl": f"https://{own.upper()}/Ab3dE9x"}, user="alice")
+
+    assert_error(response, 400, "self_link")
+
+
+def test_a_link_to_the_configured_short_domain_is_refused(aws, monkeypatch):
+    from relay.platform import config
+
+    monkeypatch.setenv("SHORT_BASE_URL", "https://rly.example")
+    config.settings.cache_clear()
+    try:
+        response = shorten({"longUrl": "https://rly.example/Ab3dE9x"}, user="alice")
+    finally:
+        monkeypatch.delenv("SHORT_BASE_URL")
+        config.settings.cache_clear()
+
+    assert_error(response, 400, "self_link")
+
+
+def test_international_urls_keep_the_host_browsers_go_to(aws):
+    link = body(shorten({"longUrl": "https://faß.de/"}, user="alice"))
+
+    assert link["longUrl"] == "https://xn--fa-hia.de/"
+    assert redirect(link["code"])["headers"]["Location"] == "https://xn--fa-hia.de/"
+
+
+@pytest.mark.parametrize("code", ["x" * 3_000, "no such", "\u00fcberall", "a%2Fb"])
+def test_codes_no_link_can_have_are_a_404_on_every_route(aws, code):
+    # As strict as DynamoDB: a key over 2,048 bytes is a ValidationException there.
+    with dynamodb_limits.enforced():
+        assert_error(redirect(code), 404)
+        assert head(code)["statusCode"] == 404
+        assert_error(analytics(code, user="alice"), 404)
+        assert_error(delete(code, user="alice"), 404)
+
+
+def test_deleting_twice_gives_204_then_404(aws):
+    code = body(shorten({"longUrl": "https://example.com/twice"}, user="alice"))["code"]
+
+    assert delete(code, user="alice")["statusCode"] == 204
+    assert_error(delete(code, user="alice"), 404)
+
+
+def clicks_logged(run):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        response = run()
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if '"kind":"click"' in line]
+    return response, lines
+
+
+@pytest.mark.parametrize("redirect_type", [301, 302])
+def test_head_answers_exactly_like_get_without_a_body_or_a_click(aws, redirect_type):
+    code = body(
+        shorten({"longUrl": "https://example.com/h", "redirectType": redirect_type}, user="a")
+    )["code"]
+
+    got, get_clicks = clicks_logged(lambda: redirect(code, source_ip="192.0.2.1"))
+    headed, head_clicks = clicks_logged(lambda: head(code, source_ip="192.0.2.2"))
+
+    assert headed["statusCode"] == got["statusCode"] == redirect_type
+    assert headed["headers"] == got["headers"]  # Location, Cache-Control, RateLimit-*
+    assert headed["body"] == ""
+    assert len(get_clicks) == 1 and head_clicks == []
+
+
+def test_head_of_an_unknown_code_is_a_404_without_a_body(aws):
+    response = head("Nothere")
+
+    assert response["statusCode"] == 404 and response["body"] == ""
+    assert response["headers"]["RateLimit-Limit"] == "600"
+
+
+def test_an_unexpected_error_in_the_redirect_is_designs_500_with_the_request_id(monkeypatch):
+    from relay.shortener import redirects
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(redirects.Redirects, "resolve", broken)
+
+    response = redirect("Ab3dE9x")
+
+    assert_error(response, 500, "internal_error")
+    assert "CsWtSg2ZIAMEPxQ=" in body(response)["error"]["message"]
+
+
+def test_the_click_line_trusts_the_country_header_only_behind_cloudfront(aws, monkeypatch):
+    from relay.platform import config
+
+    code = body(shorten({"longUrl": "https://example.com/c"}, user="alice"))["code"]
+    headers = {"cloudfront-viewer-country": "de"}
+    _, untrusted = clicks_logged(lambda: redirect(code, headers=headers))
+    monkeypatch.setenv("BEHIND_CLOUDFRONT", "true")
+    config.settings.cache_clear()
+    try:
+        _, trusted = clicks_logged(lambda: redirect(code, headers=headers))
+    finally:
+        monkeypatch.delenv("BEHIND_CLOUDFRONT")
+        config.settings.cache_clear()
+
+    assert untrusted[0]["country"] == "" and trusted[0]["country"] == "DE"
+    assert untrusted[0]["cache"] == "hit"
+
+
+def metrics_logged(run):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        run()
+    return [
+        name
+        for line in out.getvalue().splitlines()
+        if line.startswith("{") and "_aws" in line
+        for name in json.loads(line)
+        if name in ("RateLimited", "RedisFailOpen")
+    ]
+
+
+def test_rate_limited_requests_are_counted_as_a_metric(aws):
+    for i in range(10):
+        shorten({"longUrl": f"https://example.com/{i}"}, source_ip="192.0.2.9")
+
+    names = metrics_logged(
+        lambda: shorten({"longUrl": "https://example.com/x"}, source_ip="192.0.2.9")
+    )
+
+    assert names == ["RateLimited"]
+
+
+def test_a_body_with_a_key_twice_is_read_as_json_parsers_do_the_last_one_wins(aws):
+    payload = '{"longUrl": "https://example.com/first", "longUrl": "https://example.com/last"}'
+
+    created = shorten(payload, user="alice")
+
+    assert created["statusCode"] == 201 and body(created)["longUrl"] == "https://example.com/last"
+
+
+@pytest.mark.parametrize("limit", ["abc", "1e2", "-1", "101", "\u0663", "9" * 5_000, ""])
+def test_a_limit_that_is_not_a_number_from_1_to_100_is_a_400_or_the_default(aws, limit):
+    event = http_event("GET /api/links", "/api/links", user="alice", query={"limit": limit})
+
+    response = call("Shorten", event)
+
+    assert response["statusCode"] in (200, 400), response

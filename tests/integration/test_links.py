@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 
 from relay.platform.clock import iso
@@ -134,3 +136,134 @@ def test_analytics_are_readable_by_the_owner_only(links):
         links.readable(owned, None)
     with pytest.raises(NotFound):
         links.readable("Nothere", "alice")
+
+
+def test_a_store_is_built_with_its_table(aws, clock):
+    elsewhere = Links(LinkStore("NoSuchTable"), clock)
+
+    with pytest.raises(Exception, match=r"NoSuchTable|non-existent|not found"):
+        elsewhere.shorten(ShortenRequest("https://example.com/a"), owner="alice")
+
+
+@pytest.mark.parametrize("code", ["x" * 3_000, "a/b", "ab", "\u00fcber1", "\ud800abcd"])
+def test_a_code_no_link_can_have_is_unknown_without_asking_dynamodb(aws, clock, code):
+    # The store points at a table that does not exist: any call to DynamoDB would fail.
+    # (Real DynamoDB refuses a key over 2,048 bytes with ValidationException; moto says 404.)
+    links = Links(LinkStore("NoSuchTable"), clock)
+
+    with pytest.raises(NotFound):
+        links.readable(code, "alice")
+    with pytest.raises(NotFound):
+        links.delete(code, "alice")
+
+
+class InterleavingStore(LinkStore):
+    """Lets another client's whole delete land just before this one's write reaches the
+    table: after anything this delete read or checked, before what it writes."""
+
+    def __init__(self):
+        super().__init__()
+        self.meanwhile = None
+
+    def delete(self, *args, **kwargs):
+        other, self.meanwhile = self.meanwhile, None
+        if other is not None:
+            other()
+        return super().delete(*args, **kwargs)
+
+
+def test_of_two_concurrent_deletes_one_succeeds_and_the_other_finds_nothing(aws, clock):
+    # (Threads would not show it: moto applies a condition and its write without a lock.)
+    store = InterleavingStore()
+    links = Links(store, clock)
+    code = links.shorten(ShortenRequest("https://example.com/a"), owner="alice").link.code
+    outcomes = []
+
+    def delete():
+        try:
+            links.delete(code, "alice")
+            outcomes.append(204)
+        except NotFound:
+            outcomes.append(404)
+
+    store.meanwhile = delete
+    delete()
+
+    assert outcomes == [204, 404]  # the other client's, then this one's
+
+
+def test_an_anonymous_link_cannot_be_deleted_by_anyone(links):
+    code = links.shorten(ShortenRequest("https://example.com/a"), owner=None).link.code
+
+    with pytest.raises(Forbidden):
+        links.delete(code, "alice")
+
+
+def test_a_deleted_link_is_gone_for_analytics_too(links):
+    code = links.shorten(ShortenRequest("https://example.com/a"), owner="alice").link.code
+    links.delete(code, "alice")
+
+    with pytest.raises(NotFound):
+        links.readable(code, "alice")
+
+
+def cursor_of(text):
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "%%%",
+        cursor_of("not json"),
+        cursor_of("{}"),
+        cursor_of("[" * 5_000 + "]" * 5_000),  # nested past Python's recursion limit
+        cursor_of("[" * 400 + "]" * 400),
+        cursor_of('["alice", "2026-11-25T13:00:00.000Z", "' + "x" * 2_000 + '"]'),
+        cursor_of('["alice", "next week", "Ab3dE9x"]'),
+        cursor_of('["alice", "2026-11-25T13:00:00.000Z", "Ab3dE9x", "extra"]'),
+        "A" * 100_000,
+    ],
+)
+def test_a_cursor_this_api_did_not_make_is_a_400(links, cursor):
+    with pytest.raises(Invalid) as error:
+        links.list("alice", 10, cursor)
+
+    assert error.value.code == "invalid_cursor"
+
+
+def test_another_owners_cursor_is_refused(links, clock):
+    for i in range(3):
+        links.shorten(ShortenRequest(f"https://example.com/{i}"), owner="alice")
+        clock.advance(1)
+    _, cursor = links.list("alice", 1, None)
+
+    with pytest.raises(Invalid):
+        links.list("bob", 1, cursor)
+
+
+@pytest.mark.parametrize("redirect_type", [301.0, "301", True, 307, None])
+def test_a_redirect_type_that_is_not_301_or_302_as_a_number_is_refused(links, redirect_type):
+    request = ShortenRequest("https://example.com/a", redirect_type=redirect_type)
+
+    with pytest.raises(Invalid) as error:
+        links.shorten(request, owner="alice")
+
+    assert error.value.code == "invalid_redirect_type"
+
+
+@pytest.mark.parametrize(
+    "expires_at",
+    [
+        "0001-01-01T00:00:00+14:00",  # before the epoch and out of range once in UTC
+        "9999-12-31T23:59:59-14:00",
+        "2026-13-01T00:00:00Z",
+        "\ud800",
+        "2" * 10_000,
+    ],
+)
+def test_an_expiry_out_of_any_range_is_a_400(links, expires_at):
+    with pytest.raises(Invalid) as error:
+        links.shorten(ShortenRequest("https://example.com/a", expires_at=expires_at), None)
+
+    assert error.value.code in ("invalid_expiry", "expiry_in_past")

@@ -89,6 +89,18 @@ class Stack:
             self._queue.put(line.rstrip("\n"))
         self._queue.put(None)
 
+    def output(self) -> list[str]:
+        """Every line printed so far."""
+        while True:
+            try:
+                line = self._queue.get_nowait()
+            except queue.Empty:
+                return self.lines
+            if line is None:
+                self._queue.put(None)  # the process ended: wait_for_output must see it too
+                return self.lines
+            self.lines.append(line)
+
     def wait_for_output(self, text: str, timeout: float = 10.0) -> str:
         for line in self.lines:
             if text in line:

@@ -5,23 +5,76 @@ mint them with `issue`. HTTP calls get `authorizer_context` (never a deny, see
 there); a WebSocket connect gets `connect_policy`, which refuses a missing or bad
 token before the socket opens, as DESIGN requires. The signing key comes from Secrets Manager on AWS
 (`JWT_SECRET_ARN`) and from the environment locally (`JWT_SECRET`).
+
+The key follows rotation without a cold start: it is kept for KEY_MAX_AGE_MS, and a
+token whose signature fails with the kept key makes one early fetch (at most one per
+REFETCH_EVERY_MS, so forged tokens cannot turn into a Secrets Manager bill) before it
+is refused.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import time
+from collections.abc import Callable
 
 import jwt
 
+from relay.platform.clock import Clock, SystemClock
 from relay.platform.config import settings
 from relay.platform.errors import Unauthorized
 
 ALGORITHM = "HS256"
+# As long as Powertools' own cache of the secret would keep it.
+KEY_MAX_AGE_MS = 300_000
+REFETCH_EVERY_MS = 10_000
+# A user id becomes a DynamoDB key (links' owner index); keep it well inside its limits.
+_USER_ID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
 
 
-@functools.cache
-def signing_key() -> str:
+class SigningKey:
+    """The token signing key, fetched when it is older than `max_age_ms` and, on demand,
+    at most once per `refetch_every_ms`."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], str],
+        clock: Clock | None = None,
+        max_age_ms: int = KEY_MAX_AGE_MS,
+        refetch_every_ms: int = REFETCH_EVERY_MS,
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock or SystemClock()
+        self._max_age_ms = max_age_ms
+        self._refetch_every_ms = refetch_every_ms
+        self._key: str | None = None
+        self._fetched_ms = 0
+
+    def current(self) -> str:
+        if self._key is None or self._clock.now_ms() - self._fetched_ms >= self._max_age_ms:
+            self._load()
+        assert self._key is not None
+        return self._key
+
+    def refreshed(self) -> str | None:
+        """A key fetched now, if it differs from the kept one and no fetch was made in the
+        last `refetch_every_ms`; None otherwise."""
+        if (
+            self._key is not None
+            and self._clock.now_ms() - self._fetched_ms < self._refetch_every_ms
+        ):
+            return None
+        before = self._key
+        self._load()
+        return self._key if self._key != before else None
+
+    def _load(self) -> None:
+        self._key = self._fetch()
+        self._fetched_ms = self._clock.now_ms()
+
+
+def _fetch_signing_key() -> str:
     conf = settings()
     if conf.jwt_secret:
         return conf.jwt_secret
@@ -29,8 +82,18 @@ def signing_key() -> str:
         # Only the authorizer reaches this; the import stays off every other cold start.
         from aws_lambda_powertools.utilities.parameters import get_secret
 
-        return str(get_secret(conf.jwt_secret_arn, max_age=300))
+        # SigningKey decides how long a key is kept; Powertools' cache would only delay it.
+        return str(get_secret(conf.jwt_secret_arn, force_fetch=True))
     raise RuntimeError("no token signing key: set JWT_SECRET or JWT_SECRET_ARN")
+
+
+@functools.cache
+def keys() -> SigningKey:
+    return SigningKey(_fetch_signing_key)
+
+
+def signing_key() -> str:
+    return keys().current()
 
 
 def issue(
@@ -41,22 +104,37 @@ def issue(
     return jwt.encode(claims, key or signing_key(), algorithm=ALGORITHM)
 
 
-def verify(token: str, *, key: str | None = None) -> str:
-    """The user id a token names; Unauthorized when it is malformed, forged or expired."""
-    options = {"require": ["sub", "exp"]}
+def _decode(token: str, key: str) -> dict[str, object]:
+    claims: dict[str, object] = jwt.decode(
+        token,
+        key,
+        algorithms=[ALGORITHM],
+        options={"require": ["sub", "exp"]},
+    )
+    return claims
+
+
+def verify(token: str, *, key: str | None = None, signing: SigningKey | None = None) -> str:
+    """The user id a token names; Unauthorized when it is malformed, forged or expired.
+
+    Without `key`, the deployment's signing key (`signing`, for tests): a signature that
+    fails with the kept key is checked once more with a freshly fetched one (rotation)."""
+    source = signing or keys()
     try:
-        claims = jwt.decode(
-            token,
-            key or signing_key(),
-            algorithms=[ALGORITHM],
-            options=options,  # type: ignore[arg-type]
-        )
+        try:
+            claims = _decode(token, key if key is not None else source.current())
+        except jwt.InvalidSignatureError:
+            fresh = source.refreshed() if key is None else None
+            if fresh is None:
+                raise
+            claims = _decode(token, fresh)
     except jwt.ExpiredSignatureError as error:
         raise Unauthorized("The token has expired.", code="token_expired") from error
-    except jwt.InvalidTokenError as error:
+    except (jwt.InvalidTokenError, UnicodeError) as error:
+        # UnicodeError: a token with a character UTF-8 cannot encode (a lone surrogate).
         raise Unauthorized("The token is not valid.", code="invalid_token") from error
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
+    if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
         raise Unauthorized("The token names no user.", code="invalid_token")
     return subject
 

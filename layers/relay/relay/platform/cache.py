@@ -32,11 +32,18 @@ T = TypeVar("T")
 
 
 class RedisGate:
-    """Open while Redis answers; shut for COOLDOWN_MS after a failure."""
+    """Open while Redis answers; shut for COOLDOWN_MS after a failure.
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    `on_unavailable` is called for every operation done without Redis (the gate shut,
+    or the call failing): a function with Powertools counts them as a metric; the
+    redirect, which has none, passes nothing (its click line says it instead)."""
+
+    def __init__(
+        self, clock: Clock | None = None, on_unavailable: Callable[[], None] | None = None
+    ) -> None:
         self._clock = clock or SystemClock()
         self._shut_until = 0
+        self._on_unavailable = on_unavailable
 
     def is_open(self) -> bool:
         return self._clock.now_ms() >= self._shut_until
@@ -48,12 +55,18 @@ class RedisGate:
     def attempt(self, operation: Callable[[], T]) -> T | None:
         """The operation's result; None when the gate is shut or Redis fails (which shuts it)."""
         if not self.is_open():
+            self._unavailable()
             return None
         try:
             return operation()
         except RedisUnavailable as error:
             self.failed(error)
+            self._unavailable()
             return None
+
+    def _unavailable(self) -> None:
+        if self._on_unavailable is not None:
+            self._on_unavailable()
 
 
 @functools.cache

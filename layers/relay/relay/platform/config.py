@@ -26,6 +26,9 @@ class Settings:
     short_base_url: str
     aws_region: str
     aws_endpoint_url: str | None
+    # Whether CloudFront is in front of the API: only then is CloudFront-Viewer-Country
+    # CloudFront's word rather than a header any client can send.
+    behind_cloudfront: bool = False
     # Rate limit per rule name (requests per the rule's period), from the template's
     # parameters; a rule not named here keeps its default (relay.platform.ratelimit.RULES).
     rate_limits: dict[str, int] = field(default_factory=dict)
@@ -50,8 +53,17 @@ def settings() -> Settings:
         short_base_url=_env("SHORT_BASE_URL").rstrip("/"),
         aws_region=_env("AWS_REGION") or _env("AWS_DEFAULT_REGION", "us-east-1"),
         aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,
+        behind_cloudfront=_flag("BEHIND_CLOUDFRONT"),
         rate_limits=_rate_limits(_env("RATE_LIMITS")),
     )
+
+
+def _flag(name: str) -> bool:
+    """`true` or `false` (empty: false); anything else is a deployment mistake, refused."""
+    value = _env(name).lower()
+    if value not in ("", "true", "false"):
+        raise ValueError(f"{name} must be true or false, not {value!r}")
+    return value == "true"
 
 
 def _rate_limits(text: str) -> dict[str, int]:

@@ -1,8 +1,9 @@
 """The one family of errors Relay's domain raises, each with its HTTP status and code.
 
 Domain code raises these; one exception handler (`relay.platform.http`) turns them
-into DESIGN's error body `{"error": {"code", "message"}}`. Handlers never build error
-bodies by hand.
+into DESIGN's error body `{"error": {"code", "message"}}` (and the redirect, which
+skips the resolver, uses the same translation in `relay.platform.responses`).
+Handlers never build error bodies by hand.
 """
 
 from __future__ import annotations
@@ -63,3 +64,14 @@ class TooLarge(RelayError):
 class RateLimited(RelayError):
     status = 429
     code = "rate_limited"
+
+
+class Unexpected(RelayError):
+    """Not the client's doing: what an unexpected exception becomes, once it is logged."""
+
+    status = 500
+    code = "internal_error"
+
+    @classmethod
+    def during(cls, request_id: str) -> Unexpected:
+        return cls(f"Something broke on our side (request {request_id}).")

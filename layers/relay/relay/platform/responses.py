@@ -15,13 +15,9 @@ JSON = "application/json"
 
 
 def error_payload(error: RelayError) -> dict[str, Any]:
+    """The one translation of an error into an API Gateway response (DESIGN's body)."""
     return {
         "statusCode": error.status,
         "headers": {"Content-Type": JSON, **error.headers},
         "body": json.dumps(error.body()),
     }
-
-
-def unexpected_body(request_id: str) -> str:
-    message = f"Something broke on our side (request {request_id})."
-    return json.dumps({"error": {"code": "internal_error", "message": message}})

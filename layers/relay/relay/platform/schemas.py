@@ -1,8 +1,12 @@
-"""The error body every HTTP error has, as a model, for the OpenAPI document."""
+"""The error body every HTTP error has, as a model, and the headers of rate-limited
+answers, for the OpenAPI document."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseHeader,
+)
 from pydantic import BaseModel
 
 _MEANINGS = {
@@ -12,6 +16,7 @@ _MEANINGS = {
     404: "Unknown.",
     409: "Conflict (a taken code).",
     410: "Expired.",
+    413: "The request body is too large.",
     429: "Rate limited; see Retry-After and the RateLimit-* headers.",
 }
 
@@ -34,3 +39,25 @@ def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
         }
         for status in statuses
     }
+
+
+_SECONDS = {"type": "string", "pattern": "^[0-9]+$"}
+_RATE_LIMIT_HEADERS: dict[str, OpenAPIResponseHeader] = {
+    "RateLimit-Limit": {
+        "description": "Requests the caller's rule allows per period.",
+        "schema": _SECONDS,
+    },
+    "RateLimit-Remaining": {"description": "Requests left now.", "schema": _SECONDS},
+    "RateLimit-Reset": {
+        "description": "Seconds until the quota is whole again.",
+        "schema": _SECONDS,
+    },
+}
+_RETRY_AFTER: dict[str, OpenAPIResponseHeader] = {
+    "Retry-After": {"description": "Seconds to wait before trying again.", "schema": _SECONDS},
+}
+
+
+def rate_limit_headers(*, retry_after: bool = False) -> dict[str, OpenAPIResponseHeader]:
+    """The headers of a rate-limited route's answers; absent while Redis is down (fail open)."""
+    return {**_RATE_LIMIT_HEADERS, **(_RETRY_AFTER if retry_after else {})}

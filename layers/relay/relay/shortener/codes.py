@@ -39,9 +39,15 @@ RESERVED = frozenset(
     }
 )
 _CUSTOM = re.compile(r"[A-Za-z0-9_-]{4,32}")
-# Any code a redirect could ever find: generated or custom. Anything else is a 404
-# before a single lookup.
+# Any code a link could ever have: generated or custom. Anything else is a 404 before a
+# single lookup, which also keeps every key sent to DynamoDB within its limits (a key
+# over 2,048 bytes is a ValidationException there, not a miss).
 PLAUSIBLE = re.compile(r"[A-Za-z0-9_-]{4,32}")
+
+
+def is_plausible(code: str) -> bool:
+    """Whether some link could have this code."""
+    return PLAUSIBLE.fullmatch(code) is not None
 
 
 def generate() -> str:

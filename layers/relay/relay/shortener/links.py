@@ -2,30 +2,38 @@
 
 A link is made once per (owner, URL, options): asking again returns the same code
 (200, not 201). Codes are random and made unique by a conditional write, retried on
-the rare collision. Only http(s) URLs of at most 2048 characters are accepted, and
-an expiry must lie in the future.
+the rare collision. An expiry must lie in the future. A new link is written to the
+redirect's cache, and a deleted one taken out of it, here, so that no caller can
+forget to.
+
+What a URL may be (DESIGN): http or https, at most 2048 characters before and after
+normalisation, its host read as browsers read it (UTS #46, non-transitional: the
+`idna` package, not Python's IDNA 2003 codec, which turns `faß.de` into another
+domain), no credentials (`https://paypal.com@evil.example` is a phishing classic),
+and not the shortener itself (a link to a short link can loop).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from typing import Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from relay.platform.clock import Clock, SystemClock, iso, parse_iso
+from relay.platform.clock import Clock, SystemClock, parse_iso
 from relay.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from relay.shortener import codes
+from relay.shortener.models import Link, Shortened, ShortenRequest
 from relay.shortener.store import (
+    BadCursor,
     CodeTaken,
     Contention,
     DedupRace,
-    Link,
     LinkStore,
-    Page,
-    dedup_key,
+    Missing,
+    NotOwned,
 )
+
+__all__ = ["Links", "ShortenRequest", "Shortened", "check_url"]
 
 MAX_URL_LENGTH = 2048
 # At the seed's five-year load 5.2 % of the code space is used: eight collisions in a
@@ -33,54 +41,112 @@ MAX_URL_LENGTH = 2048
 MAX_ATTEMPTS = 8
 MAX_PAGE = 100
 
-
-@dataclass(frozen=True)
-class ShortenRequest:
-    long_url: str
-    custom_code: str | None = None
-    expires_at: str | None = None
-    redirect_type: int = 301
-
-
-@dataclass(frozen=True)
-class Shortened:
-    link: Link
-    created: bool
-
-
 # Everything printable in ASCII stays as the client wrote it; only what a Location
 # header cannot carry is percent-encoded.
 _ASCII_PRINTABLE = "".join(chr(i) for i in range(33, 127))
+# What a browser refuses in a host (WHATWG's forbidden domain code points, less the
+# controls and spaces refused before). `%`: a percent-encoded host is decoded by browsers
+# and by nothing else, which makes it a disguise; refused rather than guessed at.
+_FORBIDDEN_IN_HOST = frozenset('#%/:<>?@[\\]^|"{}`\x7f')
 # The latest expiry that still has a four-digit year (9999-12-31T23:59:59Z).
 MAX_EXPIRY_MS = 253_402_300_799_000
 
 
-def check_url(url: str) -> str:
+class LinkCache(Protocol):
+    """Where links are cached for the redirect (relay.shortener.redirects.LinkCache)."""
+
+    def remember(self, link: Link) -> None: ...
+
+    def forget(self, code: str) -> None: ...
+
+
+def _invalid_url(reason: str = "must be an absolute http or https URL") -> Invalid:
+    return Invalid(f"longUrl: {reason}.", code="invalid_url")
+
+
+def _browser_host(host: str) -> str:
+    """The host a browser goes to, in ASCII; ValueError (or UnicodeError) when a browser
+    would refuse it. ASCII hosts are kept as they are (lower case): browsers accept
+    names DNS rules refuse (`my_host.example`). Others are mapped and encoded by UTS #46,
+    non-transitional: `ß` stays `ß` (xn--fa-hia.de), full-width letters become the
+    letters they look like, and a joiner where none may stand is refused, not dropped."""
+    # idna is imported where it is needed: an ASCII host, the usual, costs no import (~5 ms).
+    if ":" in host:
+        return host  # an IPv6 literal, already checked by urlsplit
+    if host.isascii():
+        labels = host.split(".")
+    else:
+        import idna
+
+        labels = idna.uts46_remap(host, std3_rules=False, transitional=False).split(".")
+    out: list[str] = []
+    for index, label in enumerate(labels):
+        if not label and 0 < index == len(labels) - 1:
+            out.append(label)  # a trailing dot: the root
+        elif label.isascii():
+            if _FORBIDDEN_IN_HOST.intersection(label):
+                raise ValueError(f"a host cannot hold {label!r}")
+            if label.lower().startswith("xn--"):
+                import idna
+
+                idna.ulabel(label)  # an A-label must decode, as browsers check
+            out.append(label.lower())
+        else:
+            import idna
+
+            out.append(idna.alabel(label).decode("ascii"))
+    return ".".join(out)
+
+
+def _comparable(host: str) -> str | None:
+    """A host as hosts are compared: as browsers go to it, lower case, no final dot."""
+    try:
+        return _browser_host(host.lower()).rstrip(".")
+    except (ValueError, UnicodeError):
+        return None
+
+
+def check_url(url: str, own_hosts: Iterable[str] = ()) -> str:
     """The URL as it will be stored and sent in `Location`: an absolute http(s) URL in
-    ASCII (an international host in IDNA, other non-ASCII characters percent-encoded)."""
+    ASCII (an international host as UTS #46 encodes it, other non-ASCII characters
+    percent-encoded). `own_hosts` are the shortener's own: links to them are refused."""
     if len(url) > MAX_URL_LENGTH:
         raise Invalid(f"longUrl: at most {MAX_URL_LENGTH} characters.", code="url_too_long")
     if any(ch.isspace() or ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in url):
-        raise Invalid(
-            "longUrl: must not contain whitespace or control characters.", code="invalid_url"
-        )
+        raise _invalid_url("must not contain whitespace or control characters")
     try:
+        url.encode("utf-8")  # a lone surrogate has no bytes to send
         parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise _invalid_url()
+        if "@" in parts.netloc:
+            raise Invalid(
+                "longUrl: must not carry a user name or password (user@host).",
+                code="credentials_in_url",
+            )
+        if "\\" in parts.netloc:
+            raise _invalid_url("browsers read a backslash as a slash; use /")
         host = parts.hostname
-        if parts.scheme.lower() not in ("http", "https") or not host:
-            raise ValueError("not an absolute http(s) URL")
+        port = parts.port  # ValueError when it is not a port
+        if not host:
+            raise _invalid_url()
+        browser_host = _browser_host(host)
         if not host.isascii():
-            userinfo, at, _ = parts.netloc.rpartition("@")
-            port = f":{parts.port}" if parts.port is not None else ""
-            netloc = f"{userinfo}{at}{host.encode('idna').decode('ascii')}{port}"
+            netloc = browser_host if port is None else f"{browser_host}:{port}"
             url = urlunsplit(parts._replace(netloc=netloc))
+        normalised = quote(url, safe=_ASCII_PRINTABLE)
     except (ValueError, UnicodeError) as error:
+        raise _invalid_url() from error
+    if browser_host.rstrip(".") in {_comparable(own) for own in own_hosts}:
         raise Invalid(
-            "longUrl: must be an absolute http or https URL.", code="invalid_url"
-        ) from error
-    normalised = quote(url, safe=_ASCII_PRINTABLE)
+            "longUrl: is a link to this shortener; shorten the target instead.", code="self_link"
+        )
     if len(normalised) > MAX_URL_LENGTH:
-        raise Invalid(f"longUrl: at most {MAX_URL_LENGTH} characters.", code="url_too_long")
+        raise Invalid(
+            f"longUrl: at most {MAX_URL_LENGTH} characters once its host and non-ASCII "
+            "characters are encoded.",
+            code="url_too_long",
+        )
     return normalised
 
 
@@ -89,7 +155,7 @@ def _expiry(text: str | None, now_ms: int) -> int | None:
         return None
     try:
         expires_ms = parse_iso(text)
-    except (ValueError, OverflowError) as error:
+    except (ValueError, OverflowError, OSError) as error:
         raise Invalid("expiresAt: not an ISO-8601 timestamp.", code="invalid_expiry") from error
     if expires_ms <= now_ms:
         raise Invalid("expiresAt: must be in the future.", code="expiry_in_past")
@@ -98,36 +164,59 @@ def _expiry(text: str | None, now_ms: int) -> int | None:
     return expires_ms
 
 
+def _redirect_type(value: object) -> int:
+    # 301.0 equals 301, but a float would be stored and cached as "301.0".
+    if type(value) is int and value in (301, 302):
+        return value
+    raise Invalid("redirectType: 301 or 302.", code="invalid_redirect_type")
+
+
+def _unknown(code: str) -> NotFound:
+    # A code no link can have is not echoed back: it may be anything, of any length.
+    return NotFound(f"No link '{code}'." if codes.is_plausible(code) else "No such link.")
+
+
 class Links:
-    def __init__(self, store: LinkStore, clock: Clock | None = None) -> None:
+    def __init__(
+        self, store: LinkStore, clock: Clock | None = None, cache: LinkCache | None = None
+    ) -> None:
         self._store = store
         self._clock = clock or SystemClock()
+        self._cache = cache
 
-    def shorten(self, request: ShortenRequest, owner: str | None) -> Shortened:
+    def shorten(
+        self, request: ShortenRequest, owner: str | None, own_hosts: Iterable[str] = ()
+    ) -> Shortened:
+        result = self._shorten(request, owner, own_hosts)
+        if result.created and self._cache is not None:
+            # Also replaces a negative entry left by someone who tried the code first.
+            self._cache.remember(result.link)
+        return result
+
+    def _shorten(
+        self, request: ShortenRequest, owner: str | None, own_hosts: Iterable[str]
+    ) -> Shortened:
         now = self._clock.now_ms()
-        long_url = check_url(request.long_url)
-        if request.redirect_type not in (301, 302):
-            raise Invalid("redirectType: 301 or 302.", code="invalid_redirect_type")
+        long_url = check_url(request.long_url, own_hosts)
+        redirect_type = _redirect_type(request.redirect_type)
         expires_ms = _expiry(request.expires_at, now)
         if request.custom_code is not None:
             if owner is None:
                 raise Unauthorized(
                     "customCode: custom codes need a token, so that their owner can manage them."
                 )
-            return self._claim(
-                codes.check_custom(request.custom_code), long_url, owner, now, expires_ms, request
-            )
+            code = codes.check_custom(request.custom_code)
+            return self._claim(Link(code, long_url, owner, now, expires_ms, redirect_type), now)
 
-        dedup = dedup_key(owner, long_url, request.redirect_type, expires_ms)
-        stale = self._store.find_dedup(dedup)
+        stale = self._store.find_same(owner, long_url, redirect_type, expires_ms)
         if stale is not None:
             existing = self._store.get(stale)
-            if existing is not None and self._same(existing, owner, long_url, request, now):
+            if existing is not None and self._same(existing, owner, long_url, redirect_type, now):
                 return Shortened(existing, created=False)
         for _ in range(MAX_ATTEMPTS):
-            link = Link(codes.generate(), long_url, owner, now, expires_ms, request.redirect_type)
+            link = Link(codes.generate(), long_url, owner, now, expires_ms, redirect_type)
             try:
-                self._store.create(link, iso(now), dedup, stale)
+                self._store.create(link, dedup=True, stale_code=stale)
                 return Shortened(link, created=True)
             except (CodeTaken, Contention):
                 continue
@@ -135,56 +224,36 @@ class Links:
                 winner = self._store.get(str(race))
                 if winner is not None:
                     return Shortened(winner, created=False)
-                stale = self._store.find_dedup(dedup)
+                stale = self._store.find_same(owner, long_url, redirect_type, expires_ms)
         raise Conflict("Could not find a free code; try again.", code="code_space_busy")
 
     @staticmethod
-    def _same(
-        link: Link, owner: str | None, long_url: str, request: ShortenRequest, now: int
-    ) -> bool:
+    def _same(link: Link, owner: str | None, long_url: str, redirect_type: int, now: int) -> bool:
         """Whether a dedup entry still names this very request's live link."""
-        return (link.owner, link.long_url, link.redirect_type) == (
-            owner,
-            long_url,
-            request.redirect_type,
-        ) and not link.is_expired(now)
+        same = (link.owner, link.long_url, link.redirect_type) == (owner, long_url, redirect_type)
+        return same and not link.is_expired(now)
 
-    def _claim(
-        self,
-        code: str,
-        long_url: str,
-        owner: str | None,
-        now: int,
-        expires_ms: int | None,
-        request: ShortenRequest,
-    ) -> Shortened:
-        link = Link(code, long_url, owner, now, expires_ms, request.redirect_type)
+    def _claim(self, link: Link, now: int) -> Shortened:
         for _ in range(MAX_ATTEMPTS):
             try:
-                self._store.create(link, iso(now), dedup=None, stale_code=None)
+                self._store.create(link, dedup=False)
                 return Shortened(link, created=True)
             except Contention:
                 continue  # someone else's write to the same item was in flight
             except CodeTaken:
-                existing = self._store.get(code)
-                if existing is not None and self._same(existing, owner, long_url, request, now):
+                existing = self._store.get(link.code)
+                if existing is not None and self._same(
+                    existing, link.owner, link.long_url, link.redirect_type, now
+                ):
                     return Shortened(existing, created=False)
-                raise Conflict(f"The code '{code}' is taken.", code="code_taken") from None
-        raise Conflict(f"The code '{code}' is busy; try again.", code="code_busy")
-
-    def owned(self, code: str, owner: str) -> Link:
-        link = self._store.get(code)
-        if link is None:
-            raise NotFound(f"No link '{code}'.")
-        if link.owner != owner:
-            raise Forbidden(f"The link '{code}' is not yours.")
-        return link
+                raise Conflict(f"The code '{link.code}' is taken.", code="code_taken") from None
+        raise Conflict(f"The code '{link.code}' is busy; try again.", code="code_busy")
 
     def readable(self, code: str, user_id: str | None) -> Link:
         """A link whose analytics the caller may read: anonymous links are public."""
         link = self._store.get(code)
         if link is None:
-            raise NotFound(f"No link '{code}'.")
+            raise _unknown(code)
         if link.owner is not None and user_id is None:
             raise Unauthorized("This link's analytics need its owner's token.")
         if link.owner is not None and link.owner != user_id:
@@ -192,46 +261,24 @@ class Links:
         return link
 
     def delete(self, code: str, owner: str) -> None:
-        link = self.owned(code, owner)
-        dedup = dedup_key(link.owner, link.long_url, link.redirect_type, link.expires_ms)
-        self._store.delete(link, dedup, self._clock.now_ms())
+        """One conditional write that checks the owner: of two deletes at once, one wins
+        and the other finds nothing (404)."""
+        try:
+            self._store.delete(code, owner, self._clock.now_ms())
+        except Missing:
+            raise _unknown(code) from None
+        except NotOwned:
+            raise Forbidden(f"The link '{code}' is not yours.") from None
+        if self._cache is not None:
+            self._cache.forget(code)
 
     def list(self, owner: str, limit: int, cursor: str | None) -> tuple[list[Link], str | None]:
         if not 1 <= limit <= MAX_PAGE:
             raise Invalid(f"limit: between 1 and {MAX_PAGE}.", code="invalid_limit")
-        page: Page = self._store.by_owner(owner, limit, decode_cursor(cursor, owner))
-        return page.links, encode_cursor(page.last_key)
-
-
-def encode_cursor(key: dict[str, dict[str, str]] | None) -> str | None:
-    if not key:
-        return None
-    return (
-        base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode())
-        .decode()
-        .rstrip("=")
-    )
-
-
-def decode_cursor(cursor: str | None, owner: str) -> dict[str, dict[str, str]] | None:
-    """The page position a cursor carries; it must be one of this owner's pages."""
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)
-        valid = (
-            isinstance(key, dict)
-            and set(key) == {"pk", "owner", "createdAt"}
-            and all(
-                isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
-                for v in key.values()
-            )
-            and key["owner"]["S"] == owner
-            and key["pk"]["S"].startswith("LINK#")
-        )
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        valid = False
-    if not valid:
-        raise Invalid("cursor: not a cursor this API gave you.", code="invalid_cursor")
-    return key  # type: ignore[no-any-return]
+        try:
+            page = self._store.by_owner(owner, limit, cursor or None)
+        except BadCursor:
+            raise Invalid(
+                "cursor: not a cursor this API gave you.", code="invalid_cursor"
+            ) from None
+        return page.links, page.next_cursor

@@ -5,6 +5,12 @@ cache entry in the same call. A miss reads DynamoDB (consistently) and fills the
 cache; an unknown code is cached too (negative caching), so a scan of random codes
 cannot hammer the table. When Redis is down, redirects are served from DynamoDB.
 
+A cached link carries the time it was read from DynamoDB, and is served for at most
+MAX_AGE_MS after that: the entry's TTL is the same minute, and an entry the clock
+finds older is read again. A delete takes the link out of the cache at once; when
+it cannot (Redis unreachable at that moment), the link still stops redirecting
+within that minute, whatever the cache holds.
+
 This module must stay cheap to import: the link store (and with it botocore) is
 loaded only on a cache miss, so a warm cache means no boto3 on the cold start.
 """
@@ -25,11 +31,13 @@ from relay.shortener.clicks import ClickLog
 if TYPE_CHECKING:
     import redis
 
-    from relay.shortener.store import Link, LinkStore
+    from relay.shortener.models import Link
+    from relay.shortener.store import LinkStore
 
-# An hour bounds how long a cache that missed an invalidation (Redis down during a
-# delete) can keep a dead link alive; refilling hot codes hourly costs nothing.
-CACHE_TTL_S = 3_600
+# The most a cached link may lag behind DynamoDB: how long a delete whose invalidation
+# was lost keeps redirecting. Refilling a hot code once a minute costs one read.
+CACHE_TTL_S = 60
+MAX_AGE_MS = CACHE_TTL_S * 1000
 NEGATIVE_TTL_S = 60
 _MISSING = b"-"
 
@@ -45,16 +53,30 @@ class Target:
     rate_headers: dict[str, str]
 
 
-def encode(link: Link) -> bytes:
-    """`status|expires|generation|url`: all a redirect needs, in the cheapest form to parse.
-    The generation (the link's creation time) keeps a reused code's clicks apart."""
+def encode(link: Link, read_ms: int | None = None) -> bytes:
+    """`status|expires|generation|read|url`: all a redirect needs, in the cheapest form to
+    parse. The generation (the link's creation time) keeps a reused code's clicks apart;
+    `read` is when the link was read from DynamoDB (now, by default)."""
     expires = "" if link.expires_ms is None else str(link.expires_ms)
-    return f"{link.redirect_type}|{expires}|{link.created_ms}|{link.long_url}".encode()
+    read = SystemClock().now_ms() if read_ms is None else read_ms
+    return f"{link.redirect_type}|{expires}|{link.created_ms}|{read}|{link.long_url}".encode()
 
 
-def _decode(value: bytes) -> tuple[int, int | None, int, str]:
-    status, expires, generation, url = value.decode().split("|", 3)
-    return int(status), (int(expires) if expires else None), int(generation), url
+def _fresh(value: bytes, now_ms: int) -> tuple[int, int | None, int, str] | None:
+    """The cached link if it is fresh enough to serve; None when it is older than
+    MAX_AGE_MS or not in this format (left by an older version): read it again."""
+    try:
+        status, expires, generation, read, url = value.decode().split("|", 4)
+        if now_ms - int(read) >= MAX_AGE_MS:
+            return None
+        return int(status), (int(expires) if expires else None), int(generation), url
+    except ValueError:
+        return None
+
+
+def _country(value: str) -> str:
+    """Two ASCII letters, upper case, or nothing."""
+    return value.upper() if len(value) == 2 and value.isascii() and value.isalpha() else ""
 
 
 @functools.cache
@@ -62,6 +84,41 @@ def _default_store() -> LinkStore:
     from relay.shortener.store import LinkStore
 
     return LinkStore()
+
+
+class LinkCache:
+    """The links the redirect finds in Redis, written through by whoever changes a link.
+
+    Every write goes through the gate: a cache that is down costs a request nothing."""
+
+    def __init__(self, client: redis.Redis, gate: RedisGate, clock: Clock | None = None) -> None:
+        self._client = client
+        self._gate = gate
+        self._clock = clock or SystemClock()
+
+    def remember(self, link: Link) -> None:
+        """After a create: replaces a negative entry left by someone who tried the code first."""
+        self._write(cache_key(link.code), encode(link, self._clock.now_ms()), CACHE_TTL_S)
+
+    def forget(self, code: str) -> None:
+        """After a delete: the next redirect must not find the old target in the cache."""
+        self._write(cache_key(code), _MISSING, NEGATIVE_TTL_S)
+
+    def fill(self, code: str, link: Link | None, read_ms: int, *, replace: bool) -> None:
+        """After a miss, what DynamoDB said at `read_ms`. Only where nothing is cached (a
+        delete or a create that wrote the entry meanwhile knows better) unless `replace`:
+        the entry there was stale or unreadable."""
+        if link is None:
+            self._write(cache_key(code), _MISSING, NEGATIVE_TTL_S, only_new=not replace)
+            return
+        ttl = CACHE_TTL_S
+        if link.expires_ms is not None:
+            # Past expiry the entry still answers 410 until it ages out.
+            ttl = max(1, min(ttl, (link.expires_ms - read_ms) // 1000 + NEGATIVE_TTL_S))
+        self._write(cache_key(code), encode(link, read_ms), ttl, only_new=not replace)
+
+    def _write(self, key: str, value: bytes, ttl_s: int, only_new: bool = False) -> None:
+        self._gate.attempt(lambda: self._client.set(key, value, ex=ttl_s, nx=only_new))
 
 
 class Redirects:
@@ -72,71 +129,58 @@ class Redirects:
         clicks: ClickLog,
         clock: Clock | None = None,
         store: LinkStore | None = None,
+        *,
+        trust_country: bool = False,
     ) -> None:
-        self._client = client
         self._gate = gate
         self._clicks = clicks
         self._clock = clock or SystemClock()
+        self._cache = LinkCache(client, gate, self._clock)
         self._limiter = RateLimiter(client, self._clock)
         self._rule = rule("redirect-ip")
         self._store = store
+        # CloudFront-Viewer-Country is a header like any other unless CloudFront sets it.
+        self._trust_country = trust_country
 
-    def resolve(self, code: str, source_ip: str, headers: dict[str, str]) -> Target:
-        if not codes.PLAUSIBLE.fullmatch(code):
-            raise NotFound(f"No link '{code}'.")
+    def resolve(
+        self, code: str, source_ip: str, headers: dict[str, str], *, record: bool = True
+    ) -> Target:
+        """Where `code` leads. `record=False` (a HEAD) answers the same and counts no click."""
+        if not codes.is_plausible(code):
+            raise NotFound("No such link.")
         now = self._clock.now_ms()
         decision = self._gate.attempt(
             lambda: self._limiter.check([(self._rule, source_ip)], also_get=cache_key(code))
         )
         cached: bytes | None = None
         rate_headers: dict[str, str] = {}
+        answer = "down"
         if decision is not None:
             decision.raise_if_denied()
             cached, rate_headers = decision.value, decision.headers()
+            answer = "hit"
 
         if cached == _MISSING:
             raise NotFound(f"No link '{code}'.", headers=rate_headers)
-        if cached is not None:
-            status, expires_ms, generation, long_url = _decode(cached)
+        entry = _fresh(cached, now) if cached is not None else None
+        if entry is not None:
+            status, expires_ms, generation, long_url = entry
         else:
             link = (self._store or _default_store()).get(code)
             if decision is not None:
-                self._fill(code, link, now)
+                answer = "miss"
+                self._cache.fill(code, link, now, replace=cached is not None)
             if link is None:
                 raise NotFound(f"No link '{code}'.", headers=rate_headers)
             status, expires_ms, long_url = link.redirect_type, link.expires_ms, link.long_url
             generation = link.created_ms
         if expires_ms is not None and now >= expires_ms:
             raise Gone(f"The link '{code}' has expired.", headers=rate_headers)
-        self._clicks.record(code, generation, now, headers)
-        return Target(long_url, status, rate_headers)
-
-    def _fill(self, code: str, link: Link | None, now: int) -> None:
-        # Only where nothing is cached: a delete (or a create) that wrote the entry while
-        # this request read DynamoDB knows better than what this request read.
-        if link is None:
-            _write(
-                self._client, self._gate, cache_key(code), _MISSING, NEGATIVE_TTL_S, only_new=True
+        if record:
+            country = (
+                _country(headers.get("cloudfront-viewer-country", ""))
+                if self._trust_country
+                else ""
             )
-            return
-        ttl = CACHE_TTL_S
-        if link.expires_ms is not None:
-            # Past expiry the entry still answers 410 until it ages out.
-            ttl = max(1, min(ttl, (link.expires_ms - now) // 1000 + NEGATIVE_TTL_S))
-        _write(self._client, self._gate, cache_key(code), encode(link), ttl, only_new=True)
-
-
-def remember(client: redis.Redis, gate: RedisGate, link: Link) -> None:
-    """After a create: replaces a negative entry left by someone who tried the code first."""
-    _write(client, gate, cache_key(link.code), encode(link), CACHE_TTL_S)
-
-
-def forget(client: redis.Redis, gate: RedisGate, code: str) -> None:
-    """After a delete: the next redirect must not find the old target in the cache."""
-    _write(client, gate, cache_key(code), _MISSING, NEGATIVE_TTL_S)
-
-
-def _write(
-    client: redis.Redis, gate: RedisGate, key: str, value: bytes, ttl_s: int, only_new: bool = False
-) -> None:
-    gate.attempt(lambda: client.set(key, value, ex=ttl_s, nx=only_new))
+            self._clicks.record(code, generation, now, headers, country=country, cache=answer)
+        return Target(long_url, status, rate_headers)

@@ -14,10 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from relay.platform.clock import iso
+from relay.shortener.models import ShortenRequest
 
 if TYPE_CHECKING:
     from relay.shortener.analytics import Summary
-    from relay.shortener.store import Link
+    from relay.shortener.models import Link
 
 
 class _Camel(BaseModel):
@@ -27,14 +28,34 @@ class _Camel(BaseModel):
 class ShortenBody(_Camel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
-    long_url: str = Field(description="The http or https URL to shorten, at most 2048 characters.")
+    # The schema says what a valid request looks like; the domain (relay.shortener.links)
+    # checks it, so that a wrong value is a 400 with its own code (url_too_long, ...).
+    long_url: str = Field(
+        description=(
+            "The http or https URL to shorten, at most 2048 characters; no user name or "
+            "password, and not a link to this shortener. International hosts are read as "
+            "browsers read them (UTS #46)."
+        ),
+        json_schema_extra={
+            "format": "uri",
+            "maxLength": 2048,
+            "examples": ["https://example.com/articles/serverless"],
+        },
+    )
     custom_code: str | None = Field(
-        default=None, description="4 to 32 of [A-Za-z0-9_-]; needs a token."
+        default=None,
+        description="4 to 32 of [A-Za-z0-9_-]; needs a token.",
+        json_schema_extra={"pattern": "^[A-Za-z0-9_-]{4,32}$"},
     )
     expires_at: str | None = Field(
-        default=None, description="ISO-8601; after it the link answers 410."
+        default=None,
+        description="ISO-8601, in the future; after it the link answers 410.",
+        json_schema_extra={"format": "date-time"},
     )
     redirect_type: Literal[301, 302] = Field(default=301, description="301 (default) or 302.")
+
+    def request(self) -> ShortenRequest:
+        return ShortenRequest(self.long_url, self.custom_code, self.expires_at, self.redirect_type)
 
 
 class LinkOut(_Camel):
@@ -43,7 +64,7 @@ class LinkOut(_Camel):
     long_url: str
     created_at: str
     expires_at: str | None
-    redirect_type: int
+    redirect_type: Literal[301, 302]
     owner: str | None
 
     @classmethod
@@ -54,7 +75,7 @@ class LinkOut(_Camel):
             long_url=link.long_url,
             created_at=iso(link.created_ms),
             expires_at=iso(link.expires_ms) if link.expires_ms is not None else None,
-            redirect_type=link.redirect_type,
+            redirect_type=302 if link.redirect_type == 302 else 301,
             owner=link.owner,
         )
 
