@@ -41,7 +41,7 @@ def parse(body: str) -> SecretReference:
         raise TemplateError(
             f"{{{{resolve:secretsmanager:{body}}}}}: only SecretString can be referenced"
         )
-    rest = (rest + ["", "", "", ""])[1:4]
+    rest = [*rest, "", "", "", ""][1:4]
     return SecretReference(secret_id, *rest)
 
 
