@@ -121,7 +121,10 @@ def main(argv: list[str]) -> int:
         outcome = parts[name]()
         outcome.measured_at = now_utc()
         stored[name] = outcome
-    RESULTS.write_text(json.dumps([stored[n].to_json() for n in ORDER if n in stored], indent=1))
+        # Kept after each part: a part that fails later does not lose the others' figures.
+        RESULTS.write_text(
+            json.dumps([stored[n].to_json() for n in ORDER if n in stored], indent=1)
+        )
     _print_table(stored)
     _write_doc(_markdown(stored, machine_info()))
     print(f"\nwritten: {DOC.relative_to(ROOT)} (between {BEGIN} and {END})")

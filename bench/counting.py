@@ -178,10 +178,13 @@ MODELS: dict[str, Callable[[random.Random], Callable[[], int]]] = {
 
 
 def _units_per_click(moto_url: str) -> list[tuple[str, float, float, float, float]]:
+    import httpx
+
     from bench.common import create_template_resources
     from relay.shortener.click_store import ClickStore
     from relay.shortener.counting import ClickCounter
 
+    httpx.post(f"{moto_url}/moto-api/reset")  # moto's state is per process: other parts ran
     create_template_resources(moto_url)
     figures = []
     for name, model in MODELS.items():
