@@ -14,6 +14,7 @@ import json
 import os
 import re
 import stat
+import uuid
 from pathlib import Path
 
 import httpx
@@ -175,12 +176,14 @@ def test_function_timeout_is_a_500_and_the_next_invocation_is_cold(stack: Stack)
 
 def test_concurrent_invocations_get_their_own_environment(stack: Stack) -> None:
     # The stack runs with --concurrency 2: a request that arrives while the function is
-    # busy gets a second execution environment, as on Lambda.
+    # busy gets a second execution environment, as on Lambda. Each call waits until the
+    # other is in too, so one environment serving both in turn gives one pid.
+    path = f"/bad/pid-together?id={uuid.uuid4().hex}"
+
     async def two_at_once() -> set[str]:
-        async with httpx.AsyncClient(base_url=str(stack.http.base_url)) as client:
-            first, second = await asyncio.gather(
-                client.get("/bad/pid-slowly"), client.get("/bad/pid-slowly")
-            )
+        async with httpx.AsyncClient(base_url=str(stack.http.base_url), timeout=30) as client:
+            first, second = await asyncio.gather(client.get(path), client.get(path))
+        assert (first.status_code, second.status_code) == (200, 200)
         return {first.text, second.text}
 
     assert len(asyncio.run(two_at_once())) == 2
