@@ -31,12 +31,12 @@ from typing import Any
 import orjson
 
 from relay_local import ids
+from relay_local.framing import frame, take_frames
 from relay_local.template.loader import REGION
 from relay_local.template.model import FunctionSpec
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload quota
 SCALE_OUT_AFTER_S = 0.01
-_HEADER = 4
 
 
 @dataclass
@@ -64,10 +64,6 @@ class WorkerDied(Exception):
     pass
 
 
-def frame(payload: bytes) -> bytes:
-    return len(payload).to_bytes(_HEADER, "big") + payload
-
-
 class _Channel(asyncio.Protocol):
     """The stack's end of a worker's socket: whole messages, one waiter at a time."""
 
@@ -82,14 +78,8 @@ class _Channel(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment] # uvloop's is no asyncio.Transport
 
     def data_received(self, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
-        while len(buffer) >= _HEADER:
-            size = int.from_bytes(buffer[:_HEADER], "big")
-            if len(buffer) < _HEADER + size:
-                break
-            message = bytes(buffer[_HEADER : _HEADER + size])
-            del buffer[: _HEADER + size]
+        self._buffer += data
+        for message in take_frames(self._buffer):
             waiter = self._waiter
             if waiter is not None and not waiter.done():
                 self._waiter = None

@@ -27,6 +27,8 @@ import time
 import traceback
 from typing import Any
 
+from relay_local.framing import frame, receive_frame
+
 REQUEST_ID_KEY = "request_id"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response payload quota
 
@@ -110,27 +112,14 @@ class Channel:
         self._sock = socket.socket(fileno=fd)
         self._sock.setblocking(True)
 
-    def _exact(self, size: int) -> bytes | None:
-        chunks = bytearray()
-        while len(chunks) < size:
-            chunk = self._sock.recv(size - len(chunks))
-            if not chunk:
-                return None
-            chunks += chunk
-        return bytes(chunks)
-
     def receive(self) -> bytes | None:
-        header = self._exact(4)
-        if header is None:
-            return None
-        return self._exact(int.from_bytes(header, "big"))
+        return receive_frame(self._sock)
 
     def send(self, message: dict[str, Any], result: bytes | None = None) -> None:
         """One message; an answer also carries the result's JSON, encoded once, as a second."""
-        payload = json.dumps(message, separators=(",", ":")).encode()
-        frames = len(payload).to_bytes(4, "big") + payload
+        frames = frame(json.dumps(message, separators=(",", ":")).encode())
         if result is not None:
-            frames += len(result).to_bytes(4, "big") + result
+            frames += frame(result)
         self._sock.sendall(frames)
 
 

@@ -31,12 +31,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-_HEADER = 4
+from relay_local.framing import frame, receive_frame, take_frames
 
 
 def _frame(message: dict[str, Any]) -> bytes:
-    payload = json.dumps(message, separators=(",", ":")).encode()
-    return len(payload).to_bytes(_HEADER, "big") + payload
+    return frame(json.dumps(message, separators=(",", ":")).encode())
 
 
 # --- the AWS process ----------------------------------------------------------------------
@@ -54,20 +53,8 @@ class _ChildChannel:
         with self._send_lock:
             self.sock.sendall(_frame(message))
 
-    def _exact(self, size: int) -> bytes | None:
-        chunks = bytearray()
-        while len(chunks) < size:
-            chunk = self.sock.recv(size - len(chunks))
-            if not chunk:
-                return None
-            chunks += chunk
-        return bytes(chunks)
-
     def receive(self) -> dict[str, Any] | None:
-        header = self._exact(_HEADER)
-        if header is None:
-            return None
-        payload = self._exact(int.from_bytes(header, "big"))
+        payload = receive_frame(self.sock)
         return None if payload is None else json.loads(payload)
 
     def request(self, message: dict[str, Any], key: str, timeout_s: float = 30.0) -> bool:
@@ -188,15 +175,9 @@ class _ParentChannel(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
-        while len(buffer) >= _HEADER:
-            size = int.from_bytes(buffer[:_HEADER], "big")
-            if len(buffer) < _HEADER + size:
-                break
-            message = json.loads(bytes(buffer[_HEADER : _HEADER + size]))
-            del buffer[: _HEADER + size]
-            self.handle(message)
+        self._buffer += data
+        for message in take_frames(self._buffer):
+            self.handle(json.loads(message))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():

@@ -123,6 +123,19 @@ def mutates(method: str) -> bool:
     return method in ("PUT", "POST", "DELETE")
 
 
+def request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """A WSGI request's headers, lower-cased, with Content-Type and Content-Length."""
+    headers = {
+        name[5:].replace("_", "-").lower(): str(value)
+        for name, value in environ.items()
+        if name.startswith("HTTP_")
+    }
+    for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(name):
+            headers[name.replace("_", "-").lower()] = str(environ[name])
+    return headers
+
+
 def record(environ: dict[str, Any], body: bytes, response: bytes, blobs: Blobs) -> dict[str, Any]:
     """A successful S3 write as a journal record: the request, its body in `blobs`."""
     query = [
@@ -130,13 +143,7 @@ def record(environ: dict[str, Any], body: bytes, response: bytes, blobs: Blobs) 
         for k, v in parse_qsl(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
         if k not in _AUTH_QUERY
     ]
-    headers = {
-        name[5:].replace("_", "-").lower(): str(value)
-        for name, value in environ.items()
-        if name.startswith("HTTP_")
-    }
-    if environ.get("CONTENT_TYPE"):
-        headers["content-type"] = str(environ["CONTENT_TYPE"])
+    headers = request_headers(environ)
     entry: dict[str, Any] = {
         "t": RECORD,
         "m": environ.get("REQUEST_METHOD", "PUT"),
@@ -277,15 +284,7 @@ class S3Guard:
         query = str(environ.get("QUERY_STRING", ""))
         refusal: s3_auth.S3Refusal | None = None
         if s3_auth.is_presigned(query):
-            headers = {
-                name[5:].replace("_", "-").lower(): str(value)
-                for name, value in environ.items()
-                if name.startswith("HTTP_")
-            }
-            if environ.get("CONTENT_TYPE"):
-                headers["content-type"] = str(environ["CONTENT_TYPE"])
-            if environ.get("CONTENT_LENGTH"):
-                headers["content-length"] = str(environ["CONTENT_LENGTH"])
+            headers = request_headers(environ)
             raw_path = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
             raw_path = raw_path.split("?", 1)[0] or _path_quote(str(environ.get("PATH_INFO", "/")))
             refusal = s3_auth.check_presigned(
