@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from relay_local.template.loader import load_template
@@ -82,3 +84,43 @@ def test_the_consumer_caps_its_writers(template):
     scaling = consumer["Properties"]["ScalingConfig"]
     assert scaling["MaximumConcurrency"] == {"Ref": "ClickConsumerConcurrency"}
     assert template["Parameters"]["ClickConsumerConcurrency"]["MinValue"] == 2
+
+
+def _clicks(overrides: dict[str, str]):
+    from relay_local.state.aws import table_requests
+    from relay_local.template.build import build_model
+
+    model = build_model(TEMPLATE, moto_url="http://127.0.0.1:1", overrides=overrides)
+    (table,) = [t for t in model.tables.values() if t.logical_id == "ClicksTable"]
+    request, _ = table_requests(table)
+    redrive = json.loads(model.queues["ClickQueue"].attributes["RedrivePolicy"])
+    return request, redrive["maxReceiveCount"], model.ignored
+
+
+def test_click_counters_are_billed_per_request_by_default():
+    request, receives, ignored = _clicks({})
+
+    assert request["BillingMode"] == "PAY_PER_REQUEST"
+    assert "ProvisionedThroughput" not in request
+    assert int(receives) == 5
+    assert not any(name.startswith("Clicks") and "Scaling" in name for name in ignored)
+
+
+def test_provisioned_click_counters_scale_and_give_throttled_deliveries_more_tries():
+    request, receives, ignored = _clicks(
+        {
+            "ClicksWriteCapacity": "20000",
+            "ClicksMaxWriteCapacity": "60000",
+            "ClicksReadCapacity": "5000",
+            "ClicksMaxReadCapacity": "20000",
+        }
+    )
+
+    assert request["BillingMode"] == "PROVISIONED"
+    assert request["ProvisionedThroughput"] == {
+        "ReadCapacityUnits": 5000,
+        "WriteCapacityUnits": 20000,
+    }
+    assert int(receives) == 20
+    # The scaling resources run on AWS only; the local stack lists them and goes on.
+    assert {"ClicksWriteScaling", "ClicksReadScaling"} <= set(ignored)

@@ -447,10 +447,9 @@ def table_requests(table: TableSpec) -> tuple[dict[str, Any], dict[str, Any] | N
     }
     throughput = props.get("ProvisionedThroughput")
     if request["BillingMode"] == "PROVISIONED":
-        request["ProvisionedThroughput"] = throughput or {
-            "ReadCapacityUnits": 5,
-            "WriteCapacityUnits": 5,
-        }
+        # Template parameters are strings; DynamoDB takes numbers.
+        throughput = throughput or {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+        request["ProvisionedThroughput"] = {name: int(units) for name, units in throughput.items()}
     for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
         if key in props:
             request[key] = props[key]

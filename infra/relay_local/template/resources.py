@@ -341,6 +341,8 @@ INERT: dict[str, str] = {
     "AWS::SQS::QueuePolicy": _ACCESS,
     "AWS::SNS::TopicPolicy": _ACCESS,
     "AWS::S3::BucketPolicy": _ACCESS,
+    "AWS::ApplicationAutoScaling::ScalableTarget": "capacity: local tables have no limits",
+    "AWS::ApplicationAutoScaling::ScalingPolicy": "capacity: local tables have no limits",
     "AWS::KMS::Key": "encryption at rest: local data is not encrypted",
     "AWS::KMS::Alias": "encryption at rest: local data is not encrypted",
 }
