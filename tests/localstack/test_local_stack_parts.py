@@ -141,6 +141,9 @@ def test_filter_patterns() -> None:
     terms = compile_pattern('ERROR "disk full"')
     assert terms("ERROR: disk full on /")
     assert not terms("ERROR: disk ok")
+    # A function's line nested past the JSON parser's depth matches nothing; it does
+    # not stop the subscription.
+    assert not click("[" * 100_000 + "]" * 100_000)
     for unsupported in ('{ $.a = "x" || $.b = "y" }', "?ERROR ?WARN", "[ip, user]"):
         with pytest.raises(TemplateError):
             compile_pattern(unsupported)
@@ -171,3 +174,16 @@ def test_batch_failures_are_ignored_without_report_batch_item_failures() -> None
     )
 
     assert failed_ids(invocation, {"a", "b"}, report_failures=False) == set()
+
+
+@pytest.mark.parametrize("message", ["[1, 2]", '"text"', "[" * 100_000 + "]" * 100_000])
+def test_a_json_structured_message_that_is_no_object_is_delivered_as_published(
+    message: str,
+) -> None:
+    from relay_local.sources.sns import Published
+    from relay_local.template.model import TopicSpec
+
+    topic = TopicSpec("Topic", "topic", "arn:aws:sns:us-east-1:000000000000:topic", {})
+    published = Published(topic, "m-1", message, None, {}, "json", None, None)
+
+    assert published.text_for("lambda") == message

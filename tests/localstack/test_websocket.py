@@ -141,11 +141,21 @@ def test_json_messages_no_route_selects_reach_default(stack: Stack, message: str
     assert answer == {"default": message, "route": "$default"}
 
 
+def test_a_message_nested_past_the_json_parsers_depth_reaches_default(stack: Stack) -> None:
+    nested = "[" * 10_000 + "]" * 10_000  # under the 32 KB frame limit
+    with stack.ws("token=good-alice") as ws:
+        answer = _ask(ws, nested)
+        still_open = _ask(ws, {"action": "echo"})
+
+    assert answer == {"default": nested, "route": "$default"}
+    assert still_open["event"]["requestContext"]["routeKey"] == "echo"
+
+
 def test_a_message_that_is_not_json_reaches_default(stack: Stack) -> None:
     with stack.ws("token=good-alice") as ws:
         answer = _ask(ws, "not json at all")
 
-    assert answer == {"default": "not json at all"}
+    assert answer == {"default": "not json at all", "route": "$default"}
 
 
 def test_a_failing_function_sends_internal_server_error_and_the_socket_stays_open(

@@ -388,7 +388,7 @@ class WebSocketGateway:
     def _select(self, body: str) -> str:
         try:
             value: Any = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             return "$default"
         for key in self.api.selection:
             if not isinstance(value, dict) or key not in value:

@@ -51,7 +51,7 @@ def compile_pattern(pattern: str) -> Matcher:
 def _json_matches(line: str, conditions: list[tuple[list[str], bool, str | None]]) -> bool:
     try:
         document = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     for path, negated, expected in conditions:
         value: Any = document

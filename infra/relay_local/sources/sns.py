@@ -89,7 +89,9 @@ class Published:
             return self.message
         try:
             document = json.loads(self.message)
-        except ValueError:
+        except (ValueError, RecursionError):
+            return self.message
+        if not isinstance(document, dict):
             return self.message
         chosen = document.get(protocol, document.get("default", ""))
         return chosen if isinstance(chosen, str) else json.dumps(chosen)
