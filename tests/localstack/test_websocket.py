@@ -132,7 +132,15 @@ def test_each_socket_gets_its_own_connection_id(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize(
-    "message", ['{"action": "unknown"}', '{"no": "action"}', "[1, 2]", '{"action": 7}']
+    "message",
+    [
+        '{"action": "unknown"}',
+        '{"no": "action"}',
+        "[1, 2]",
+        '{"action": 7}',
+        '{"action": "$connect"}',
+        '{"action": "$disconnect"}',
+    ],
 )
 def test_json_messages_no_route_selects_reach_default(stack: Stack, message: str) -> None:
     with stack.ws("token=good-alice") as ws:

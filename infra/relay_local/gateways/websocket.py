@@ -59,6 +59,7 @@ MAX_LIFETIME_S = 7200.0
 MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _JSON = [(b"content-type", b"application/json")]
+_LIFECYCLE_ROUTES = frozenset({"$connect", "$disconnect"})
 
 
 def _message(status: int, text: str) -> Response:
@@ -375,7 +376,9 @@ class WebSocketGateway:
 
     def received(self, socket: Socket, body: str) -> None:
         route_key = self._select(body)
-        route = self.api.route(route_key) or self.api.route("$default")
+        # A message never reaches the connection's own routes, whatever it names.
+        own = route_key in _LIFECYCLE_ROUTES
+        route = (None if own else self.api.route(route_key)) or self.api.route("$default")
         request_id = gateway_id()
         if route is None:
             self._frame_error(socket, "Forbidden", request_id)
