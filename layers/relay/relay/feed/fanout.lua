@@ -5,13 +5,15 @@
 -- long enough that it expired (or to a flushed cache), and is rebuilt from DynamoDB
 -- when they read. ZADD and ZREM are idempotent, so a redelivered job changes nothing.
 local op, id, keep = ARGV[1], ARGV[2], tonumber(ARGV[3])
+-- A cached timeline always holds the sentinel, so ZCARD alone says whether it is
+-- cached (0: it is not) and whether it is full: one command less per reader.
 local written = 0
 for i = 1, #KEYS do
   local key = KEYS[i]
-  if redis.call('EXISTS', key) == 1 then
+  local held = redis.call('ZCARD', key)
+  if held > 0 then
     if op == 'add' then
-      redis.call('ZADD', key, 0, id)
-      if redis.call('ZCARD', key) > keep then
+      if redis.call('ZADD', key, 0, id) == 1 and held >= keep then
         redis.call('ZREMRANGEBYRANK', key, 0, -(keep + 1))
       end
     else
