@@ -186,3 +186,25 @@ def test_a_deleted_post_leaves_timelines_and_takes_its_comments_and_likes(world,
             ExpressionAttributeValues={":p": {"S": post.post_id}},
         )
         assert left["Items"] == []
+
+
+def test_a_post_fanned_out_while_a_timeline_is_rebuilt_is_kept(world, clock):
+    feed, fan_out, _ = world
+    feed.follow("reader", "author")
+    older = feed.post("author", "before", [])
+    clock.advance(1)
+    during = feed.post("author", "during the rebuild", [])
+    followees = feed.store.followees
+
+    def followees_while_fanning_out(user: str) -> list[str]:
+        found = followees(user)  # the rebuild's DynamoDB reads run; the post lands now
+        fan_out.created(during)
+        return found
+
+    feed.store.followees = followees_while_fanning_out  # type: ignore[method-assign]
+    feed.store.recent_ids = lambda author, limit: [older.post_id]  # read before the post
+    feed.rebuild("reader")
+    del feed.store.followees, feed.store.recent_ids
+
+    ids = [item.post.post_id for item in feed.read("reader", 20, None).items]
+    assert ids == [during.post_id, older.post_id]

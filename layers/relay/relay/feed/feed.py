@@ -355,6 +355,7 @@ class Feed:
     def rebuild(self, reader: str) -> None:
         """The reader's timeline from DynamoDB: the newest posts of everyone they follow
         (and their own) but celebrities, whose posts are pulled at read time."""
+        self.cache.open_timeline(reader)
         followees = self.store.followees(reader)
         celebrities = set(self.store.celebrities())
         authors = [a for a in [*followees, reader] if a not in celebrities]

@@ -117,11 +117,23 @@ class TimelineCache:
             )
         return CachedPage([_text(x) for x in reply[1]], celebrities)
 
-    def store_timeline(self, reader: str, post_ids: list[str], followees: list[str]) -> None:
-        """A rebuilt timeline and followee set, replacing whatever was there, at once."""
+    def open_timeline(self, reader: str) -> None:
+        """Before a rebuild reads DynamoDB: make the timeline exist (the sentinel alone
+        if it was missing), so a post fanned out while the rebuild runs lands in it
+        rather than being skipped as "not cached". Readers still see it as not cached
+        until `store_timeline` writes the followees."""
         pipe = self.client.pipeline(transaction=True)
-        pipe.delete(TIMELINE + reader, FOLLOWEES + reader)
+        pipe.zadd(TIMELINE + reader, {SENTINEL: 0})
+        pipe.expire(TIMELINE + reader, self.ttl_s)
+        pipe.execute()
+
+    def store_timeline(self, reader: str, post_ids: list[str], followees: list[str]) -> None:
+        """A rebuilt timeline, merged into what fan-out wrote meanwhile, and the followee
+        set, at once."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(FOLLOWEES + reader)
         pipe.zadd(TIMELINE + reader, dict.fromkeys([SENTINEL, *post_ids], 0))
+        pipe.zremrangebyrank(TIMELINE + reader, 0, -(self.keep + 1))
         pipe.sadd(FOLLOWEES + reader, SENTINEL, *followees)
         pipe.expire(TIMELINE + reader, self.ttl_s)
         pipe.expire(FOLLOWEES + reader, self.ttl_s)
