@@ -167,6 +167,9 @@ def test_likes_comments_and_shares_are_counted_once_and_a_share_reaches_the_shar
 
     unliked = bob.call("DELETE", f"/api/posts/{post_id}/like").json()
     assert (unliked["likes"], unliked["likedByMe"]) == (0, False)
+    assert bob.call("DELETE", f"/api/posts/{share_id}").status_code == 204
+    assert alice.call("GET", f"/api/posts/{post_id}").json()["shares"] == 0
+    assert bob.call("GET", f"/api/users/{bob.id}").json()["posts"] == 0
 
 
 def test_pages_have_no_gaps_or_repeats_while_posts_arrive_and_top_ranks_engagement(users):

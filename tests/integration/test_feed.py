@@ -208,3 +208,15 @@ def test_a_post_fanned_out_while_a_timeline_is_rebuilt_is_kept(world, clock):
 
     ids = [item.post.post_id for item in feed.read("reader", 20, None).items]
     assert ids == [during.post_id, older.post_id]
+
+
+def test_a_share_outlives_the_post_it_shared_and_can_still_be_deleted(world):
+    feed, _, _ = world
+    original = feed.post("author", "shared then deleted", [])
+    share = feed.share("sharer", original.post_id)
+
+    feed.delete("author", original.post_id)
+    feed.delete("sharer", share.post_id)
+
+    assert feed.store.get_post(share.post_id) is None
+    assert feed.store.profile("sharer").posts == 0

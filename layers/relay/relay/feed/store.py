@@ -228,12 +228,24 @@ class FeedStore:
             },
             self._profile_count(owner, "posts", -1),
         ]
+        if post.shared_from is not None:  # a share: the shared post counts one share less
+            update = self._count_update(
+                self.tables.posts, {"postId": _s(post.shared_from)}, "shares", -1
+            )
+            update["Update"]["ConditionExpression"] = "attribute_exists(postId)"
+            items.append(update)
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as error:
-            if _cancelled(error) and _reasons(error)[:1] == ["ConditionalCheckFailed"]:
+            if not _cancelled(error):
+                raise
+            reasons = _reasons(error)
+            if reasons[:1] == ["ConditionalCheckFailed"]:
                 raise Missing(post_id) from error  # deleted by a concurrent request
-            raise
+            if reasons[2:3] == ["ConditionalCheckFailed"]:  # the shared post is gone already
+                self.client.transact_write_items(TransactItems=items[:2])
+            else:
+                raise
         return post
 
     def recent_ids(self, author_id: str, limit: int) -> list[str]:
