@@ -220,3 +220,14 @@ def test_a_share_outlives_the_post_it_shared_and_can_still_be_deleted(world):
 
     assert feed.store.get_post(share.post_id) is None
     assert feed.store.profile("sharer").posts == 0
+
+
+def test_a_celebrity_whose_id_looks_like_a_sentinel_is_still_pulled(world, clock):
+    feed, _, _ = world
+    rules = Rules(celebrity_threshold=1, timeline_length=5, inactive_after_s=3600)
+    feed = Feed(feed.store, feed.cache, feed.gate, rules, clock)
+    feed.follow("reader", "~")
+    post = feed.post("~", "tilde", [])
+    FanOut(feed.store, feed.cache, rules).created(post)
+
+    assert [item.post.post_id for item in feed.read("reader", 20, None).items] == [post.post_id]

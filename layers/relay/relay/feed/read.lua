@@ -1,6 +1,6 @@
 -- The cached part of one feed page, in one round trip.
--- KEYS: the reader's timeline, their followees, the celebrities (each a set or sorted
--- set with the "~" sentinel, so an empty one still exists).
+-- KEYS: the reader's timeline, their followees, the celebrities (each holds a
+-- sentinel, "~" in the timeline and "" in the sets, so an empty one still exists).
 -- ARGV: the exclusive upper bound ("(~" for the first page, "(<id>" after a cursor),
 -- the page size, the timeline's time to live in seconds, the prefix of a celebrity's
 -- recent-posts key.
@@ -13,7 +13,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 local out = {2, redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[1], '-', 'LIMIT', 0, ARGV[2])}
 for _, celebrity in ipairs(redis.call('SINTER', KEYS[2], KEYS[3])) do
-  if celebrity ~= '~' then
+  if celebrity ~= '' then
     local key = ARGV[4] .. celebrity
     out[#out + 1] = celebrity
     if redis.call('EXISTS', key) == 1 then

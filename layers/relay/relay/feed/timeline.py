@@ -7,8 +7,10 @@ Key formats live here and nowhere else:
 - `feed:fl:<user>`: whom the user follows (to find their celebrity followees).
 - `feed:celebs`: every celebrity.
 - `feed:recent:<author>`: a celebrity's newest post ids, cached for the read path.
-Each holds the sentinel member "~" (it sorts after every id), so an empty one still
-exists: a missing key always means "not cached", never "empty".
+Each holds a sentinel member, so an empty one still exists: a missing key always
+means "not cached", never "empty". In sorted sets of post ids it is "~", which sorts
+after every id; in sets of users it is "", which no user id can be (a token's
+empty subject is no user at all).
 
 Redis is a cache: every key can be rebuilt from DynamoDB (relay.feed.feed does it).
 The scripts (fanout.lua, read.lua, follow.lua) do many small things in one round trip.
@@ -23,6 +25,7 @@ from typing import Any
 import redis
 
 SENTINEL = "~"
+NO_USER = ""
 TIMELINE = "feed:tl:"
 FOLLOWEES = "feed:fl:"
 CELEBRITIES = "feed:celebs"
@@ -134,7 +137,7 @@ class TimelineCache:
         pipe.delete(FOLLOWEES + reader)
         pipe.zadd(TIMELINE + reader, dict.fromkeys([SENTINEL, *post_ids], 0))
         pipe.zremrangebyrank(TIMELINE + reader, 0, -(self.keep + 1))
-        pipe.sadd(FOLLOWEES + reader, SENTINEL, *followees)
+        pipe.sadd(FOLLOWEES + reader, NO_USER, *followees)
         pipe.expire(TIMELINE + reader, self.ttl_s)
         pipe.expire(FOLLOWEES + reader, self.ttl_s)
         pipe.execute()
@@ -142,7 +145,7 @@ class TimelineCache:
     def store_celebrities(self, user_ids: list[str]) -> None:
         pipe = self.client.pipeline(transaction=True)
         pipe.delete(CELEBRITIES)
-        pipe.sadd(CELEBRITIES, SENTINEL, *user_ids)
+        pipe.sadd(CELEBRITIES, NO_USER, *user_ids)
         pipe.execute()
 
     def store_recent(self, recent: dict[str, list[str]], ttl_s: int) -> None:
