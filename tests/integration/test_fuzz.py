@@ -50,6 +50,9 @@ CHECKS = [
 CALLERS = ("alice", "anonymous", "bob", "forged")
 # Codes that exist (see `links`), or None: keep the generated one.
 CODES = ("fuzzA1ice", "fuzzAnon", "fuzz302", "fuzzGone", None, None, None)
+# Feed posts that exist (see `links`): alice's, and bob's share of it; or None.
+POSTS = ("1795000000000alicealice", "1795000000001bobsharebo", None, None)
+USERS = ("alice", "bob", None, None, None)
 
 # Strings that broke this API or its kind before, mixed into every generated string.
 # (Not lone surrogates: schemathesis' validator cannot carry them; test_functions does.)
@@ -106,6 +109,13 @@ def links(aws: Any) -> Iterator[None]:
     ):
         link = Link(code, f"https://example.com/{code}", owner, now, expires_ms, redirect_type)
         store.create(link, dedup=False)
+    from relay.feed.store import FeedStore, Post
+
+    posts = FeedStore()
+    original = Post(POSTS[0], "alice", "fuzzed", [], now)
+    posts.create_post(original)
+    posts.create_post(Post(POSTS[1], "bob", "fuzzed", [], now + 1, shared_from=POSTS[0]))
+    posts.follow("bob", "alice", now)
     with dynamodb_limits.enforced():
         yield
 
@@ -135,4 +145,9 @@ def test_no_request_gets_a_5xx_or_an_undocumented_answer(links: None, case: Any)
     known = CODES[pick % len(CODES)]
     if known is not None and "code" in (case.path_parameters or {}):
         case.path_parameters["code"] = known
+    post, user = POSTS[pick % len(POSTS)], USERS[pick % len(USERS)]
+    if post is not None and "post_id" in (case.path_parameters or {}):
+        case.path_parameters["post_id"] = post
+    if user is not None and "user_id" in (case.path_parameters or {}):
+        case.path_parameters["user_id"] = user
     case.call_and_validate(headers=_headers(CALLERS[pick % len(CALLERS)]), checks=CHECKS)

@@ -32,6 +32,15 @@ class Settings:
     # Rate limit per rule name (requests per the rule's period), from the template's
     # parameters; a rule not named here keeps its default (relay.platform.ratelimit.RULES).
     rate_limits: dict[str, int] = field(default_factory=dict)
+    # The feed's tables and rules (relay.feed.rules says what each rule means).
+    posts_table: str = "PostsTable"
+    follows_table: str = "FollowsTable"
+    likes_table: str = "LikesTable"
+    comments_table: str = "CommentsTable"
+    profiles_table: str = "ProfilesTable"
+    celebrity_threshold: int = 10_000
+    feed_timeline_length: int = 800
+    feed_inactive_days: int = 30
 
 
 def _env(name: str, default: str = "") -> str:
@@ -55,7 +64,25 @@ def settings() -> Settings:
         aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,
         behind_cloudfront=_flag("BEHIND_CLOUDFRONT"),
         rate_limits=_rate_limits(_env("RATE_LIMITS")),
+        posts_table=_env("POSTS_TABLE", "PostsTable"),
+        follows_table=_env("FOLLOWS_TABLE", "FollowsTable"),
+        likes_table=_env("LIKES_TABLE", "LikesTable"),
+        comments_table=_env("COMMENTS_TABLE", "CommentsTable"),
+        profiles_table=_env("PROFILES_TABLE", "ProfilesTable"),
+        celebrity_threshold=_positive("CELEBRITY_THRESHOLD", 10_000),
+        feed_timeline_length=_positive("FEED_TIMELINE_LENGTH", 800),
+        feed_inactive_days=_positive("FEED_INACTIVE_DAYS", 30),
     )
+
+
+def _positive(name: str, default: int) -> int:
+    """A whole number above zero (empty: the default); anything else is refused at start."""
+    text = _env(name)
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number above zero, not {text!r}")
+    return int(text)
 
 
 def _flag(name: str) -> bool:

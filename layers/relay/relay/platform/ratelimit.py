@@ -52,6 +52,10 @@ RULES: dict[str, Rule] = {
         # Reading one's own links and analytics.
         Rule("read-user", limit=300, period_s=60),
         Rule("read-anonymous", limit=60, period_s=60),
+        # The feed: reading (feed pages, posts, profiles, comments) and writing (posts,
+        # follows, likes, comments, shares), per signed-in user.
+        Rule("feed-read-user", limit=600, period_s=60),
+        Rule("feed-write-user", limit=120, period_s=60),
     )
 }
 

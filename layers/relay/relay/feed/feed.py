@@ -1,0 +1,371 @@
+"""What a user does with the feed: post, follow, like, comment, share, and read.
+
+The read path (`Feed.read`) is the hybrid model of the seed:
+1. one Redis round trip (read.lua) gives the page of the reader's pushed timeline and,
+   for each celebrity they follow, that celebrity's cached recent posts;
+2. celebrities whose recent posts are not cached are read from DynamoDB in parallel
+   and cached (so a warm read needs none of it);
+3. the ids are merged newest first and de-duplicated, and the page is hydrated (the
+   posts with their counts and whether the reader liked each) in one BatchGetItem;
+   posts deleted meanwhile drop out there.
+So a warm read is one Redis call and one DynamoDB call, whatever the page size. A
+reader whose timeline is not cached (new, evicted, flushed, or away longer than the
+inactivity cut-off, so fan-out skipped them) gets it rebuilt from DynamoDB first;
+with Redis down, the page is merged straight from DynamoDB.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from relay.feed import ids
+from relay.feed import rules as feed_rules
+from relay.feed.rules import Rules
+from relay.feed.store import AlreadyDone, Comment, FeedStore, Missing, NotOwned, Post, Profile
+from relay.feed.timeline import NotCached, TimelineCache
+from relay.platform.cache import RedisGate
+from relay.platform.clock import Clock, SystemClock
+from relay.platform.errors import Forbidden, Invalid, NotFound, TooLarge
+
+T = TypeVar("T")
+_USER = re.compile(r"[^\s/]{1,128}")
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="feed")
+
+
+def parallel(calls: Iterable[Callable[[], T]]) -> list[T]:
+    """Run blocking calls (DynamoDB queries) at once; results in order."""
+    pending = list(calls)
+    if len(pending) <= 1:
+        return [call() for call in pending]
+    return list(_pool().map(lambda call: call(), pending))
+
+
+def check_user(user_id: str) -> str:
+    if not _USER.fullmatch(user_id):
+        raise NotFound("No such user.")
+    return user_id
+
+
+def check_post_id(post_id: str) -> str:
+    if not ids.is_id(post_id):
+        raise NotFound("No such post.")
+    return post_id
+
+
+def _content(text: str, limit: int, what: str) -> str:
+    if not text.strip():
+        raise Invalid(f"{what}: must not be empty.", code="empty_content")
+    if len(text) > limit:
+        raise TooLarge(f"{what}: at most {limit} characters.", code="content_too_long")
+    return text
+
+
+def _media(urls: list[str]) -> list[str]:
+    if len(urls) > feed_rules.MAX_MEDIA:
+        raise Invalid(f"mediaUrls: at most {feed_rules.MAX_MEDIA}.", code="too_many_media")
+    for url in urls:
+        parts = urlsplit(url) if len(url) <= feed_rules.MAX_MEDIA_URL else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Invalid("mediaUrls: each must be an http or https URL.", code="invalid_url")
+    return urls
+
+
+@dataclass(frozen=True)
+class Item:
+    """A post as one reader sees it."""
+
+    post: Post
+    liked_by_me: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Item]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    items: list[Comment]
+    next_cursor: str | None
+
+
+def _opaque(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _unopaque(cursor: str, pattern: str) -> str:
+    try:
+        if len(cursor) > ids.MAX_CURSOR:
+            raise ValueError(cursor)
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, ValueError) as error:
+        raise Invalid("cursor: not a cursor of this list.", code="invalid_cursor") from error
+    if not re.fullmatch(pattern, text):
+        raise Invalid("cursor: not a cursor of this list.", code="invalid_cursor")
+    return text
+
+
+class Feed:
+    def __init__(
+        self,
+        store: FeedStore,
+        cache: TimelineCache,
+        gate: RedisGate,
+        rules: Rules,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store = store
+        self.cache = cache
+        self.gate = gate
+        self.rules = rules
+        self.clock = clock or SystemClock()
+
+    # ------------------------------------------------------------------ posts
+    def post(self, author: str, content: str, media_urls: list[str]) -> Post:
+        post = Post(
+            post_id=ids.new_id(self.clock.now_ms()),
+            author_id=author,
+            content=_content(content, feed_rules.MAX_CONTENT, "content"),
+            media_urls=_media(media_urls),
+            created_ms=self.clock.now_ms(),
+        )
+        self.store.create_post(post)
+        return post
+
+    def get(self, viewer: str, post_id: str) -> Item:
+        post = self.store.get_post(check_post_id(post_id))
+        if post is None:
+            raise NotFound("No such post.")
+        return Item(post, self.store.liked(post_id, viewer))
+
+    def delete(self, user: str, post_id: str) -> None:
+        try:
+            self.store.delete_post(check_post_id(post_id), user)
+        except Missing:
+            raise NotFound("No such post.") from None
+        except NotOwned:
+            raise Forbidden("This post is not yours.") from None
+
+    def share(self, user: str, post_id: str) -> Post:
+        original = self.store.get_post(check_post_id(post_id))
+        if original is None:
+            raise NotFound("No such post.")
+        # Sharing a share shares what it shared.
+        source = original.shared_from or original.post_id
+        share = Post(
+            post_id=ids.new_id(self.clock.now_ms()),
+            author_id=user,
+            content=original.content,
+            media_urls=original.media_urls,
+            created_ms=self.clock.now_ms(),
+            shared_from=source,
+        )
+        try:
+            self.store.create_post(share, shared=original)
+        except Missing:
+            raise NotFound("No such post.") from None
+        return share
+
+    def posts_of(self, viewer: str, author: str, limit: int, cursor: str | None) -> Page:
+        before = ids.position(cursor)
+        post_ids = self.store.recent_ids_before(check_user(author), limit, before)
+        return self._page(viewer, post_ids, limit)
+
+    # ------------------------------------------------------------------ people
+    def profile(self, viewer: str, user_id: str) -> tuple[Profile, bool]:
+        profile = self.store.profile(check_user(user_id))
+        followed = viewer != user_id and self.store.is_following(viewer, user_id)
+        return profile, followed
+
+    def follow(self, follower: str, followee: str) -> tuple[Profile, bool]:
+        if follower == check_user(followee):
+            raise Invalid("You cannot follow yourself.", code="cannot_follow_self")
+        try:
+            self.store.follow(follower, followee, self.clock.now_ms())
+        except AlreadyDone:
+            return self.store.profile(followee), True
+        profile = self.store.profile(followee)
+        if not profile.celebrity and self.rules.is_celebrity(profile.followers):
+            self.store.mark_celebrity(followee)
+            self.gate.attempt(lambda: self.cache.add_celebrity(followee))
+            profile = Profile(
+                profile.user_id, profile.followers, profile.following, profile.posts, True
+            )
+        # Their recent posts join the follower's cached timeline (celebrities' are pulled).
+        recent = (
+            []
+            if profile.celebrity
+            else self.store.recent_ids(followee, feed_rules.REBUILD_PER_AUTHOR)
+        )
+        self.gate.attempt(lambda: self.cache.followed(follower, followee, recent, on=True))
+        return profile, True
+
+    def unfollow(self, follower: str, followee: str) -> tuple[Profile, bool]:
+        if follower == check_user(followee):
+            raise Invalid("You cannot follow yourself.", code="cannot_follow_self")
+        try:
+            self.store.unfollow(follower, followee)
+        except AlreadyDone:
+            return self.store.profile(followee), False
+        recent = self.store.recent_ids(followee, self.rules.timeline_length)
+        self.gate.attempt(lambda: self.cache.followed(follower, followee, recent, on=False))
+        return self.store.profile(followee), False
+
+    # ------------------------------------------------------------------ engagement
+    def like(self, user: str, post_id: str) -> Item:
+        try:
+            self.store.like(check_post_id(post_id), user, self.clock.now_ms())
+        except AlreadyDone:
+            pass
+        except Missing:
+            raise NotFound("No such post (it may have been deleted).") from None
+        return self.get(user, post_id)
+
+    def unlike(self, user: str, post_id: str) -> Item:
+        try:
+            self.store.unlike(check_post_id(post_id), user)
+        except AlreadyDone:
+            pass
+        except Missing:
+            raise NotFound("No such post (it may have been deleted).") from None
+        return self.get(user, post_id)
+
+    def comment(self, user: str, post_id: str, content: str) -> Comment:
+        comment = Comment(
+            post_id=check_post_id(post_id),
+            comment_id=ids.new_id(self.clock.now_ms()),
+            author_id=user,
+            content=_content(content, feed_rules.MAX_COMMENT, "content"),
+            created_ms=self.clock.now_ms(),
+        )
+        try:
+            self.store.add_comment(comment)
+        except Missing:
+            raise NotFound("No such post (it may have been deleted).") from None
+        return comment
+
+    def comments(self, post_id: str, limit: int, cursor: str | None) -> CommentPage:
+        if self.store.get_post(check_post_id(post_id)) is None:
+            raise NotFound("No such post.")
+        after = _unopaque(cursor, r"\d{13}[a-z2-7]{10}") if cursor else None
+        found = self.store.comments(post_id, limit, after)
+        more = len(found) == limit
+        return CommentPage(found, _opaque(found[-1].comment_id) if more else None)
+
+    # ------------------------------------------------------------------ the feed
+    def read(self, reader: str, limit: int, cursor: str | None, rank: str = "recent") -> Page:
+        if rank == "top":
+            return self._top(reader, limit, cursor)
+        before = ids.position(cursor)
+        return self._page(reader, self.candidates(reader, before, limit), limit)
+
+    def _page(self, reader: str, post_ids: list[str], limit: int) -> Page:
+        posts, liked = self.store.hydrate(post_ids, reader)
+        items = [Item(posts[i], i in liked) for i in post_ids if i in posts]
+        more = len(post_ids) == limit and bool(post_ids)
+        return Page(items, ids.cursor_of(post_ids[-1]) if more else None)
+
+    def _top(self, reader: str, limit: int, cursor: str | None) -> Page:
+        offset = int(_unopaque(cursor, r"top:\d{1,4}")[4:]) if cursor else 0
+        window = self.candidates(reader, None, feed_rules.RANK_WINDOW)
+        posts = self.store.counts_of(window)
+        now = self.clock.now_ms()
+        ranked = sorted(
+            posts.values(),
+            key=lambda p: (
+                feed_rules.score(p.likes, p.comments, p.shares, now - p.created_ms),
+                p.post_id,
+            ),
+            reverse=True,
+        )
+        chosen = [p.post_id for p in ranked[offset : offset + limit]]
+        page = self._page(reader, chosen, limit)
+        more = offset + limit < len(ranked)
+        return Page(page.items, _opaque(f"top:{offset + limit}") if more else None)
+
+    def candidates(self, reader: str, before: str | None, limit: int) -> list[str]:
+        """The ids of a page of the reader's feed, newest first, older than `before`."""
+        found = self.gate.attempt(lambda: self._cached(reader, before, limit))
+        if found is None:
+            return self._uncached(reader, before, limit)
+        return found
+
+    def _cached(self, reader: str, before: str | None, limit: int) -> list[str]:
+        for _ in range(3):
+            try:
+                page = self.cache.page(reader, before, limit)
+                break
+            except NotCached as missing:
+                if missing.what == "celebrities":
+                    self.cache.store_celebrities(self.store.celebrities())
+                else:
+                    self.rebuild(reader)
+        else:
+            raise RuntimeError("the feed cache would not stay warm")  # evicted as fast as filled
+        found = set(page.pushed)
+        uncached = [c for c, (got, _) in page.celebrities.items() if got is None]
+        # A celebrity cache holds their newest posts only; a deep page reads past it.
+        deeper = [
+            c
+            for c, (got, held) in page.celebrities.items()
+            if got is not None and len(got) < limit and held >= feed_rules.CELEBRITY_RECENT
+        ]
+        for got, _ in page.celebrities.values():
+            found.update(got or [])
+        if uncached:
+            recent = parallel(
+                functools.partial(self.store.recent_ids, c, feed_rules.CELEBRITY_RECENT)
+                for c in uncached
+            )
+            self.cache.store_recent(
+                dict(zip(uncached, recent, strict=True)), feed_rules.CELEBRITY_RECENT_TTL_S
+            )
+            for post_ids in recent:
+                found.update(i for i in post_ids if before is None or i < before)
+        if deeper:
+            for post_ids in parallel(
+                functools.partial(self.store.recent_ids_before, c, limit, before) for c in deeper
+            ):
+                found.update(post_ids)
+        return sorted(found, reverse=True)[:limit]
+
+    def _uncached(self, reader: str, before: str | None, limit: int) -> list[str]:
+        """Redis is down: the page straight from DynamoDB, each followed author's newest."""
+        authors = [*self.store.followees(reader), reader]
+        found: set[str] = set()
+        for post_ids in parallel(
+            functools.partial(self.store.recent_ids_before, a, limit, before) for a in authors
+        ):
+            found.update(post_ids)
+        return sorted(found, reverse=True)[:limit]
+
+    def rebuild(self, reader: str) -> None:
+        """The reader's timeline from DynamoDB: the newest posts of everyone they follow
+        (and their own) but celebrities, whose posts are pulled at read time."""
+        self.cache.open_timeline(reader)
+        followees = self.store.followees(reader)
+        celebrities = set(self.store.celebrities())
+        authors = [a for a in [*followees, reader] if a not in celebrities]
+        found: set[str] = set()
+        for post_ids in parallel(
+            functools.partial(self.store.recent_ids, a, feed_rules.REBUILD_PER_AUTHOR)
+            for a in authors
+        ):
+            found.update(post_ids)
+        newest = sorted(found, reverse=True)[: self.rules.timeline_length]
+        # The reader is among their own followees, so that their own posts are pulled
+        # like a followed celebrity's when they are one.
+        self.cache.store_timeline(reader, newest, [*followees, reader])

@@ -1,0 +1,68 @@
+"""Every rule of the feed in one place, set by the deployment (template parameters).
+
+- `celebrity_threshold`: an author with at least this many followers is a celebrity:
+  their posts are not fanned out on write but pulled at read time (the hybrid model).
+  Once crossed, an author stays a celebrity (see docs/decisions.md, "Feed").
+- `timeline_length`: how many post ids a cached timeline keeps (Twitter and Mastodon
+  keep about 800); older ones are trimmed on every write.
+- `inactive_after_s`: a cached timeline not read for this long expires; fan-out writes
+  only into timelines that exist, so inactive followers cost nothing and get their
+  feed rebuilt from DynamoDB when they come back.
+- `score`: the ranking of `?rank=top`, recency and engagement (docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from relay.platform.config import settings
+
+# A post: at most this many characters of content and this many media URLs.
+MAX_CONTENT = 2_000
+MAX_MEDIA = 4
+MAX_MEDIA_URL = 2_048
+MAX_COMMENT = 1_000
+# Pages of the feed and of lists: default and largest page.
+DEFAULT_PAGE = 20
+MAX_PAGE = 50
+# How many of a celebrity's newest posts the read path keeps cached, and for how long.
+CELEBRITY_RECENT = 200
+CELEBRITY_RECENT_TTL_S = 3_600
+# A rebuilt timeline takes at most this many newest posts from each followed author.
+REBUILD_PER_AUTHOR = 100
+# ?rank=top ranks this many newest posts of the feed.
+RANK_WINDOW = 100
+# Ranking: engagement weights and gravity (how fast age wins over engagement).
+LIKE_WEIGHT = 1.0
+COMMENT_WEIGHT = 2.0
+SHARE_WEIGHT = 3.0
+GRAVITY = 1.5
+
+
+@dataclass(frozen=True)
+class Rules:
+    celebrity_threshold: int = 10_000
+    timeline_length: int = 800
+    inactive_after_s: int = 30 * 86_400
+
+    def is_celebrity(self, followers: int) -> bool:
+        return followers >= self.celebrity_threshold
+
+
+def score(likes: int, comments: int, shares: int, age_ms: int) -> float:
+    """?rank=top: engagement over age, as Hacker News ranks stories:
+    (1 + likes + 2 comments + 3 shares) / (age in hours + 2) ^ 1.5."""
+    engagement = 1 + LIKE_WEIGHT * likes + COMMENT_WEIGHT * comments + SHARE_WEIGHT * shares
+    hours = max(0, age_ms) / 3_600_000
+    return float(engagement / (hours + 2) ** GRAVITY)
+
+
+@functools.cache
+def rules() -> Rules:
+    conf = settings()
+    return Rules(
+        celebrity_threshold=conf.celebrity_threshold,
+        timeline_length=conf.feed_timeline_length,
+        inactive_after_s=conf.feed_inactive_days * 86_400,
+    )

@@ -1,0 +1,127 @@
+"""The feed's HTTP shapes (camelCase JSON), from which the OpenAPI document is made.
+
+The schemas say what a valid request looks like; the domain (relay.feed.feed) checks
+it, so a wrong value is a 400 or 413 with its own code (empty_content, ...).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from relay.feed import rules
+from relay.feed.feed import CommentPage, Item, Page
+from relay.feed.store import Comment, Post, Profile
+from relay.platform.clock import iso
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class PostBody(_Camel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    content: str = Field(
+        description=f"The text of the post: not empty, at most {rules.MAX_CONTENT} characters.",
+        json_schema_extra={"maxLength": rules.MAX_CONTENT, "examples": ["Hello, Relay"]},
+    )
+    media_urls: list[str] = Field(
+        default_factory=list,
+        description=f"Up to {rules.MAX_MEDIA} http or https URLs of images or video.",
+    )
+
+
+class CommentBody(_Camel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    content: str = Field(
+        description=f"The comment: not empty, at most {rules.MAX_COMMENT} characters.",
+        json_schema_extra={"maxLength": rules.MAX_COMMENT},
+    )
+
+
+class PostOut(_Camel):
+    post_id: str
+    author_id: str
+    content: str
+    media_urls: list[str]
+    created_at: str
+    likes: int
+    comments: int
+    shares: int
+    liked_by_me: bool
+    shared_from: str | None = None
+
+    @classmethod
+    def of(cls, post: Post, liked_by_me: bool = False) -> PostOut:
+        return cls(
+            post_id=post.post_id,
+            author_id=post.author_id,
+            content=post.content,
+            media_urls=post.media_urls,
+            created_at=iso(post.created_ms),
+            likes=post.likes,
+            comments=post.comments,
+            shares=post.shares,
+            liked_by_me=liked_by_me,
+            shared_from=post.shared_from,
+        )
+
+    @classmethod
+    def of_item(cls, item: Item) -> PostOut:
+        return cls.of(item.post, item.liked_by_me)
+
+
+class PostPage(_Camel):
+    items: list[PostOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page) -> PostPage:
+        return cls(items=[PostOut.of_item(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+class ProfileOut(_Camel):
+    user_id: str
+    followers: int
+    following: int
+    posts: int
+    followed_by_me: bool
+
+    @classmethod
+    def of(cls, profile: Profile, followed_by_me: bool) -> ProfileOut:
+        return cls(
+            user_id=profile.user_id,
+            followers=profile.followers,
+            following=profile.following,
+            posts=profile.posts,
+            followed_by_me=followed_by_me,
+        )
+
+
+class CommentOut(_Camel):
+    comment_id: str
+    post_id: str
+    author_id: str
+    content: str
+    created_at: str
+
+    @classmethod
+    def of(cls, comment: Comment) -> CommentOut:
+        return cls(
+            comment_id=comment.comment_id,
+            post_id=comment.post_id,
+            author_id=comment.author_id,
+            content=comment.content,
+            created_at=iso(comment.created_ms),
+        )
+
+
+class CommentList(_Camel):
+    items: list[CommentOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: CommentPage) -> CommentList:
+        return cls(items=[CommentOut.of(c) for c in page.items], next_cursor=page.next_cursor)

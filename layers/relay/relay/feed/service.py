@@ -1,0 +1,31 @@
+"""The feed as a deployed function builds it: the template's tables, the shared Redis,
+the deployment's rules. Made once per process, on first use."""
+
+from __future__ import annotations
+
+import functools
+
+from relay.feed.fanout import FanOut
+from relay.feed.feed import Feed
+from relay.feed.rules import rules
+from relay.feed.store import FeedStore
+from relay.feed.timeline import TimelineCache
+from relay.platform.cache import redis_client
+
+
+@functools.cache
+def timeline_cache() -> TimelineCache:
+    conf = rules()
+    return TimelineCache(redis_client(), keep=conf.timeline_length, ttl_s=conf.inactive_after_s)
+
+
+@functools.cache
+def fan_out() -> FanOut:
+    return FanOut(FeedStore(), timeline_cache(), rules())
+
+
+@functools.cache
+def feed() -> Feed:
+    from relay.platform.http import redis_gate
+
+    return Feed(FeedStore(), timeline_cache(), redis_gate(), rules())

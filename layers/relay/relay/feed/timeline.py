@@ -1,0 +1,163 @@
+"""The feed's Redis side: cached timelines, followees, celebrities and their recent posts.
+
+Key formats live here and nowhere else:
+- `feed:tl:<user>`: the user's timeline, post ids in a sorted set ordered by id (all
+  scores 0, so by id, which sorts by time: relay.feed.ids), trimmed to the timeline
+  length; it expires when its reader has been away for the inactivity cut-off.
+- `feed:fl:<user>`: whom the user follows (to find their celebrity followees).
+- `feed:celebs`: every celebrity.
+- `feed:recent:<author>`: a celebrity's newest post ids, cached for the read path.
+Each holds a sentinel member, so an empty one still exists: a missing key always
+means "not cached", never "empty". In sorted sets of post ids it is "~", which sorts
+after every id; in sets of users it is "", which no user id can be (a token's
+empty subject is no user at all).
+
+Redis is a cache: every key can be rebuilt from DynamoDB (relay.feed.feed does it).
+The scripts (fanout.lua, read.lua, follow.lua) do many small things in one round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import redis
+
+SENTINEL = "~"
+NO_USER = ""
+TIMELINE = "feed:tl:"
+FOLLOWEES = "feed:fl:"
+CELEBRITIES = "feed:celebs"
+RECENT = "feed:recent:"
+
+
+def _script(client: redis.Redis, name: str) -> Any:
+    return client.register_script(resources.files("relay.feed").joinpath(name).read_text())
+
+
+def timeline_key(user_id: str) -> str:
+    return TIMELINE + user_id
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    """What read.lua found: the pushed ids, and per celebrity followee their ids (None
+    when not cached) and how many of their posts the cache holds."""
+
+    pushed: list[str]
+    celebrities: dict[str, tuple[list[str] | None, int]]
+
+
+class NotCached(Exception):
+    """The reader's timeline (`what` = "timeline") or the celebrities ("celebrities")."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class TimelineCache:
+    def __init__(self, client: redis.Redis, *, keep: int, ttl_s: int) -> None:
+        self.client = client
+        self.keep = keep + 1  # the sentinel takes a place
+        self.ttl_s = ttl_s
+        self._fanout = _script(client, "fanout.lua")
+        self._read = _script(client, "read.lua")
+        self._follow = _script(client, "follow.lua")
+
+    # ------------------------------------------------------------------ write side
+    def fan_out(self, post_id: str, readers: list[str], *, remove: bool = False) -> int:
+        """Write (or remove) a post id in the cached timelines of `readers`; how many
+        were cached (and so written)."""
+        if not readers:
+            return 0
+        keys = [TIMELINE + reader for reader in readers]
+        return int(self._fanout(keys=keys, args=["rem" if remove else "add", post_id, self.keep]))
+
+    def add_recent(self, author: str, post_id: str, keep: int, *, remove: bool = False) -> None:
+        """Keep a celebrity's cached recent posts current (when they are cached)."""
+        self._fanout(keys=[RECENT + author], args=["rem" if remove else "add", post_id, keep + 1])
+
+    def followed(self, follower: str, followee: str, post_ids: list[str], *, on: bool) -> None:
+        self._follow(
+            keys=[TIMELINE + follower, FOLLOWEES + follower],
+            args=["follow" if on else "unfollow", followee, self.keep, *post_ids],
+        )
+
+    def add_celebrity(self, user_id: str) -> None:
+        """One more celebrity; when the set is not cached, the next read loads it whole."""
+        self.client.eval(
+            "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SADD', KEYS[1], ARGV[1]) end",
+            1,
+            CELEBRITIES,
+            user_id,
+        )
+
+    # ------------------------------------------------------------------ read side
+    def page(self, reader: str, before: str | None, limit: int) -> CachedPage:
+        bound = "(" + (before or SENTINEL)
+        reply = self._read(
+            keys=[TIMELINE + reader, FOLLOWEES + reader, CELEBRITIES],
+            args=[bound, limit, self.ttl_s, RECENT],
+        )
+        status = int(reply[0])
+        if status == 0:
+            raise NotCached("celebrities")
+        if status == 1:
+            raise NotCached("timeline")
+        celebrities: dict[str, tuple[list[str] | None, int]] = {}
+        rest = reply[2:]
+        for i in range(0, len(rest), 3):
+            ids = rest[i + 1]
+            celebrities[_text(rest[i])] = (
+                None if ids is None else [_text(x) for x in ids],
+                int(rest[i + 2]),
+            )
+        return CachedPage([_text(x) for x in reply[1]], celebrities)
+
+    def open_timeline(self, reader: str) -> None:
+        """Before a rebuild reads DynamoDB: make the timeline exist (the sentinel alone
+        if it was missing), so a post fanned out while the rebuild runs lands in it
+        rather than being skipped as "not cached". Readers still see it as not cached
+        until `store_timeline` writes the followees."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zadd(TIMELINE + reader, {SENTINEL: 0})
+        pipe.expire(TIMELINE + reader, self.ttl_s)
+        pipe.execute()
+
+    def store_timeline(self, reader: str, post_ids: list[str], followees: list[str]) -> None:
+        """A rebuilt timeline, merged into what fan-out wrote meanwhile, and the followee
+        set, at once."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(FOLLOWEES + reader)
+        pipe.zadd(TIMELINE + reader, dict.fromkeys([SENTINEL, *post_ids], 0))
+        pipe.zremrangebyrank(TIMELINE + reader, 0, -(self.keep + 1))
+        pipe.sadd(FOLLOWEES + reader, NO_USER, *followees)
+        pipe.expire(TIMELINE + reader, self.ttl_s)
+        pipe.expire(FOLLOWEES + reader, self.ttl_s)
+        pipe.execute()
+
+    def store_celebrities(self, user_ids: list[str]) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(CELEBRITIES)
+        pipe.sadd(CELEBRITIES, NO_USER, *user_ids)
+        pipe.execute()
+
+    def store_recent(self, recent: dict[str, list[str]], ttl_s: int) -> None:
+        """Celebrities' newest post ids, as read from DynamoDB: one round trip for all."""
+        if not recent:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for author, post_ids in recent.items():
+            pipe.delete(RECENT + author)
+            pipe.zadd(RECENT + author, dict.fromkeys([SENTINEL, *post_ids], 0))
+            pipe.expire(RECENT + author, ttl_s)
+        pipe.execute()
+
+    def drop(self, reader: str) -> None:
+        self.client.delete(TIMELINE + reader, FOLLOWEES + reader)

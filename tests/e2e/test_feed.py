@@ -1,0 +1,265 @@
+"""The social feed end to end: `relay run` with the real template.yaml (a celebrity
+threshold of 3 followers), spoken to over HTTP by several users, one test per numbered
+point of the feed's issue. Each test has its own users, so the tests share one stack."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from tests.support.stack import Stack, eventually, relay
+
+ROOT = Path(__file__).resolve().parents[2]
+THRESHOLD = 3
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+@pytest.fixture(scope="module")
+def cache() -> redis.Redis:
+    client = redis.Redis.from_url(os.environ["RELAY_E2E_REDIS_URL"], decode_responses=True)
+    client.flushdb()
+    return client
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, cache: redis.Redis) -> Iterator[Stack]:
+    running = Stack(
+        ROOT,
+        tmp_path_factory.mktemp("relay-feed-state"),
+        "--parameter-overrides",
+        f"CelebrityThreshold={THRESHOLD}",
+        env={"REDIS_URL": os.environ["RELAY_E2E_REDIS_URL"]},
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+class User:
+    """One signed-in user speaking to the stack."""
+
+    def __init__(self, stack: Stack, name: str) -> None:
+        made = relay("token", name, "--state-dir", str(stack.state_dir), cwd=ROOT)
+        assert made.returncode == 0, made.stderr
+        self.id = name
+        self.http = stack.http
+        self.headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
+
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.request(method, path, headers=self.headers, **kwargs)
+
+    def post(self, content: str) -> str:
+        made = self.call("POST", "/api/posts", json={"content": content})
+        assert made.status_code == 201, made.text
+        return str(made.json()["postId"])
+
+    def follow(self, other: User) -> dict[str, Any]:
+        done = self.call("POST", f"/api/users/{other.id}/follow")
+        assert done.status_code == 200, done.text
+        return dict(done.json())
+
+    def feed(self, **params: Any) -> dict[str, Any]:
+        page = self.call("GET", "/api/feed", params=params)
+        assert page.status_code == 200, page.text
+        return dict(page.json())
+
+    def feed_ids(self, **params: Any) -> list[str]:
+        return [item["postId"] for item in self.feed(**params)["items"]]
+
+
+@pytest.fixture
+def users(stack: Stack) -> Any:
+    run = uuid.uuid4().hex[:6]
+
+    def make(*names: str) -> list[User]:
+        return [User(stack, f"{name}-{run}") for name in names]
+
+    return make
+
+
+def error_of(response: httpx.Response) -> dict[str, str]:
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def test_a_post_reaches_its_authors_followers_within_seconds_and_no_one_else(users):
+    alice, bob, carol, dave = users("alice", "bob", "carol", "dave")
+    bob.follow(alice)
+    carol.follow(alice)
+    for reader in (bob, carol, dave):
+        assert reader.feed()["items"] == []  # their timelines are cached (and empty) now
+
+    post_id = alice.post("hello from alice")
+
+    for reader in (bob, carol):
+        eventually(
+            lambda reader=reader: reader.feed_ids()[:1] == [post_id],
+            timeout=10,
+            what=f"alice's post in {reader.id}'s feed",
+        )
+    top = bob.feed()["items"][0]
+    assert top["authorId"] == alice.id and top["content"] == "hello from alice"
+    assert post_id not in dave.feed_ids()
+
+
+def test_a_celebrity_post_is_pulled_at_read_time_merged_in_order_once(users, cache):
+    star, plain, reader, fan2, fan3 = users("star", "plain", "reader", "fan2", "fan3")
+    for fan in (reader, fan2, fan3):
+        fan.follow(star)
+    reader.follow(plain)
+    assert reader.feed()["items"] == []
+
+    first = plain.post("plain one")
+    eventually(lambda: reader.feed_ids() == [first], what="the ordinary post, pushed")
+    celebrity = star.post("star post")
+    last = plain.post("plain two")
+    eventually(lambda: reader.feed_ids()[:1] == [last], what="the second ordinary post")
+
+    assert reader.feed_ids() == [last, celebrity, first]
+    # Pulled, not pushed: the star's post is in no cached timeline.
+    assert cache.zscore(f"feed:tl:{reader.id}", celebrity) is None
+    assert cache.zscore(f"feed:tl:{reader.id}", last) == 0
+    assert celebrity in fan2.feed_ids() and celebrity in fan3.feed_ids()
+
+
+def test_likes_comments_and_shares_are_counted_once_and_a_share_reaches_the_sharers_followers(
+    users,
+):
+    alice, bob, carol = users("alice", "bob", "carol")
+    carol.follow(bob)
+    post_id = alice.post("count me")
+
+    first = bob.call("POST", f"/api/posts/{post_id}/like")
+    again = bob.call("POST", f"/api/posts/{post_id}/like")
+    commented = carol.call("POST", f"/api/posts/{post_id}/comments", json={"content": "nice"})
+    shared = bob.call("POST", f"/api/posts/{post_id}/share")
+
+    assert first.status_code == again.status_code == 200
+    assert again.json()["likes"] == 1 and again.json()["likedByMe"] is True
+    assert commented.status_code == 201 and commented.json()["content"] == "nice"
+    assert shared.status_code == 201 and shared.json()["sharedFrom"] == post_id
+    seen = alice.call("GET", f"/api/posts/{post_id}").json()
+    assert (seen["likes"], seen["comments"], seen["shares"], seen["likedByMe"]) == (1, 1, 1, False)
+    comments = alice.call("GET", f"/api/posts/{post_id}/comments").json()
+    assert [c["content"] for c in comments["items"]] == ["nice"]
+    assert bob.call("GET", f"/api/users/{bob.id}").json() == {
+        "userId": bob.id,
+        "followers": 1,
+        "following": 0,
+        "posts": 1,
+        "followedByMe": False,
+    }
+    assert carol.call("GET", f"/api/users/{bob.id}").json()["followedByMe"] is True
+    assert alice.call("GET", f"/api/users/{alice.id}").json()["posts"] == 1
+    share_id = shared.json()["postId"]
+    eventually(lambda: carol.feed_ids()[:1] == [share_id], what="the share in carol's feed")
+    assert carol.feed()["items"][0]["sharedFrom"] == post_id
+
+    unliked = bob.call("DELETE", f"/api/posts/{post_id}/like").json()
+    assert (unliked["likes"], unliked["likedByMe"]) == (0, False)
+    assert bob.call("DELETE", f"/api/posts/{share_id}").status_code == 204
+    assert alice.call("GET", f"/api/posts/{post_id}").json()["shares"] == 0
+    assert bob.call("GET", f"/api/users/{bob.id}").json()["posts"] == 0
+
+
+def test_pages_have_no_gaps_or_repeats_while_posts_arrive_and_top_ranks_engagement(users):
+    author, reader = users("author", "reader")
+    reader.follow(author)
+    assert reader.feed()["items"] == []
+    written = [author.post(f"post {n}") for n in range(7)]
+    eventually(lambda: reader.feed_ids(limit=1) == [written[-1]], what="the newest post")
+
+    seen: list[str] = []
+    page = reader.feed(limit=3)
+    while True:
+        seen += [item["postId"] for item in page["items"]]
+        author.post("arriving while paging")
+        if page["nextCursor"] is None:
+            break
+        page = reader.feed(limit=3, cursor=page["nextCursor"])
+
+    assert seen == written[::-1]
+
+    eventually(lambda: len(reader.feed_ids(limit=50)) == 10, what="the posts that arrived")
+    liked = written[2]
+    assert reader.call("POST", f"/api/posts/{liked}/like").status_code == 200
+    top = reader.feed(rank="top", limit=5)
+    rest = reader.feed(rank="top", limit=5, cursor=top["nextCursor"])
+    ranked = [i["postId"] for i in top["items"]] + [i["postId"] for i in rest["items"]]
+    assert ranked[0] == liked
+    assert len(ranked) == len(set(ranked)) == 10 and rest["nextCursor"] is None
+
+
+def test_unfollowed_and_deleted_posts_leave_the_feed_and_comments_go_with_the_post(users):
+    alice, bob, carol = users("alice", "bob", "carol")
+    carol.follow(alice)
+    carol.follow(bob)
+    assert carol.feed()["items"] == []
+    kept = alice.post("kept")
+    deleted = alice.post("deleted")
+    from_bob = bob.post("bob's")
+    eventually(lambda: len(carol.feed_ids()) == 3, what="three posts in carol's feed")
+    assert (
+        bob.call("POST", f"/api/posts/{deleted}/comments", json={"content": "x"}).status_code == 201
+    )
+
+    assert carol.call("DELETE", f"/api/users/{bob.id}/follow").json()["followedByMe"] is False
+    assert alice.call("DELETE", f"/api/posts/{deleted}").status_code == 204
+
+    assert carol.feed_ids() == [kept]
+    assert from_bob not in carol.feed_ids()
+    assert alice.call("GET", f"/api/posts/{deleted}").status_code == 404
+    assert alice.call("GET", f"/api/posts/{deleted}/comments").status_code == 404
+    assert alice.call("GET", f"/api/users/{alice.id}").json()["posts"] == 1
+
+
+def test_a_feed_that_is_gone_from_the_cache_is_rebuilt_whole_and_cached_again(users, cache):
+    alice, bob = users("alice", "bob")
+    bob.follow(alice)
+    older = alice.post("before the flush")
+    eventually(lambda: bob.feed_ids() == [older], what="the first post")
+
+    cache.delete(f"feed:tl:{bob.id}")  # evicted, or expired while bob was away
+    newer = alice.post("while bob was away")  # fan-out skips a timeline that is not cached
+    assert bob.feed_ids() == [newer, older]
+    assert cache.exists(f"feed:tl:{bob.id}")
+
+    cache.flushdb()
+    assert bob.feed_ids() == [newer, older]
+    assert cache.zscore(f"feed:tl:{bob.id}", newer) == 0
+
+
+def test_bad_input_gets_designs_errors(users, stack):
+    alice, bob = users("alice", "bob")
+    post_id = alice.post("mine")
+    gone = alice.post("gone")
+    assert alice.call("DELETE", f"/api/posts/{gone}").status_code == 204
+
+    empty = alice.call("POST", "/api/posts", json={"content": "   "})
+    oversized = alice.call("POST", "/api/posts", json={"content": "x" * 2001})
+    self_follow = alice.call("POST", f"/api/users/{alice.id}/follow")
+    like_gone = bob.call("POST", f"/api/posts/{gone}/like")
+    bad_cursor = alice.call("GET", "/api/feed", params={"cursor": "not-a-cursor"})
+    not_mine = bob.call("DELETE", f"/api/posts/{post_id}")
+    no_token = stack.http.get("/api/feed")
+    wrong_shape = alice.call("POST", "/api/posts", json={"text": "hi"})
+
+    assert (empty.status_code, error_of(empty)["code"]) == (400, "empty_content")
+    assert (oversized.status_code, error_of(oversized)["code"]) == (413, "content_too_long")
+    assert (self_follow.status_code, error_of(self_follow)["code"]) == (400, "cannot_follow_self")
+    assert (like_gone.status_code, error_of(like_gone)["code"]) == (404, "not_found")
+    assert (bad_cursor.status_code, error_of(bad_cursor)["code"]) == (400, "invalid_cursor")
+    assert (not_mine.status_code, error_of(not_mine)["code"]) == (403, "forbidden")
+    assert (no_token.status_code, error_of(no_token)["code"]) == (401, "unauthorized")
+    assert wrong_shape.status_code == 400 and "content" in error_of(wrong_shape)["message"]
+    assert alice.call("GET", f"/api/posts/{post_id}").status_code == 200

@@ -1,0 +1,233 @@
+"""The feed's domain and its fan-out consumer against moto (tables from template.yaml)
+and the real Redis: crash and retry, calls per read, inactive readers, Redis down."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import pytest
+import redis
+
+from relay.feed import fanout as fanout_module
+from relay.feed.fanout import FanOut
+from relay.feed.feed import Feed
+from relay.feed.rules import Rules
+from relay.feed.store import FeedStore
+from relay.feed.timeline import TimelineCache
+from relay.platform.cache import RedisGate
+from tests.support.lambdas import Context, handler
+
+RULES = Rules(celebrity_threshold=50, timeline_length=5, inactive_after_s=3600)
+
+
+class CountingPool(redis.ConnectionPool):
+    """Counts round trips: redis-py takes a connection once per command or pipeline."""
+
+    calls = 0
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        CountingPool.calls += 1
+        return super().get_connection(*args, **kwargs)
+
+
+class Crashing(TimelineCache):
+    """A cache whose fan-out dies after `survive` calls, as a process would mid-batch."""
+
+    survive = 10**9
+
+    def fan_out(self, post_id: str, readers: list[str], *, remove: bool = False) -> int:
+        if Crashing.survive <= 0:
+            raise redis.ConnectionError("the consumer died here")
+        Crashing.survive -= 1
+        return super().fan_out(post_id, readers, remove=remove)
+
+
+@pytest.fixture
+def world(aws, redis_client, clock):
+    pool = CountingPool.from_url(os.environ["REDIS_URL"])
+    client = redis.Redis(connection_pool=pool)
+    cache = Crashing(client, keep=RULES.timeline_length, ttl_s=RULES.inactive_after_s)
+    store = FeedStore(client=aws.dynamodb)
+    gate = RedisGate(clock)
+    feed = Feed(store, cache, gate, RULES, clock)
+    yield feed, FanOut(store, cache, RULES), client
+    client.close()
+
+
+def records(store: FeedStore, post_ids: list[str], event: str = "INSERT") -> dict[str, Any]:
+    """The stream records of these posts, as the posts table's stream would deliver them."""
+    out = []
+    for n, post_id in enumerate(post_ids, start=1):
+        item = store.client.get_item(TableName="PostsTable", Key={"postId": {"S": post_id}})
+        image = "NewImage" if event == "INSERT" else "OldImage"
+        out.append(
+            {
+                "eventName": event,
+                "dynamodb": {image: item["Item"], "SequenceNumber": f"{n:024d}"},
+            }
+        )
+    return {"Records": out}
+
+
+def consumer(monkeypatch, fan_out: FanOut) -> Any:
+    fn = handler("FanOut")
+    monkeypatch.setattr(sys.modules["relay_fn_FanOut"], "fan_out", lambda: fan_out)
+    return lambda event: fn(event, Context())
+
+
+def test_a_consumer_that_crashes_half_way_leaves_every_feed_right_after_the_retry(
+    world, monkeypatch, clock
+):
+    feed, fan_out, client = world
+    readers = [f"reader{n}" for n in range(7)]
+    for reader in readers:
+        feed.follow(reader, "author")
+        feed.read(reader, 20, None)  # cached timelines, so fan-out writes them
+    posts = []
+    for n in range(3):
+        clock.advance(1)
+        posts.append(feed.post("author", f"post {n}", []).post_id)
+    monkeypatch.setattr(fanout_module, "FOLLOWER_PAGE", 2)  # several pages per post
+    run = consumer(monkeypatch, fan_out)
+    batch = records(feed.store, posts)
+
+    Crashing.survive = 6  # the second post dies after its second page of followers
+    failed = run(batch)
+
+    assert failed == {"batchItemFailures": [{"itemIdentifier": f"{2:024d}"}]}
+    Crashing.survive = 10**9
+    assert run(batch) == {"batchItemFailures": []}  # a redelivery of the whole batch
+    for reader in readers:
+        assert client.zrange(f"feed:tl:{reader}", 0, -1) == [p.encode() for p in [*posts, "~"]]
+        assert [item.post.post_id for item in feed.read(reader, 20, None).items] == posts[::-1]
+
+
+def test_a_feed_read_makes_the_same_few_calls_whatever_the_page_size(world, aws, clock):
+    feed, _, _ = world
+    big = Rules(celebrity_threshold=3, timeline_length=200, inactive_after_s=3600)
+    cache = TimelineCache(feed.cache.client, keep=200, ttl_s=60)
+    feed, fan_out = Feed(feed.store, cache, feed.gate, big, clock), FanOut(feed.store, cache, big)
+    for fan in ("reader", "fan2", "fan3"):
+        feed.follow(fan, "star")
+    feed.follow("reader", "plain")
+    feed.read("reader", 5, None)
+    for n in range(60):
+        clock.advance(1)
+        fan_out.created(feed.post("plain" if n % 3 else "star", f"post {n}", []))
+    dynamodb_calls = []
+    aws.dynamodb.meta.events.register(
+        "before-call.dynamodb", lambda **kwargs: dynamodb_calls.append(kwargs["model"].name)
+    )
+
+    counts = {}
+    for limit in (5, 20, 50):
+        CountingPool.calls, dynamodb_calls[:] = 0, []
+        page = feed.read("reader", limit, None)
+        assert len(page.items) == limit
+        counts[limit] = (CountingPool.calls, list(dynamodb_calls))
+
+    assert counts[5] == counts[20] == counts[50] == (1, ["BatchGetItem"])
+
+
+def test_fan_out_skips_readers_whose_timeline_is_not_cached_and_trims_the_rest(world, clock):
+    feed, fan_out, client = world
+    for reader in ("active", "away"):
+        feed.follow(reader, "author")
+    feed.read("active", 20, None)
+    posts = []
+    for n in range(7):
+        clock.advance(1)
+        posts.append(feed.post("author", f"post {n}", []))
+        fan_out.created(posts[-1])
+
+    assert not client.exists("feed:tl:away")
+    assert client.zcard("feed:tl:active") == RULES.timeline_length + 1  # and the sentinel
+    newest = [p.post_id for p in posts[::-1]][: RULES.timeline_length]
+    assert [i.post.post_id for i in feed.read("away", 20, None).items] == newest
+    assert client.exists("feed:tl:away")
+
+
+def test_with_redis_down_the_feed_is_read_from_dynamodb(aws, clock):
+    store = FeedStore(client=aws.dynamodb)
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.05)
+    cache = TimelineCache(dead, keep=RULES.timeline_length, ttl_s=60)
+    feed = Feed(store, cache, RedisGate(clock), RULES, clock)
+    feed.follow("reader", "author")
+    posts = []
+    for n in range(3):
+        clock.advance(1)
+        posts.append(feed.post("author", f"post {n}", []).post_id)
+
+    first = feed.read("reader", 2, None)
+    rest = feed.read("reader", 2, first.next_cursor)
+
+    assert [i.post.post_id for i in first.items + rest.items] == posts[::-1]
+
+
+def test_a_deleted_post_leaves_timelines_and_takes_its_comments_and_likes(world, aws, clock):
+    feed, fan_out, client = world
+    feed.follow("reader", "author")
+    feed.read("reader", 20, None)
+    post = feed.post("author", "short-lived", [])
+    fan_out.created(post)
+    feed.comment("reader", post.post_id, "first")
+    feed.like("reader", post.post_id)
+
+    feed.delete("author", post.post_id)
+    fan_out.deleted(post)
+
+    assert client.zscore("feed:tl:reader", post.post_id) is None
+    for table in ("CommentsTable", "LikesTable"):
+        left = aws.dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="postId = :p",
+            ExpressionAttributeValues={":p": {"S": post.post_id}},
+        )
+        assert left["Items"] == []
+
+
+def test_a_post_fanned_out_while_a_timeline_is_rebuilt_is_kept(world, clock):
+    feed, fan_out, _ = world
+    feed.follow("reader", "author")
+    older = feed.post("author", "before", [])
+    clock.advance(1)
+    during = feed.post("author", "during the rebuild", [])
+    followees = feed.store.followees
+
+    def followees_while_fanning_out(user: str) -> list[str]:
+        found = followees(user)  # the rebuild's DynamoDB reads run; the post lands now
+        fan_out.created(during)
+        return found
+
+    feed.store.followees = followees_while_fanning_out  # type: ignore[method-assign]
+    feed.store.recent_ids = lambda author, limit: [older.post_id]  # read before the post
+    feed.rebuild("reader")
+    del feed.store.followees, feed.store.recent_ids
+
+    ids = [item.post.post_id for item in feed.read("reader", 20, None).items]
+    assert ids == [during.post_id, older.post_id]
+
+
+def test_a_share_outlives_the_post_it_shared_and_can_still_be_deleted(world):
+    feed, _, _ = world
+    original = feed.post("author", "shared then deleted", [])
+    share = feed.share("sharer", original.post_id)
+
+    feed.delete("author", original.post_id)
+    feed.delete("sharer", share.post_id)
+
+    assert feed.store.get_post(share.post_id) is None
+    assert feed.store.profile("sharer").posts == 0
+
+
+def test_a_celebrity_whose_id_looks_like_a_sentinel_is_still_pulled(world, clock):
+    feed, _, _ = world
+    rules = Rules(celebrity_threshold=1, timeline_length=5, inactive_after_s=3600)
+    feed = Feed(feed.store, feed.cache, feed.gate, rules, clock)
+    feed.follow("reader", "~")
+    post = feed.post("~", "tilde", [])
+    FanOut(feed.store, feed.cache, rules).created(post)
+
+    assert [item.post.post_id for item in feed.read("reader", 20, None).items] == [post.post_id]

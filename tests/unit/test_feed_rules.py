@@ -1,0 +1,55 @@
+"""The feed's rules, ids and cursors: what they promise on their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from relay.feed import ids
+from relay.feed.rules import Rules, score
+from relay.platform import config
+from relay.platform.errors import Invalid
+
+
+def test_ids_sort_as_their_creation_times_do():
+    made = [ids.new_id(ms) for ms in (1_795_000_000_999, 1_795_000_001_000, 1_795_000_010_000)]
+
+    assert sorted(made) == made
+    assert all(ids.is_id(i) for i in made)
+    assert ids.created_ms(made[1]) == 1_795_000_001_000
+
+
+def test_a_cursor_names_the_last_id_and_nothing_else_is_a_cursor():
+    post_id = ids.new_id(1_795_000_000_000)
+
+    assert ids.position(ids.cursor_of(post_id)) == post_id
+    for bad in ("not-a-cursor", "", "x" * 500, ids.cursor_of("1795000000000ABCDEFGHIJ")):
+        with pytest.raises(Invalid) as raised:
+            ids.position(bad)
+        assert raised.value.code == "invalid_cursor"
+
+
+def test_engagement_lifts_a_post_and_age_brings_it_down():
+    hour = 3_600_000
+
+    assert score(1, 0, 0, 0) > score(0, 0, 0, 0)
+    assert score(0, 0, 1, 0) > score(0, 1, 0, 0) > score(1, 0, 0, 0)
+    assert score(5, 0, 0, 0) > score(5, 0, 0, hour) > score(5, 0, 0, 24 * hour)
+    assert score(0, 0, 0, 0) > score(10, 0, 0, 48 * hour)
+
+
+def test_an_author_is_a_celebrity_from_the_threshold_on():
+    rules = Rules(celebrity_threshold=3)
+
+    assert not rules.is_celebrity(2) and rules.is_celebrity(3)
+
+
+@pytest.mark.parametrize("bad", ["0", "-5", "ten", "1.5"])
+def test_a_malformed_feed_setting_is_refused_at_start(monkeypatch, bad):
+    monkeypatch.setenv("CELEBRITY_THRESHOLD", bad)
+    config.settings.cache_clear()
+    try:
+        with pytest.raises(ValueError):
+            config.settings()
+    finally:
+        monkeypatch.delenv("CELEBRITY_THRESHOLD")
+        config.settings.cache_clear()
