@@ -284,6 +284,24 @@ def test_sqs_partial_batch_failure_redelivers_then_dead_letters(stack: Stack) ->
     stack.wait_for_output("1 of 2 failed")
 
 
+def test_a_message_no_filter_matches_is_deleted_unseen(stack: Stack) -> None:
+    sqs = stack.client("sqs")
+    work = stack.queue_url("WorkQueue")
+
+    # Given the mapping's FilterCriteria (a body not starting "skip-"), one message
+    # that matches it and one that does not, sent first
+    sqs.send_message(QueueUrl=work, MessageBody="skip-filtered")
+    sqs.send_message(QueueUrl=work, MessageBody="ok-after-filtered")
+
+    # Then the function sees only the match, and the other leaves the queue
+    eventually(lambda: _item(stack, "msg#ok-after-filtered"), what="the matching message")
+    stack.wait_for_output("matched no filter, deleted")
+    assert _item(stack, "msg#skip-filtered") is None
+    attributes = sqs.get_queue_attributes(QueueUrl=work, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
 # --- Log subscription -------------------------------------------------------------------
 
 

@@ -4,6 +4,8 @@ SQS batch's outcome is decided."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -187,3 +189,46 @@ def test_a_json_structured_message_that_is_no_object_is_delivered_as_published(
     published = Published(topic, "m-1", message, None, {}, "json", None, None)
 
     assert published.text_for("lambda") == message
+
+
+def _criteria(*patterns: object) -> dict[str, object]:
+    return {"Filters": [{"Pattern": p if isinstance(p, str) else json.dumps(p)} for p in patterns]}
+
+
+def test_filter_criteria_deliver_a_record_any_filter_matches() -> None:
+    from relay_local.sources.event_filters import compile_filter_criteria, sqs_view
+
+    matches = compile_filter_criteria(
+        _criteria(
+            {"body": {"kind": ["order"], "total": [{"numeric": [">", 100]}]}}, {"body": ["ping"]}
+        )
+    )
+    assert matches is not None
+
+    def record(body: str) -> dict[str, object]:
+        return sqs_view({"messageId": "m", "body": body, "attributes": {}})
+
+    assert matches(record('{"kind": "order", "total": 150}'))
+    assert not matches(record('{"kind": "order", "total": 50}'))
+    assert not matches(record('{"kind": "refund", "total": 150}'))
+    assert matches(record("ping"))  # a plain body against a plain pattern
+    assert not matches(record("not json {"))
+    assert not matches(record("[" * 100_000 + "]" * 100_000))  # parsed past depth: a string
+
+
+@pytest.mark.parametrize(
+    ("criteria", "reason"),
+    [
+        ({"Filters": []}, "needs Filters"),
+        ({"Filters": [{"Pattern": "{}"}] * 6}, "Lambda allows 5"),
+        (_criteria("{not json"), "Filters[0].Pattern: not valid JSON"),
+        (_criteria({"a": ["x"]}, {"b": [{"nope": 1}]}), "Filters[1].Pattern: Unrecognized match"),
+        (_criteria("{}"), "empty pattern"),
+        ({"Filters": [{"Patern": "{}"}]}, "needs a Pattern"),
+    ],
+)
+def test_filter_criteria_lambda_would_refuse_stop_the_stack(criteria: object, reason: str) -> None:
+    from relay_local.sources.event_filters import FilterCriteriaError, compile_filter_criteria
+
+    with pytest.raises(FilterCriteriaError, match=re.escape(reason)):
+        compile_filter_criteria(criteria)

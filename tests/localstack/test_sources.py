@@ -230,6 +230,20 @@ def test_table_changes_reach_the_stream_function_in_order_without_no_op_writes(
     assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int)
 
 
+def test_stream_records_no_filter_matches_never_reach_the_function(stack: Stack) -> None:
+    dynamodb = stack.client("dynamodb")
+    # Given the filters (a modify or remove, or a new image whose key does not start
+    # "skip-"): an insert that matches neither, then changes that match
+    dynamodb.put_item(TableName="EventsTable", Item={"pk": {"S": "skip-s2"}})
+    dynamodb.put_item(TableName="EventsTable", Item={"pk": {"S": "skip-s2"}, "v": {"N": "1"}})
+    dynamodb.put_item(TableName="EventsTable", Item={"pk": {"S": "kept-s2"}})
+
+    # Then records after the filtered insert arrive, and it never does
+    eventually(lambda: _item(stack, "stream#kept-s2#INSERT"), what="the matching insert")
+    assert _item(stack, "stream#skip-s2#MODIFY") is not None
+    assert _item(stack, "stream#skip-s2#INSERT") is None
+
+
 def test_a_reported_stream_failure_is_retried_from_that_record(stack: Stack) -> None:
     stack.client("dynamodb").put_item(TableName="EventsTable", Item={"pk": {"S": "flaky-1"}})
 

@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import count
 from typing import Any
 
-__all__ = ["FilterPolicyError", "Matcher", "compile_filter_policy"]
+__all__ = ["FilterPolicyError", "Matcher", "compile_event_pattern", "compile_filter_policy"]
 
 Matcher = Callable[[dict[str, dict[str, str]], str], bool]
 
@@ -112,6 +112,29 @@ def compile_filter_policy(
     return match_body
 
 
+def compile_event_pattern(pattern: dict[str, Any] | str) -> Callable[[Any], bool]:
+    """A Lambda event filter's pattern (FilterCriteria), matched against a whole record.
+
+    The record's numbers are compared as numbers, its strings as strings, as the
+    pattern engine does for SNS; SNS's own limits do not apply.
+    """
+    document = _load(pattern)
+    if not document:
+        raise FilterPolicyError("Pattern: an empty pattern is not allowed")
+    branches = _Compiler("MessageBody", sns_limits=False).compile(document)
+    fields = tuple(tuple(branch.values()) for branch in branches)
+    prefixes = _path_prefixes(path for branch in branches for path in branch)
+
+    def match(record: Any) -> bool:
+        try:
+            event = _parse_json(json.dumps(record))
+        except (TypeError, ValueError, RecursionError):
+            return False
+        return isinstance(event, dict) and _matches(fields, event, prefixes)
+
+    return match
+
+
 # --- Reading and checking the policy ------------------------------------------------------
 
 
@@ -169,6 +192,9 @@ class _Compiler:
     """Turns a policy into alternatives of fields, checking it the way SNS does."""
 
     scope: str
+    # SNS's own limits (five keys, 150 combinations, the wildcard budget); Lambda's
+    # event filtering runs the same engine without them.
+    sns_limits: bool = True
     nested_at: str = ""
     has_wildcard: bool = False
     # (points, patterns) per key, for the wildcard budget.
@@ -178,6 +204,8 @@ class _Compiler:
         branches, combinations = self.alternatives(document, "", "", 1)
         # The engine's parse errors come first; the SNS limits are checked on a
         # policy that parsed.
+        if not self.sns_limits:
+            return branches
         if self.scope == "MessageAttributes" and self.nested_at:
             raise _fail(
                 "Filter policy scope MessageAttributes does not support nested filter policy",
@@ -243,7 +271,7 @@ class _Compiler:
                 combinations *= len(value) * depth
             else:
                 raise _fail(f'"{key}" must be an object or an array', here)
-            if len(branches) > _MAX_COMBINATIONS:
+            if self.sns_limits and len(branches) > _MAX_COMBINATIONS:
                 # Every alternative counts at least once, so the policy is over the
                 # limit already; stop before expanding it any further.
                 raise _fail(

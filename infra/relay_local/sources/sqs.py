@@ -26,6 +26,7 @@ import httpx
 
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invocation, Invoker
+from relay_local.sources.event_filters import sqs_view
 from relay_local.state.aws import SQS, AsyncAws, AwsError
 from relay_local.template.loader import REGION
 from relay_local.template.model import QueueSpec, SqsSourceSpec, StackModel
@@ -191,6 +192,23 @@ class SqsPoller:
 
     async def _process(self, batch: list[dict[str, Any]]) -> None:
         event = sqs_event(batch, self.queue.arn)
+        matches = self.source.record_filter
+        if matches is not None:
+            kept = {r["messageId"] for r in event["Records"] if matches(sqs_view(r))}
+            filtered = [message for message in batch if message["MessageId"] not in kept]
+            if filtered:
+                # Lambda deletes what no filter matches; the function never sees it.
+                await self._delete(filtered)
+                self.on_consumed([message["MessageId"] for message in filtered])
+                count = len(filtered)
+                self.output.line(
+                    f"[relay] SQS {self.queue.name}: {count} message{'s' * (count != 1)} "
+                    "matched no filter, deleted"
+                )
+            batch = [message for message in batch if message["MessageId"] in kept]
+            if not batch:
+                return
+            event["Records"] = [r for r in event["Records"] if r["messageId"] in kept]
         invocation = await self.invoker.invoke(self.source.function, event)
         batch_ids = {message["MessageId"] for message in batch}
         failed = failed_ids(invocation, batch_ids, self.source.report_failures)

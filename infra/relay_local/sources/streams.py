@@ -114,6 +114,13 @@ class StreamPoller:
             await self._process(batch)
 
     async def _process(self, batch: list[dict[str, Any]]) -> None:
+        matches = self.spec.record_filter
+        if matches is not None:
+            last = _sequence(batch[-1])
+            batch = [record for record in batch if matches(record)]
+            if not batch:  # nothing for the function: the checkpoint moves past them
+                self._advance(last)
+                return
         attempts = 0
         while batch:
             attempts += 1

@@ -10,12 +10,16 @@ gives one, else one derived from its logical id.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from relay_local.template.errors import TemplateError
 from relay_local.template.loader import ACCOUNT_ID, REGION
+
+# An event source's FilterCriteria, compiled: whether a record reaches the function.
+RecordFilter = Callable[[dict[str, Any]], bool]
 
 __all__ = ["TemplateError"]
 
@@ -183,6 +187,8 @@ class SqsSourceSpec:
     window_s: float
     report_failures: bool
     enabled: bool = True
+    # FilterCriteria: the records the function is given (None: all of them).
+    record_filter: RecordFilter | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -229,6 +235,7 @@ class StreamSourceSpec:
     report_failures: bool = False
     on_failure: Destination | None = None
     enabled: bool = True
+    record_filter: RecordFilter | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from relay_local.template.context import Context
+from relay_local.template.event_sources.filters import record_filter
 from relay_local.template.model import StreamSourceSpec, TemplateError
 
 
@@ -15,9 +16,8 @@ def parse(ctx: Context, function: str, event_id: str, props: dict[str, Any]) -> 
         raise TemplateError(f"{where}: Stream must be !GetAtt SomeTable.StreamArn")
     if ctx.model.tables[str(table)].stream_view is None:
         raise TemplateError(f"{where}: table {table} has no StreamSpecification")
-    for unsupported in ("FilterCriteria", "TumblingWindowInSeconds"):
-        if props.get(unsupported):
-            raise TemplateError(f"{where}: {unsupported} is not applied by the local stack")
+    if props.get("TumblingWindowInSeconds"):
+        raise TemplateError(f"{where}: TumblingWindowInSeconds is not applied by the local stack")
     position = str(ctx.resolve(props.get("StartingPosition", "")))
     if position not in ("TRIM_HORIZON", "LATEST"):
         raise TemplateError(f"{where}: StartingPosition must be TRIM_HORIZON or LATEST")
@@ -35,5 +35,6 @@ def parse(ctx: Context, function: str, event_id: str, props: dict[str, Any]) -> 
             report_failures="ReportBatchItemFailures" in response_types,
             on_failure=ctx.destination(destination, where),
             enabled=ctx.flag(props.get("Enabled", True)),
+            record_filter=record_filter(ctx, props, where),
         )
     )

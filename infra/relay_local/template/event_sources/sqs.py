@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from relay_local.template.context import Context
+from relay_local.template.event_sources.filters import record_filter
 from relay_local.template.model import SqsSourceSpec, TemplateError
 
 
@@ -13,8 +14,6 @@ def parse(ctx: Context, function: str, event_id: str, props: dict[str, Any]) -> 
     queue = ctx.target(props.get("Queue"))
     if queue is None or queue not in ctx.model.queues:
         raise TemplateError(f"{where}: Queue must name a queue of the template")
-    if props.get("FilterCriteria"):
-        raise TemplateError(f"{where}: FilterCriteria is not applied by the local stack")
     add(ctx, function, queue, props, where)
 
 
@@ -28,5 +27,6 @@ def add(ctx: Context, function: str, queue: str, props: dict[str, Any], where: s
             window_s=float(ctx.resolve(props.get("MaximumBatchingWindowInSeconds", 0))),
             report_failures="ReportBatchItemFailures" in response_types,
             enabled=ctx.flag(props.get("Enabled", True)),
+            record_filter=record_filter(ctx, props, where),
         )
     )
