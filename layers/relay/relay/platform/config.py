@@ -32,6 +32,15 @@ class Settings:
     # Rate limit per rule name (requests per the rule's period), from the template's
     # parameters; a rule not named here keeps its default (relay.platform.ratelimit.RULES).
     rate_limits: dict[str, int] = field(default_factory=dict)
+    # ---- Chat
+    connections_table: str = "ChatConnectionsTable"
+    conversations_table: str = "ConversationsTable"
+    messages_table: str = "MessagesTable"
+    chat_delivery_queue_url: str = ""
+    chat_push_topic_arn: str = ""
+    chat_attachments_bucket: str = ""
+    # The @connections API of the chat's stage, for functions no WebSocket event calls.
+    chat_ws_endpoint: str = ""
 
 
 def _env(name: str, default: str = "") -> str:
@@ -55,6 +64,13 @@ def settings() -> Settings:
         aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,
         behind_cloudfront=_flag("BEHIND_CLOUDFRONT"),
         rate_limits=_rate_limits(_env("RATE_LIMITS")),
+        connections_table=_env("CONNECTIONS_TABLE", "ChatConnectionsTable"),
+        conversations_table=_env("CONVERSATIONS_TABLE", "ConversationsTable"),
+        messages_table=_env("MESSAGES_TABLE", "MessagesTable"),
+        chat_delivery_queue_url=_env("CHAT_DELIVERY_QUEUE_URL"),
+        chat_push_topic_arn=_env("CHAT_PUSH_TOPIC_ARN"),
+        chat_attachments_bucket=_env("CHAT_ATTACHMENTS_BUCKET"),
+        chat_ws_endpoint=_env("CHAT_WS_ENDPOINT"),
     )
 
 

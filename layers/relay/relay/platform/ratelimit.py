@@ -52,6 +52,11 @@ RULES: dict[str, Rule] = {
         # Reading one's own links and analytics.
         Rule("read-user", limit=300, period_s=60),
         Rule("read-anonymous", limit=60, period_s=60),
+        # ---- Chat: frames on a WebSocket (messages, typing, reads, syncs), per connection
+        # and per user, so one flooding tab is stopped without silencing the user's others
+        # and a user with many tabs cannot multiply the allowance.
+        Rule("chat-connection", limit=120, period_s=60),
+        Rule("chat-user", limit=300, period_s=60),
     )
 }
 
