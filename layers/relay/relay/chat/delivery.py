@@ -75,7 +75,7 @@ def endpoint_of(request_context: dict[str, Any]) -> str:
 
 
 @functools.cache
-def _pool() -> ThreadPoolExecutor:
+def pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="deliver")
 
 
@@ -91,12 +91,20 @@ class Deliverer:
     def send(self, targets: Iterable[Connection], frame: dict[str, Any]) -> int:
         """Send `frame` to every target at once; returns how many received it."""
         data = encode(frame)
-        targets = list(targets)
-        if not targets:
+        return self._all([(target, data) for target in targets])
+
+    def send_each(self, frames: list[tuple[Connection, dict[str, Any]]]) -> int:
+        """Send each its own frame, all at once; returns how many were received."""
+        encoded: dict[int, bytes] = {}
+        pairs = [(target, encoded.setdefault(id(frame), encode(frame))) for target, frame in frames]
+        return self._all(pairs)
+
+    def _all(self, pairs: list[tuple[Connection, bytes]]) -> int:
+        if not pairs:
             return 0
-        if len(targets) == 1:
-            return int(self._one(targets[0], data))
-        return sum(_pool().map(lambda target: self._one(target, data), targets))
+        if len(pairs) == 1:
+            return int(self._one(*pairs[0]))
+        return sum(pool().map(lambda pair: self._one(*pair), pairs))
 
     def _one(self, target: Connection, data: bytes) -> bool:
         try:

@@ -23,7 +23,7 @@ from typing import Any
 from relay.chat.attachments import Attachments
 from relay.chat.connections import ConnectionStore
 from relay.chat.conversations import Conversations
-from relay.chat.delivery import INLINE_MAX, Deliverer, Gateway, chunks
+from relay.chat.delivery import INLINE_MAX, Deliverer, Gateway, chunks, pool
 from relay.chat.models import Connection, Conversation, Message
 from relay.chat.notifications import Notifier
 from relay.chat.presence import Presence
@@ -136,6 +136,15 @@ class Messaging:
                 client_message_id=client_message_id,
             )
 
+        inline = len(conversation.members) <= INLINE_MAX
+        # Where the message will go is read while it is stored: one round trip less.
+        lookup = (
+            pool().submit(
+                self._targets, list(conversation.members), session.connection.connection_id
+            )
+            if inline
+            else None
+        )
         try:
             message, duplicate = self._store.append(conversation, made)
         except NotMember as error:
@@ -146,10 +155,18 @@ class Messaging:
             raise NotFound("No such conversation.", code="unknown_conversation") from error
         except Contention as error:
             raise Conflict("The conversation is busy; send again.", code="busy") from error
-        # The client id is the client's: echo the one it sent, even for a stored message.
-        self.reply(session, message.ack())
-        if not duplicate:
-            self._deliver(session, conversation, message.frame(), message)
+        if duplicate or lookup is None:
+            self.reply(session, message.ack())
+            if not duplicate:
+                self._deliver(session, conversation, message.frame(), message)
+            return message
+        targets, offline = lookup.result()
+        # The ack and the deliveries leave together, on the pool.
+        frame = message.frame()
+        self._deliverer(session.gateway).send_each(
+            [(session.connection, message.ack()), *((target, frame) for target in targets)]
+        )
+        self._notify(message, offline)
         return message
 
     def typing(self, session: Session, conversation_id: str) -> None:
@@ -269,9 +286,12 @@ class Messaging:
         targets, offline = self._targets(members, exclude)
         self._deliverer(gateway).send(targets, frame)
         if message is not None:
-            offline = [user for user in offline if user != message.sender_id]
-            if offline:
-                self._notifier.notify(message, offline)
+            self._notify(message, offline)
+
+    def _notify(self, message: Message, offline: list[str]) -> None:
+        offline = [user for user in offline if user != message.sender_id]
+        if offline:
+            self._notifier.notify(message, offline)
 
     def deliver_job(self, body: str, gateway_of: Callable[[str], Gateway]) -> None:
         """One chunk from the delivery queue (see `_deliver`); ValueError for a body that

@@ -17,8 +17,10 @@ from typing import Any
 from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock
 
-# Clients ping every 30 s (docs/decisions.md); three missed pings and they are offline.
-PRESENCE_TTL_MS = 90_000
+# Clients ping every 5 minutes, inside API Gateway's 10-minute idle timeout; two missed
+# pings and they are offline. Pings are paid per message at 10 M connections
+# (docs/scale.md): a closed connection goes offline at once through $disconnect anyway.
+PRESENCE_TTL_MS = 11 * 60_000
 _DUE = "chat:presence:due"
 
 
