@@ -310,3 +310,30 @@ def test_a_message_names_only_attachments_uploaded_to_its_conversation(chat: Cha
     sent = chat.messaging.send(chat.session("alice"), other, "x", None, [upload.attachment_id])
 
     assert sent.attachments == (upload.attachment_id,)
+
+
+def test_two_warm_processes_with_stale_copies_still_allocate_seq_without_gaps(
+    aws: Any, redis_client: Any, clock: Any
+) -> None:
+    first, second = Chat(aws, redis_client, clock), None
+    cid = first.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
+    second = Chat.__new__(Chat)
+    second.__dict__.update(first.__dict__)
+    second.messaging = Messaging(
+        first.store,
+        first.connections,
+        first.presence,
+        Notifier(boto3.client("sns"), first.topic, redis_client, first.gate, clock),
+        first.attachments,
+        clock,
+        QueueSender(aws.sqs, first.delivery_queue),
+    )
+
+    seqs = [
+        chat.messaging.send(chat.session(user), cid, f"{user} {i}", None, []).seq
+        for i in range(3)
+        for chat, user in ((first, "alice"), (second, "bob"))
+    ]
+
+    assert seqs == [1, 2, 3, 4, 5, 6]
+    assert [m.seq for m in first.store.history(cid, None, 10)] == [1, 2, 3, 4, 5, 6]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from relay.chat.attachments import Attachments, Upload
@@ -33,6 +35,8 @@ _ID = re.compile(r"[dg][0-9a-f]{32}")
 # As relay.platform.auth accepts user ids in tokens.
 _USER_ID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
 MAX_PAGE = 100
+# Conversations a warm process keeps (members and a last-seq hint), most recent first.
+KNOWN_MAX = 10_000
 
 
 def direct_id(a: str, b: str) -> str:
@@ -57,6 +61,8 @@ class Conversations:
         self._store = store
         self._attachments = attachments
         self._clock = clock
+        self._known: OrderedDict[str, Conversation] = OrderedDict()
+        self._lock = threading.Lock()
 
     def create(self, caller: str, members: list[str], name: str | None) -> Created:
         others = list(dict.fromkeys(m for m in members if m != caller))
@@ -115,14 +121,30 @@ class Conversations:
         )
         return views
 
-    def require_member(self, conversation_id: str, user_id: str) -> Conversation:
-        """The conversation, when the user is in it: NotFound or Forbidden otherwise."""
-        conversation = self._store.get(conversation_id) if _ID.fullmatch(conversation_id) else None
+    def require_member(
+        self, conversation_id: str, user_id: str, *, fresh: bool = False
+    ) -> Conversation:
+        """The conversation, when the user is in it: NotFound or Forbidden otherwise.
+
+        A warm process answers from its copy (members never change; `last_seq` there
+        is only a hint, which the seq transaction corrects); `fresh` reads the table."""
+        conversation = None if fresh else self._known.get(conversation_id)
+        if conversation is None and _ID.fullmatch(conversation_id):
+            conversation = self._store.get(conversation_id)
+            if conversation is not None:
+                self.remember(conversation)
         if conversation is None:
             raise NotFound("No such conversation.", code="unknown_conversation")
         if user_id not in conversation.members:
             raise Forbidden("You are not a member of this conversation.", code="not_a_member")
         return conversation
+
+    def remember(self, conversation: Conversation) -> None:
+        with self._lock:
+            self._known[conversation.conversation_id] = conversation
+            self._known.move_to_end(conversation.conversation_id)
+            while len(self._known) > KNOWN_MAX:
+                self._known.popitem(last=False)
 
     def history(
         self, user_id: str, conversation_id: str, before: int | None, limit: int

@@ -17,7 +17,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from relay.chat.attachments import Attachments
@@ -155,6 +155,7 @@ class Messaging:
             raise NotFound("No such conversation.", code="unknown_conversation") from error
         except Contention as error:
             raise Conflict("The conversation is busy; send again.", code="busy") from error
+        self._conversations.remember(replace(conversation, last_seq=message.seq))
         if duplicate or lookup is None:
             self.reply(session, message.ack())
             if not duplicate:
@@ -176,6 +177,10 @@ class Messaging:
 
     def read(self, session: Session, conversation_id: str, seq: int) -> None:
         conversation = self._conversations.require_member(conversation_id, session.user_id)
+        if seq > conversation.last_seq:
+            conversation = self._conversations.require_member(
+                conversation_id, session.user_id, fresh=True
+            )
         if seq > conversation.last_seq:
             raise Invalid(
                 f"seq: the conversation's last message is {conversation.last_seq}.",

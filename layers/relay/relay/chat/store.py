@@ -277,6 +277,8 @@ class ChatStore:
     ) -> tuple[Message, bool]:
         """Store the message `message(seq)` at the conversation's next seq.
 
+        `conversation.last_seq` may be stale (a process's cached copy): a lost race
+        answers the counter's current value with the cancellation (no second read).
         Returns (message, duplicate): for a client id seen before, the message stored then.
         Raises NotMember, Missing, or Contention after `attempts` lost races."""
         last_seq = conversation.last_seq
@@ -297,8 +299,10 @@ class ChatStore:
                     raise NotMember from error
                 if reasons[0] not in ("ConditionalCheckFailed", "TransactionConflict", "None"):
                     raise
-                # Another sender took this seq: read where the counter is now and go again.
-                current = self._last_seq(conversation.conversation_id)
+                # Another sender took this seq: go again from where the counter is now.
+                current = _current_seq(error)
+                if current is None:
+                    current = self._last_seq(conversation.conversation_id)
                 if current is None:
                     raise Missing from error
                 if current == last_seq:
@@ -330,6 +334,7 @@ class ChatStore:
                     "Key": {"pk": _s(pk), "sk": _s("#META")},
                     "UpdateExpression": "SET lastSeq = :seq, lastMessageMs = :ts",
                     "ConditionExpression": "lastSeq = :last",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     "ExpressionAttributeValues": {
                         ":seq": _n(message.seq),
                         ":last": _n(last_seq),
@@ -441,6 +446,15 @@ def _reasons(error: ClientError) -> list[str]:
         return []
     reasons = error.response.get("CancellationReasons") or []
     return [str(reason.get("Code", "None")) for reason in reasons]
+
+
+def _current_seq(error: ClientError) -> int | None:
+    """The counter's value that made META's condition fail, as the cancellation carries it."""
+    reasons: list[Any] = list(error.response.get("CancellationReasons") or [])
+    item: dict[str, Any] = (reasons[0].get("Item") or {}) if reasons else {}
+    if "lastSeq" not in item:
+        return None
+    return int(item["lastSeq"]["N"])
 
 
 def _jitter() -> float:
