@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 # a larger group's members read it on demand (a thousand pushes per connect is not worth it).
 PRESENCE_MAX_GROUP = 100
 SYNC_MAX = 1000
+# Typing and read receipts reach the others in groups up to this size; in a larger group
+# they would be a queue job per keystroke for signals nobody follows (the reader's own
+# lastRead still moves, and unread counts with it).
+SIGNALS_MAX_GROUP = INLINE_MAX
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,8 @@ class Messaging:
 
     def typing(self, session: Session, conversation_id: str) -> None:
         conversation = self._conversations.require_member(conversation_id, session.user_id)
+        if len(conversation.members) > SIGNALS_MAX_GROUP:
+            return
         frame = {"type": "typing", "conversationId": conversation_id, "userId": session.user_id}
         self._deliver(session, conversation, frame, None, include_self=False)
 
@@ -188,7 +194,7 @@ class Messaging:
             )
         moved = self._store.mark_read(conversation_id, session.user_id, seq)
         self._notifier.read(conversation_id, session.user_id)
-        if moved:
+        if moved and len(conversation.members) <= SIGNALS_MAX_GROUP:
             frame = {
                 "type": "read",
                 "conversationId": conversation_id,
