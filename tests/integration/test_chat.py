@@ -337,3 +337,16 @@ def test_two_warm_processes_with_stale_copies_still_allocate_seq_without_gaps(
 
     assert seqs == [1, 2, 3, 4, 5, 6]
     assert [m.seq for m in first.store.history(cid, None, 10)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_the_delivery_consumer_fails_a_body_that_is_not_a_job_alone(aws: Any) -> None:
+    from tests.support.lambdas import ROOT, call
+
+    event = json.loads((ROOT / "events" / "chat-delivery.json").read_text())
+    good = event["Records"][0]
+    job = json.loads(good["body"])
+    bad = {**good, "messageId": "not-a-job", "body": json.dumps({**job, "members": "everyone"})}
+
+    answer = call("ChatDelivery", {"Records": [good, bad]})
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "not-a-job"}]}

@@ -309,12 +309,17 @@ class Messaging:
         is not one."""
         try:
             job = json.loads(body)
-            frame = job["frame"]
-            members = [str(member) for member in job["members"]]
-            endpoint = str(job["endpoint"])
+            frame, members, endpoint = job["frame"], job["members"], job["endpoint"]
+            if not (
+                isinstance(frame, dict)
+                and isinstance(endpoint, str)
+                and isinstance(members, list)
+                and all(isinstance(member, str) for member in members)
+            ):
+                raise TypeError("frame, members or endpoint of the wrong type")
             message = _message_of(frame) if job.get("notify") else None
         except (KeyError, TypeError, AttributeError) as error:
-            raise ValueError(f"not a delivery job: {error}") from error
+            raise ValueError(f"not a delivery job: {error!r}") from error
         self.deliver_chunk(gateway_of(endpoint), members, job.get("exclude"), frame, message)
 
 
