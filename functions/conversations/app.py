@@ -47,12 +47,14 @@ def create(body: CreateConversationBody) -> Response[ConversationOut]:
 @app.get(
     "/api/conversations",
     summary="The caller's conversations, newest activity first, with unread counts",
-    responses=error_responses(401),
+    responses=error_responses(400, 401),
     middlewares=[limited],
 )
-def mine() -> ConversationPage:
-    views = conversations().mine(caller(app).require_user())
-    return ConversationPage(items=[ConversationOut.of(v) for v in views], next_cursor=None)
+def mine(
+    limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Annotated[str | None, Query()] = None
+) -> ConversationPage:
+    views, next_cursor = conversations().mine(caller(app).require_user(), limit, cursor)
+    return ConversationPage(items=[ConversationOut.of(v) for v in views], next_cursor=next_cursor)
 
 
 @app.get(

@@ -135,7 +135,7 @@ def test_a_group_holds_1000_members_and_refuses_the_1001st(chat: Chat) -> None:
 
     assert len(made.view.conversation.members) == 1000
     assert refused.value.code == "too_many_members"
-    assert len(chat.conversations.mine("u998")) == 1
+    assert len(chat.conversations.mine("u998")[0]) == 1
 
 
 def test_seq_is_allocated_past_a_sender_that_took_it_first(chat: Chat) -> None:
@@ -296,7 +296,7 @@ def test_sync_sends_what_the_member_has_not_read_oldest_first(chat: Chat) -> Non
     assert chat.gateway.frames("bob-conn", "synced") == [
         {"type": "synced", "count": 2, "more": False}
     ]
-    assert [v.unread for v in chat.conversations.mine("bob")] == [2]
+    assert [v.unread for v in chat.conversations.mine("bob")[0]] == [2]
 
 
 def test_a_message_names_only_attachments_uploaded_to_its_conversation(chat: Chat) -> None:
@@ -350,3 +350,23 @@ def test_the_delivery_consumer_fails_a_body_that_is_not_a_job_alone(aws: Any) ->
     answer = call("ChatDelivery", {"Records": [good, bad]})
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "not-a-job"}]}
+
+
+def test_conversations_are_listed_newest_activity_first_a_page_at_a_time(
+    chat: Chat, clock: Any
+) -> None:
+    made = []
+    for other in ("b", "c", "d", "e", "f"):
+        made.append(chat.conversations.create("a", [other], None).view.conversation)
+        clock.advance(1)
+    chat.messaging.send(chat.session("a"), made[0].conversation_id, "bump", None, [])
+
+    first, cursor = chat.conversations.mine("a", limit=2)
+    second, cursor_2 = chat.conversations.mine("a", limit=2, cursor=cursor)
+    third, end = chat.conversations.mine("a", limit=2, cursor=cursor_2)
+
+    order = [v.conversation.conversation_id for v in [*first, *second, *third]]
+    expected = [made[i].conversation_id for i in (0, 4, 3, 2, 1)]
+    assert order == expected and end is None
+    with pytest.raises(Invalid):
+        chat.conversations.mine("a", cursor="not-a-cursor")

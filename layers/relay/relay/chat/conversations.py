@@ -10,6 +10,7 @@ member's unread count is the conversation's last seq minus their `lastRead`
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import secrets
@@ -42,6 +43,30 @@ KNOWN_MAX = 10_000
 def direct_id(a: str, b: str) -> str:
     first, second = sorted((a, b))
     return "d" + hashlib.sha256(f"{first}\n{second}".encode()).hexdigest()[:32]
+
+
+def _order(view: ConversationView) -> tuple[int, str]:
+    c = view.conversation
+    return (-(c.last_message_ms or c.created_ms), c.conversation_id)
+
+
+def _cursor(position: tuple[int, str]) -> str:
+    text = f"{-position[0]}:{position[1]}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _position(cursor: str) -> tuple[int, str]:
+    """A cursor made by `_cursor`; Invalid for anything else."""
+    try:
+        if len(cursor) > 100:
+            raise ValueError("too long")
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        ms, _, conversation_id = text.partition(":")
+        if not _ID.fullmatch(conversation_id):
+            raise ValueError("not a conversation")
+        return (-int(ms), conversation_id)
+    except (ValueError, UnicodeError) as error:
+        raise Invalid("cursor: not a cursor this API gave.", code="bad_cursor") from error
 
 
 @dataclass(frozen=True)
@@ -104,8 +129,13 @@ class Conversations:
         last_read = membership.last_read if membership else conversation.last_seq
         return ConversationView(conversation, max(0, conversation.last_seq - last_read))
 
-    def mine(self, user_id: str) -> list[ConversationView]:
-        """Every conversation of the user, newest activity first, with unread counts."""
+    def mine(
+        self, user_id: str, limit: int = MAX_PAGE, cursor: str | None = None
+    ) -> tuple[list[ConversationView], str | None]:
+        """A page of the user's conversations, newest activity first, with unread counts,
+        and the cursor of the next page (None at the end). A cursor names the position
+        (activity, id) after which the next page starts, so a page is never repeated."""
+        after = _position(cursor) if cursor is not None else None
         memberships = self._store.memberships(user_id)
         found = self._store.get_many(m.conversation_id for m in memberships)
         views = [
@@ -115,11 +145,12 @@ class Conversations:
             for m in memberships
             if m.conversation_id in found
         ]
-        views.sort(
-            key=lambda v: v.conversation.last_message_ms or v.conversation.created_ms,
-            reverse=True,
-        )
-        return views
+        views.sort(key=_order)
+        if after is not None:
+            views = [view for view in views if _order(view) > after]
+        page = views[: min(limit, MAX_PAGE)]
+        more = len(views) > len(page)
+        return page, (_cursor(_order(page[-1])) if more and page else None)
 
     def require_member(
         self, conversation_id: str, user_id: str, *, fresh: bool = False

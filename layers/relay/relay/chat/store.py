@@ -273,7 +273,7 @@ class ChatStore:
         conversation: Conversation,
         message: Callable[[int], Message],
         *,
-        attempts: int = 12,
+        attempts: int = 30,
     ) -> tuple[Message, bool]:
         """Store the message `message(seq)` at the conversation's next seq.
 
@@ -282,8 +282,8 @@ class ChatStore:
         Returns (message, duplicate): for a client id seen before, the message stored then.
         Raises NotMember, Missing, or Contention after `attempts` lost races."""
         last_seq = conversation.last_seq
-        pause = 0.005
-        for _ in range(attempts):
+        pause = 0.004
+        for attempt in range(attempts):
             made = message(last_seq + 1)
             try:
                 self._db.transact_write_items(TransactItems=self._append_writes(made, last_seq))
@@ -305,9 +305,12 @@ class ChatStore:
                     current = self._last_seq(conversation.conversation_id)
                 if current is None:
                     raise Missing from error
-                if current == last_seq:
+                # The first loss is usually a kept copy's stale counter: go again at once.
+                # Losing again means senders racing: back off with full jitter, so they
+                # spread out instead of colliding in step.
+                if attempt > 0 or current == last_seq:
                     self._sleep(pause * _jitter())
-                    pause = min(0.2, pause * 2)
+                    pause = min(0.1, pause * 2)
                 last_seq = current
                 continue
             return made, False
@@ -460,4 +463,4 @@ def _current_seq(error: ClientError) -> int | None:
 def _jitter() -> float:
     import random
 
-    return random.random() + 0.5  # noqa: S311 - back-off spread, not security
+    return random.random()  # noqa: S311 - back-off spread, not security
