@@ -35,6 +35,9 @@ os.environ.update(
     AWS_REGION="us-east-1",
     POWERTOOLS_SERVICE_NAME="relay",
     POWERTOOLS_METRICS_NAMESPACE="Relay",
+    # ---- Chat (tables keep their logical ids in moto, as LINKS_TABLE does)
+    CHAT_ATTACHMENTS_BUCKET="relay-chat-attachments",
+    CHAT_DELIVERY_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/ChatDeliveryQueue",
 )
 for unwanted in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "JWT_SECRET_ARN", "SHORT_BASE_URL"):
     os.environ.pop(unwanted, None)

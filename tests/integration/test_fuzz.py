@@ -131,6 +131,25 @@ def _headers(who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {auth.issue(who)}"}
 
 
+@pytest.fixture
+def conversations(aws: Any) -> list[str]:
+    """A 1:1 conversation of alice and bob with a message, and a group bob is not in."""
+    from relay.chat.models import Message
+    from relay.chat.service import conversations as made
+    from relay.chat.service import store
+
+    chat = made()
+    direct = chat.create("alice", ["bob"], None).view.conversation
+    group = chat.create("alice", ["carol", "dave"], "fuzz").view.conversation
+    store().append(
+        direct,
+        lambda seq: Message(
+            direct.conversation_id, "m-fuzz", seq, "alice", "hi", 1_795_000_000_000
+        ),
+    )
+    return [direct.conversation_id, group.conversation_id]
+
+
 @pytest.mark.xdist_group("fuzz")
 @schema.parametrize()
 @settings(
@@ -140,7 +159,9 @@ def _headers(who: str) -> dict[str, str]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_no_request_gets_a_5xx_or_an_undocumented_answer(links: None, case: Any) -> None:
+def test_no_request_gets_a_5xx_or_an_undocumented_answer(
+    links: None, conversations: list[str], case: Any
+) -> None:
     pick = zlib.crc32(repr((case.path_parameters, case.query, case.body)).encode())
     known = CODES[pick % len(CODES)]
     if known is not None and "code" in (case.path_parameters or {}):
@@ -150,4 +171,7 @@ def test_no_request_gets_a_5xx_or_an_undocumented_answer(links: None, case: Any)
         case.path_parameters["post_id"] = post
     if user is not None and "user_id" in (case.path_parameters or {}):
         case.path_parameters["user_id"] = user
+    known_conversation = [*conversations, None][pick % (len(conversations) + 1)]
+    if known_conversation is not None and "conversation_id" in (case.path_parameters or {}):
+        case.path_parameters["conversation_id"] = known_conversation
     case.call_and_validate(headers=_headers(CALLERS[pick % len(CALLERS)]), checks=CHECKS)

@@ -41,6 +41,15 @@ class Settings:
     celebrity_threshold: int = 10_000
     feed_timeline_length: int = 800
     feed_inactive_days: int = 30
+    # ---- Chat
+    connections_table: str = "ChatConnectionsTable"
+    conversations_table: str = "ConversationsTable"
+    messages_table: str = "MessagesTable"
+    chat_delivery_queue_url: str = ""
+    chat_push_topic_arn: str = ""
+    chat_attachments_bucket: str = ""
+    # The @connections API of the chat's stage, for functions no WebSocket event calls.
+    chat_ws_endpoint: str = ""
 
 
 def _env(name: str, default: str = "") -> str:
@@ -72,6 +81,13 @@ def settings() -> Settings:
         celebrity_threshold=_positive("CELEBRITY_THRESHOLD", 10_000),
         feed_timeline_length=_positive("FEED_TIMELINE_LENGTH", 800),
         feed_inactive_days=_positive("FEED_INACTIVE_DAYS", 30),
+        connections_table=_env("CONNECTIONS_TABLE", "ChatConnectionsTable"),
+        conversations_table=_env("CONVERSATIONS_TABLE", "ConversationsTable"),
+        messages_table=_env("MESSAGES_TABLE", "MessagesTable"),
+        chat_delivery_queue_url=_env("CHAT_DELIVERY_QUEUE_URL"),
+        chat_push_topic_arn=_env("CHAT_PUSH_TOPIC_ARN"),
+        chat_attachments_bucket=_env("CHAT_ATTACHMENTS_BUCKET"),
+        chat_ws_endpoint=_env("CHAT_WS_ENDPOINT"),
     )
 
 

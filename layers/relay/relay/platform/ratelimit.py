@@ -56,6 +56,11 @@ RULES: dict[str, Rule] = {
         # follows, likes, comments, shares), per signed-in user.
         Rule("feed-read-user", limit=600, period_s=60),
         Rule("feed-write-user", limit=120, period_s=60),
+        # ---- Chat: frames on a WebSocket (messages, typing, reads, syncs), per connection
+        # and per user, so one flooding tab is stopped without silencing the user's others
+        # and a user with many tabs cannot multiply the allowance.
+        Rule("chat-connection", limit=120, period_s=60),
+        Rule("chat-user", limit=300, period_s=60),
     )
 }
 

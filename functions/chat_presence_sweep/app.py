@@ -1,0 +1,22 @@
+"""ChatPresenceSweep: once a minute, users whose every connection stopped pinging are
+offline, and their contacts hear it (a closed connection says so at once, through
+`$disconnect`; a silent one only stops pinging)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from relay.chat.delivery import management_api
+from relay.chat.service import messaging
+from relay.platform.config import settings
+from relay.platform.observability import logger
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    lapsed = messaging().sweep(settings().chat_ws_endpoint, management_api)
+    if lapsed:
+        logger.info("presence lapsed", extra={"users": len(lapsed)})
+    return {"lapsed": len(lapsed)}

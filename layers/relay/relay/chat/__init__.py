@@ -1,0 +1,1 @@
+"""Real-time chat (seed example 2): conversations, messages, presence, delivery."""

@@ -1,0 +1,192 @@
+"""Conversations as the HTTP API offers them: create, list with unread counts, read
+history, and ask for an attachment upload.
+
+A 1:1 conversation's id is derived from its two members (sorted, hashed), so
+whoever creates it, and however often, it is the same conversation; a group's id is
+random. Groups hold up to MAX_GROUP_MEMBERS members, the creator included. A
+member's unread count is the conversation's last seq minus their `lastRead`
+(sending counts as reading what came before).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from relay.chat.attachments import Attachments, Upload
+from relay.chat.models import (
+    DIRECT,
+    GROUP,
+    MAX_GROUP_MEMBERS,
+    MAX_NAME_CHARS,
+    Conversation,
+    ConversationView,
+    Message,
+)
+from relay.chat.store import ChatStore
+from relay.platform.clock import Clock
+from relay.platform.errors import Forbidden, Invalid, NotFound
+
+_ID = re.compile(r"[dg][0-9a-f]{32}")
+# As relay.platform.auth accepts user ids in tokens.
+_USER_ID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
+MAX_PAGE = 100
+# Conversations a warm process keeps (members and a last-seq hint), most recent first.
+KNOWN_MAX = 10_000
+
+
+def direct_id(a: str, b: str) -> str:
+    first, second = sorted((a, b))
+    return "d" + hashlib.sha256(f"{first}\n{second}".encode()).hexdigest()[:32]
+
+
+def _order(view: ConversationView) -> tuple[int, str]:
+    c = view.conversation
+    return (-(c.last_message_ms or c.created_ms), c.conversation_id)
+
+
+def _cursor(position: tuple[int, str]) -> str:
+    text = f"{-position[0]}:{position[1]}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _position(cursor: str) -> tuple[int, str]:
+    """A cursor made by `_cursor`; Invalid for anything else."""
+    try:
+        if len(cursor) > 100:
+            raise ValueError("too long")
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        ms, _, conversation_id = text.partition(":")
+        if not _ID.fullmatch(conversation_id):
+            raise ValueError("not a conversation")
+        return (-int(ms), conversation_id)
+    except (ValueError, UnicodeError) as error:
+        raise Invalid("cursor: not a cursor this API gave.", code="bad_cursor") from error
+
+
+@dataclass(frozen=True)
+class Created:
+    view: ConversationView
+    created: bool
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    items: list[Message]
+    next_cursor: str | None
+
+
+class Conversations:
+    def __init__(self, store: ChatStore, attachments: Attachments | None, clock: Clock) -> None:
+        self._store = store
+        self._attachments = attachments
+        self._clock = clock
+        self._known: OrderedDict[str, Conversation] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def create(self, caller: str, members: list[str], name: str | None) -> Created:
+        others = list(dict.fromkeys(m for m in members if m != caller))
+        for member in others:
+            if not _USER_ID.fullmatch(member):
+                raise Invalid(f"members: {member[:40]!r} is not a user id.")
+        if not others:
+            raise Invalid("members: name at least one user besides yourself.")
+        if name is not None and not 1 <= len(name.strip()) <= MAX_NAME_CHARS:
+            raise Invalid(f"name: 1 to {MAX_NAME_CHARS} characters.")
+        everyone = [caller, *others]
+        if len(everyone) > MAX_GROUP_MEMBERS:
+            raise Invalid(
+                f"members: a group has at most {MAX_GROUP_MEMBERS} members, you included"
+                f" ({len(everyone)} asked).",
+                code="too_many_members",
+            )
+        now = self._clock.now_ms()
+        if len(others) == 1 and name is None:
+            conversation_id = direct_id(caller, others[0])
+            kind = DIRECT
+            everyone = sorted(everyone)
+        else:
+            conversation_id = "g" + secrets.token_hex(16)
+            kind = GROUP
+        conversation = Conversation(
+            conversation_id, kind, name.strip() if name else None, tuple(everyone), 0, None, now
+        )
+        created = self._store.create(conversation)
+        if not created:
+            existing = self._store.get(conversation_id)
+            if existing is None:  # pragma: no cover - a direct id is never deleted
+                raise NotFound("No such conversation.")
+            return Created(self.view(existing, caller), created=False)
+        return Created(ConversationView(conversation, unread=0), created=True)
+
+    def view(self, conversation: Conversation, user_id: str) -> ConversationView:
+        membership = self._store.membership(conversation.conversation_id, user_id)
+        last_read = membership.last_read if membership else conversation.last_seq
+        return ConversationView(conversation, max(0, conversation.last_seq - last_read))
+
+    def mine(
+        self, user_id: str, limit: int = MAX_PAGE, cursor: str | None = None
+    ) -> tuple[list[ConversationView], str | None]:
+        """A page of the user's conversations, newest activity first, with unread counts,
+        and the cursor of the next page (None at the end). A cursor names the position
+        (activity, id) after which the next page starts, so a page is never repeated."""
+        after = _position(cursor) if cursor is not None else None
+        memberships = self._store.memberships(user_id)
+        found = self._store.get_many(m.conversation_id for m in memberships)
+        views = [
+            ConversationView(
+                found[m.conversation_id], max(0, found[m.conversation_id].last_seq - m.last_read)
+            )
+            for m in memberships
+            if m.conversation_id in found
+        ]
+        views.sort(key=_order)
+        if after is not None:
+            views = [view for view in views if _order(view) > after]
+        page = views[: min(limit, MAX_PAGE)]
+        more = len(views) > len(page)
+        return page, (_cursor(_order(page[-1])) if more and page else None)
+
+    def require_member(
+        self, conversation_id: str, user_id: str, *, fresh: bool = False
+    ) -> Conversation:
+        """The conversation, when the user is in it: NotFound or Forbidden otherwise.
+
+        A warm process answers from its copy (members never change; `last_seq` there
+        is only a hint, which the seq transaction corrects); `fresh` reads the table."""
+        conversation = None if fresh else self._known.get(conversation_id)
+        if conversation is None and _ID.fullmatch(conversation_id):
+            conversation = self._store.get(conversation_id)
+            if conversation is not None:
+                self.remember(conversation)
+        if conversation is None:
+            raise NotFound("No such conversation.", code="unknown_conversation")
+        if user_id not in conversation.members:
+            raise Forbidden("You are not a member of this conversation.", code="not_a_member")
+        return conversation
+
+    def remember(self, conversation: Conversation) -> None:
+        with self._lock:
+            self._known[conversation.conversation_id] = conversation
+            self._known.move_to_end(conversation.conversation_id)
+            while len(self._known) > KNOWN_MAX:
+                self._known.popitem(last=False)
+
+    def history(
+        self, user_id: str, conversation_id: str, before: int | None, limit: int
+    ) -> HistoryPage:
+        self.require_member(conversation_id, user_id)
+        items = self._store.history(conversation_id, before, min(limit, MAX_PAGE))
+        more = bool(items) and items[0].seq > 1 and len(items) == min(limit, MAX_PAGE)
+        return HistoryPage(items, str(items[0].seq) if more else None)
+
+    def upload(self, user_id: str, conversation_id: str, content_type: str, size: int) -> Upload:
+        self.require_member(conversation_id, user_id)
+        if self._attachments is None:  # pragma: no cover - the template always sets a bucket
+            raise NotFound("Attachments are not configured.")
+        return self._attachments.upload(conversation_id, content_type, size)

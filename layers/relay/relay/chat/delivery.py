@@ -1,0 +1,129 @@
+"""Delivery: pushing frames to connections through API Gateway's `@connections` API.
+
+`Gateway` posts one frame to one connection. `Deliverer` sends a frame to many
+connections at once on a thread pool, with short timeouts and no retries, so one
+slow or vanished connection costs the others nothing: a connection that answers
+GoneException is removed (that one only, never the sender's), any other failure is
+logged and left for the client's next `sync`. The management client is built from
+the event's own `domainName` and `stage`, as on AWS (and the local stack serves the
+same API on the same address).
+
+Groups above INLINE_MAX members are not delivered by the function that stored the
+message: their members are cut into chunks and put on the delivery queue, where
+ChatDelivery sends each chunk (`relay.chat.messaging.Messaging.deliver_chunk`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from relay.chat.models import Connection
+
+log = logging.getLogger(__name__)
+
+# Up to this many members, the sending function delivers; above, the delivery queue.
+INLINE_MAX = 100
+CHUNK = 100
+WORKERS = 32
+
+
+class Gateway(Protocol):
+    def post(self, connection_id: str, data: bytes) -> bool:
+        """Send a frame; False when the connection is gone (GoneException)."""
+        ...
+
+
+class ManagementApi:
+    """The `@connections` API of one WebSocket API stage."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def post(self, connection_id: str, data: bytes) -> bool:
+        try:
+            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
+        except self._client.exceptions.GoneException:
+            return False
+        return True
+
+
+@functools.cache
+def management_api(endpoint: str) -> ManagementApi:
+    """A client per endpoint (`https://{domainName}/{stage}`), made once per process."""
+    import boto3
+    from botocore.config import Config
+
+    # A stalled client must not hold a worker for long; the message is in history anyway.
+    config = Config(
+        connect_timeout=1,
+        read_timeout=2,
+        retries={"max_attempts": 2, "mode": "standard"},
+        max_pool_connections=WORKERS,
+    )
+    return ManagementApi(
+        boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
+    )
+
+
+def endpoint_of(request_context: dict[str, Any]) -> str:
+    return f"https://{request_context['domainName']}/{request_context['stage']}"
+
+
+@functools.cache
+def pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="deliver")
+
+
+def encode(frame: dict[str, Any]) -> bytes:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class Deliverer:
+    def __init__(self, gateway: Gateway, on_gone: Callable[[Connection], None]) -> None:
+        self._gateway = gateway
+        self._on_gone = on_gone
+
+    def send(self, targets: Iterable[Connection], frame: dict[str, Any]) -> int:
+        """Send `frame` to every target at once; returns how many received it."""
+        data = encode(frame)
+        return self._all([(target, data) for target in targets])
+
+    def send_each(self, frames: list[tuple[Connection, dict[str, Any]]]) -> int:
+        """Send each its own frame, all at once; returns how many were received."""
+        encoded: dict[int, bytes] = {}
+        pairs = [(target, encoded.setdefault(id(frame), encode(frame))) for target, frame in frames]
+        return self._all(pairs)
+
+    def _all(self, pairs: list[tuple[Connection, bytes]]) -> int:
+        if not pairs:
+            return 0
+        if len(pairs) == 1:
+            return int(self._one(*pairs[0]))
+        return sum(pool().map(lambda pair: self._one(*pair), pairs))
+
+    def _one(self, target: Connection, data: bytes) -> bool:
+        try:
+            if self._gateway.post(target.connection_id, data):
+                return True
+        except Exception as error:  # noqa: BLE001 - one connection's failure stays its own
+            log.warning(
+                "delivery failed", extra={"connection": target.connection_id, "why": repr(error)}
+            )
+            return False
+        try:
+            self._on_gone(target)
+        except Exception as error:  # noqa: BLE001 - the frame went to the others anyway
+            log.warning(
+                "could not forget a gone connection",
+                extra={"connection": target.connection_id, "why": repr(error)},
+            )
+        return False
+
+
+def chunks(items: list[str], size: int = CHUNK) -> list[list[str]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]

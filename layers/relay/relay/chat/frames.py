@@ -1,0 +1,161 @@
+"""The WebSocket protocol: frames in, one call into Messaging, error frames out.
+
+Each action's frame is a pydantic model (`extra` fields are ignored, as API Gateway
+routes on `action` alone). Anything wrong with a frame (not JSON, an unknown
+action, a missing or mistyped field, content over the limit, a conversation the
+sender is not in, a flood) answers the sender with
+`{"type": "error", "code", "message"}` (and the `clientMessageId`, when the frame
+had one) and leaves the connection open. Rate limits apply per connection and per
+user, through the same limiter and rule table as the HTTP API; `ping` is exempt,
+so a limited client can still keep its presence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from relay.chat.messaging import Messaging, Session
+from relay.chat.models import MAX_ATTACHMENTS, MAX_CLIENT_MESSAGE_ID, MAX_CONTENT_CHARS
+from relay.platform.cache import RedisGate
+from relay.platform.errors import Invalid, RateLimited, RelayError, TooLarge
+from relay.platform.ratelimit import RateLimiter, rule
+
+log = logging.getLogger(__name__)
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class SendMessage(_Frame):
+    conversationId: str = Field(min_length=1, max_length=64)
+    content: str
+    clientMessageId: str | None = Field(
+        default=None, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID
+    )
+    attachments: list[str] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+
+
+class Typing(_Frame):
+    conversationId: str = Field(min_length=1, max_length=64)
+
+
+class Read(_Frame):
+    conversationId: str = Field(min_length=1, max_length=64)
+    seq: int = Field(ge=1)
+
+
+ACTIONS = ("sendMessage", "typing", "read", "sync", "ping")
+_MODELS: dict[str, type[_Frame]] = {"sendMessage": SendMessage, "typing": Typing, "read": Read}
+
+
+def error_frame(error: RelayError, client_message_id: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message}
+    if client_message_id is not None:
+        frame["clientMessageId"] = client_message_id
+    return frame
+
+
+def _invalid(error: ValidationError) -> Invalid:
+    problems = error.errors()
+    if not problems:
+        return Invalid("The frame is not valid.", code="invalid_field")
+    first = problems[0]
+    field = ".".join(str(part) for part in first["loc"]) or "frame"
+    message = str(first["msg"])
+    if first["type"] == "missing":
+        return Invalid(f"{field}: required.", code="missing_field")
+    return Invalid(f"{field}: {message}", code="invalid_field")
+
+
+class Protocol:
+    def __init__(self, messaging: Messaging, limiter: RateLimiter, gate: RedisGate) -> None:
+        self._messaging = messaging
+        self._limiter = limiter
+        self._gate = gate
+
+    def handle(self, session: Session, route: str, body: str | None) -> None:
+        """Answer one frame; never raises for anything the client sent."""
+        client_message_id: str | None = None
+        try:
+            frame = _parse(body)
+            raw_id = frame.get("clientMessageId")
+            client_message_id = raw_id if isinstance(raw_id, str) else None
+            action = frame.get("action")
+            if route not in ACTIONS or action != route:
+                shown = action if isinstance(action, str) else None
+                raise Invalid(
+                    f"Unknown action {shown[:40]!r}; one of {', '.join(ACTIONS)}."
+                    if shown is not None
+                    else f"The frame needs an action: one of {', '.join(ACTIONS)}.",
+                    code="unknown_action",
+                )
+            if route != "ping":
+                self._limit(session)
+            self._dispatch(session, route, frame)
+        except RelayError as error:
+            self._messaging.reply(session, error_frame(error, client_message_id))
+        except Exception:
+            log.exception("unexpected error", extra={"route": route})
+            self._messaging.reply(
+                session,
+                {
+                    "type": "error",
+                    "code": "internal_error",
+                    "message": "Something broke on our side.",
+                },
+            )
+
+    def _limit(self, session: Session) -> None:
+        checks = [
+            (rule("chat-connection"), session.connection.connection_id),
+            (rule("chat-user"), session.user_id),
+        ]
+        decision = self._gate.attempt(lambda: self._limiter.check(checks))
+        if decision is not None and not decision.allowed:
+            raise RateLimited(
+                f"Too many frames; retry in {decision.retry_after_s} s.", code="rate_limited"
+            )
+
+    def _dispatch(self, session: Session, route: str, frame: dict[str, Any]) -> None:
+        model = _MODELS.get(route)
+        try:
+            parsed = model.model_validate(frame) if model is not None else None
+        except ValidationError as error:
+            raise _invalid(error) from error
+        if isinstance(parsed, SendMessage):
+            if len(parsed.content) > MAX_CONTENT_CHARS:
+                raise TooLarge(
+                    f"content: at most {MAX_CONTENT_CHARS} characters.", code="content_too_long"
+                )
+            if not parsed.content.strip() and not parsed.attachments:
+                raise Invalid("content: a message needs text or an attachment.", code="empty")
+            self._messaging.send(
+                session,
+                parsed.conversationId,
+                parsed.content,
+                parsed.clientMessageId,
+                parsed.attachments,
+            )
+        elif isinstance(parsed, Typing):
+            self._messaging.typing(session, parsed.conversationId)
+        elif isinstance(parsed, Read):
+            self._messaging.read(session, parsed.conversationId, parsed.seq)
+        elif route == "sync":
+            self._messaging.sync(session)
+        else:
+            self._messaging.ping(session)
+
+
+def _parse(body: str | None) -> dict[str, Any]:
+    try:
+        frame = json.loads(body or "")
+    except (ValueError, RecursionError) as error:
+        raise Invalid("The frame is not JSON.", code="malformed_json") from error
+    if not isinstance(frame, dict):
+        raise Invalid("The frame must be a JSON object.", code="malformed_json")
+    return frame

@@ -1,0 +1,337 @@
+"""What happens on the WebSocket: connect, send, typing, read, sync, ping, disconnect.
+
+Each operation takes a `Session` (the connection, its user, and the gateway that
+reaches connections) and answers through it. A message is stored first
+(relay.chat.store: durable, gap-free seq, once per clientMessageId), acknowledged to
+the sender, then delivered: to every connection of the other members and the
+sender's other connections, at once; members with no connection are offline and
+get a push notification (batched, relay.chat.notifications). Groups above
+INLINE_MAX members are delivered through the delivery queue in chunks. Presence
+(relay.chat.presence) is told about connects, pings and disconnects, and members of
+a user's conversations hear when they come and go.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from relay.chat.attachments import Attachments
+from relay.chat.connections import ConnectionStore
+from relay.chat.conversations import Conversations
+from relay.chat.delivery import INLINE_MAX, Deliverer, Gateway, chunks, pool
+from relay.chat.models import Connection, Conversation, Message
+from relay.chat.notifications import Notifier
+from relay.chat.presence import Presence
+from relay.chat.store import ChatStore, Contention, Missing, NotMember
+from relay.platform.clock import Clock, iso
+from relay.platform.errors import Conflict, Forbidden, Invalid, NotFound
+
+log = logging.getLogger(__name__)
+
+# Presence is pushed to the members of 1:1 conversations and of groups up to this size;
+# a larger group's members read it on demand (a thousand pushes per connect is not worth it).
+PRESENCE_MAX_GROUP = 100
+SYNC_MAX = 1000
+# Typing and read receipts reach the others in groups up to this size; in a larger group
+# they would be a queue job per keystroke for signals nobody follows (the reader's own
+# lastRead still moves, and unread counts with it).
+SIGNALS_MAX_GROUP = INLINE_MAX
+
+
+@dataclass(frozen=True)
+class Session:
+    connection: Connection
+    endpoint: str  # the @connections API, https://{domainName}/{stage}
+    gateway: Gateway
+
+    @property
+    def user_id(self) -> str:
+        return self.connection.user_id
+
+
+class Messaging:
+    def __init__(
+        self,
+        store: ChatStore,
+        connections: ConnectionStore,
+        presence: Presence,
+        notifier: Notifier,
+        attachments: Attachments | None,
+        clock: Clock,
+        enqueue: Callable[[list[dict[str, Any]]], None],
+    ) -> None:
+        self._store = store
+        self._connections = connections
+        self._presence = presence
+        self._notifier = notifier
+        self._attachments = attachments
+        self._clock = clock
+        self._enqueue = enqueue
+        self._conversations = Conversations(store, attachments, clock)
+
+    # ---------------------------------------------------------------- the connection
+    def connect(self, session: Session) -> None:
+        self._connections.add(session.connection, self._clock.now_ms())
+        if self._presence.touch(session.user_id, session.connection.connection_id):
+            self._announce(session, "online")
+
+    def disconnect(self, session: Session) -> None:
+        self._connections.remove(session.connection)
+        if self._presence.leave(session.user_id, session.connection.connection_id):
+            self._announce(session, "offline")
+
+    def ping(self, session: Session) -> None:
+        self.reply(session, {"type": "pong"})
+        if self._presence.touch(session.user_id, session.connection.connection_id):
+            self._announce(session, "online")
+
+    def sweep(self, endpoint: str, gateway_of: Callable[[str], Gateway]) -> list[str]:
+        """Users whose pings stopped are offline: tell their contacts. Returns them."""
+        lapsed = self._presence.lapsed()
+        if lapsed:
+            gateway = gateway_of(endpoint)
+            for user in lapsed:
+                self._announce(Session(Connection("", user), endpoint, gateway), "offline")
+        return lapsed
+
+    def _announce(self, session: Session, status: str) -> None:
+        contacts: set[str] = set()
+        memberships = self._store.memberships(session.user_id)
+        found = self._store.get_many(m.conversation_id for m in memberships)
+        for conversation in found.values():
+            if len(conversation.members) <= PRESENCE_MAX_GROUP:
+                contacts.update(conversation.members)
+        contacts.discard(session.user_id)
+        targets = self._targets(sorted(contacts), exclude=None)[0]
+        frame = {"type": "presence", "userId": session.user_id, "status": status}
+        self._deliverer(session.gateway).send(targets, frame)
+
+    # ---------------------------------------------------------------- actions
+    def send(
+        self,
+        session: Session,
+        conversation_id: str,
+        content: str,
+        client_message_id: str | None,
+        attachments: list[str],
+    ) -> Message:
+        conversation = self._conversations.require_member(conversation_id, session.user_id)
+        if attachments:
+            if self._attachments is None:  # pragma: no cover - the template sets a bucket
+                raise Invalid("Attachments are not configured.", code="bad_attachment")
+            self._attachments.check(conversation_id, attachments)
+        now = self._clock.now_ms()
+        ids = "m" + secrets.token_hex(16)
+
+        def made(seq: int) -> Message:
+            return Message(
+                conversation_id=conversation_id,
+                message_id=ids,
+                seq=seq,
+                sender_id=session.user_id,
+                content=content,
+                timestamp_ms=now,
+                attachments=tuple(attachments),
+                client_message_id=client_message_id,
+            )
+
+        inline = len(conversation.members) <= INLINE_MAX
+        # Where the message will go is read while it is stored: one round trip less.
+        lookup = (
+            pool().submit(
+                self._targets, list(conversation.members), session.connection.connection_id
+            )
+            if inline
+            else None
+        )
+        try:
+            message, duplicate = self._store.append(conversation, made)
+        except NotMember as error:
+            raise Forbidden(
+                "You are not a member of this conversation.", code="not_a_member"
+            ) from error
+        except Missing as error:
+            raise NotFound("No such conversation.", code="unknown_conversation") from error
+        except Contention as error:
+            raise Conflict("The conversation is busy; send again.", code="busy") from error
+        self._conversations.remember(replace(conversation, last_seq=message.seq))
+        if duplicate or lookup is None:
+            self.reply(session, message.ack())
+            if not duplicate:
+                self._deliver(session, conversation, message.frame(), message)
+            return message
+        targets, offline = lookup.result()
+        # The ack and the deliveries leave together, on the pool.
+        frame = message.frame()
+        self._deliverer(session.gateway).send_each(
+            [(session.connection, message.ack()), *((target, frame) for target in targets)]
+        )
+        self._notify(message, offline)
+        return message
+
+    def typing(self, session: Session, conversation_id: str) -> None:
+        conversation = self._conversations.require_member(conversation_id, session.user_id)
+        if len(conversation.members) > SIGNALS_MAX_GROUP:
+            return
+        frame = {"type": "typing", "conversationId": conversation_id, "userId": session.user_id}
+        self._deliver(session, conversation, frame, None, include_self=False)
+
+    def read(self, session: Session, conversation_id: str, seq: int) -> None:
+        conversation = self._conversations.require_member(conversation_id, session.user_id)
+        if seq > conversation.last_seq:
+            conversation = self._conversations.require_member(
+                conversation_id, session.user_id, fresh=True
+            )
+        if seq > conversation.last_seq:
+            raise Invalid(
+                f"seq: the conversation's last message is {conversation.last_seq}.",
+                code="bad_seq",
+            )
+        moved = self._store.mark_read(conversation_id, session.user_id, seq)
+        self._notifier.read(conversation_id, session.user_id)
+        if moved and len(conversation.members) <= SIGNALS_MAX_GROUP:
+            frame = {
+                "type": "read",
+                "conversationId": conversation_id,
+                "userId": session.user_id,
+                "seq": seq,
+                "timestamp": iso(self._clock.now_ms()),
+            }
+            self._deliver(session, conversation, frame, None)
+
+    def sync(self, session: Session) -> int:
+        """Every message the user has not read, oldest first per conversation; then a
+        `synced` frame with the count (and `more` when SYNC_MAX cut it short)."""
+        memberships = self._store.memberships(session.user_id)
+        found = self._store.get_many(m.conversation_id for m in memberships)
+        pending = sorted(
+            (
+                (found[m.conversation_id], m.last_read)
+                for m in memberships
+                if m.conversation_id in found and found[m.conversation_id].last_seq > m.last_read
+            ),
+            key=lambda pair: pair[0].last_message_ms or 0,
+        )
+        sent = 0
+        more = False
+        deliverer = self._deliverer(session.gateway)
+        for conversation, last_read in pending:
+            budget = SYNC_MAX - sent
+            if budget <= 0:
+                more = True
+                break
+            messages = self._store.after(conversation.conversation_id, last_read, budget)
+            for message in messages:
+                deliverer.send([session.connection], message.frame())
+            sent += len(messages)
+            more = more or conversation.last_seq - last_read > len(messages)
+        self.reply(session, {"type": "synced", "count": sent, "more": more})
+        return sent
+
+    # ---------------------------------------------------------------- delivery
+    def reply(self, session: Session, frame: dict[str, Any]) -> None:
+        self._deliverer(session.gateway).send([session.connection], frame)
+
+    def _deliverer(self, gateway: Gateway) -> Deliverer:
+        return Deliverer(gateway, self._forget)
+
+    def _forget(self, connection: Connection) -> None:
+        self._connections.remove(connection)
+        self._presence.leave(connection.user_id, connection.connection_id)
+
+    def _targets(
+        self, members: list[str], exclude: str | None
+    ) -> tuple[list[Connection], list[str]]:
+        """Live connections of `members` (but `exclude`), and the members with none."""
+        by_user = self._connections.of_users(members)
+        targets = [
+            Connection(connection_id, user)
+            for user, ids in by_user.items()
+            for connection_id in ids
+            if connection_id != exclude
+        ]
+        return targets, [member for member in members if member not in by_user]
+
+    def _deliver(
+        self,
+        session: Session,
+        conversation: Conversation,
+        frame: dict[str, Any],
+        message: Message | None,
+        include_self: bool = True,
+    ) -> None:
+        members = [m for m in conversation.members if include_self or m != session.user_id]
+        if len(members) > INLINE_MAX:
+            self._enqueue(
+                [
+                    {
+                        "conversationId": conversation.conversation_id,
+                        "endpoint": session.endpoint,
+                        "members": chunk,
+                        "exclude": session.connection.connection_id,
+                        "frame": frame,
+                        "notify": message is not None,
+                    }
+                    for chunk in chunks(members)
+                ]
+            )
+            return
+        self.deliver_chunk(
+            session.gateway, members, session.connection.connection_id, frame, message
+        )
+
+    def deliver_chunk(
+        self,
+        gateway: Gateway,
+        members: list[str],
+        exclude: str | None,
+        frame: dict[str, Any],
+        message: Message | None,
+    ) -> None:
+        """Send a frame to these members' connections; notify those offline of a message."""
+        targets, offline = self._targets(members, exclude)
+        self._deliverer(gateway).send(targets, frame)
+        if message is not None:
+            self._notify(message, offline)
+
+    def _notify(self, message: Message, offline: list[str]) -> None:
+        offline = [user for user in offline if user != message.sender_id]
+        if offline:
+            self._notifier.notify(message, offline)
+
+    def deliver_job(self, body: str, gateway_of: Callable[[str], Gateway]) -> None:
+        """One chunk from the delivery queue (see `_deliver`); ValueError for a body that
+        is not one."""
+        try:
+            job = json.loads(body)
+            frame, members, endpoint = job["frame"], job["members"], job["endpoint"]
+            if not (
+                isinstance(frame, dict)
+                and isinstance(endpoint, str)
+                and isinstance(members, list)
+                and all(isinstance(member, str) for member in members)
+            ):
+                raise TypeError("frame, members or endpoint of the wrong type")
+            message = _message_of(frame) if job.get("notify") else None
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"not a delivery job: {error!r}") from error
+        self.deliver_chunk(gateway_of(endpoint), members, job.get("exclude"), frame, message)
+
+
+def _message_of(frame: dict[str, Any]) -> Message:
+    from relay.platform.clock import parse_iso
+
+    return Message(
+        conversation_id=frame["conversationId"],
+        message_id=frame["messageId"],
+        seq=int(frame["seq"]),
+        sender_id=frame["senderId"],
+        content=frame["content"],
+        timestamp_ms=parse_iso(frame["timestamp"]),
+        attachments=tuple(frame.get("attachments") or ()),
+    )

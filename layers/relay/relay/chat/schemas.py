@@ -1,0 +1,120 @@
+"""The chat's HTTP shapes (camelCase JSON), from which the OpenAPI document is made."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from relay.chat.attachments import CONTENT_TYPES, MAX_BYTES, Upload
+from relay.chat.models import MAX_GROUP_MEMBERS, MAX_NAME_CHARS, ConversationView, Message
+from relay.platform.clock import iso
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class CreateConversationBody(_Camel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    members: list[str] = Field(
+        description=(
+            "User ids to talk with (you are added). One other user and no name: the 1:1"
+            " conversation of the two of you, the same one every time. Otherwise a group,"
+            f" at most {MAX_GROUP_MEMBERS} members with you."
+        ),
+        min_length=1,
+        json_schema_extra={"examples": [["bob"]]},
+    )
+    name: str | None = Field(
+        default=None, description=f"A group's name, 1 to {MAX_NAME_CHARS} characters."
+    )
+
+
+class ConversationOut(_Camel):
+    conversation_id: str
+    kind: Literal["direct", "group"]
+    name: str | None
+    members: list[str]
+    last_seq: int
+    last_message_at: str | None
+    unread: int
+
+    @classmethod
+    def of(cls, view: ConversationView) -> ConversationOut:
+        c = view.conversation
+        return cls(
+            conversation_id=c.conversation_id,
+            kind="direct" if c.kind == "direct" else "group",
+            name=c.name,
+            members=list(c.members),
+            last_seq=c.last_seq,
+            last_message_at=iso(c.last_message_ms) if c.last_message_ms is not None else None,
+            unread=view.unread,
+        )
+
+
+class ConversationPage(_Camel):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+class MessageOut(_Camel):
+    conversation_id: str
+    message_id: str
+    seq: int
+    sender_id: str
+    content: str
+    attachments: list[str]
+    timestamp: str
+
+    @classmethod
+    def of(cls, message: Message) -> MessageOut:
+        return cls(
+            conversation_id=message.conversation_id,
+            message_id=message.message_id,
+            seq=message.seq,
+            sender_id=message.sender_id,
+            content=message.content,
+            attachments=list(message.attachments),
+            timestamp=iso(message.timestamp_ms),
+        )
+
+
+class MessagePage(_Camel):
+    items: list[MessageOut] = Field(description="Oldest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `before` for the page before; null at the start."
+    )
+
+
+class AttachmentBody(_Camel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    content_type: str = Field(
+        description="The file's type; one of " + ", ".join(sorted(CONTENT_TYPES)) + ".",
+        json_schema_extra={"examples": ["image/png"]},
+    )
+    size: int = Field(ge=1, description=f"The file's size in bytes, at most {MAX_BYTES}.")
+
+
+class AttachmentOut(_Camel):
+    attachment_id: str = Field(description="Name it in a message's `attachments` once uploaded.")
+    upload_url: str = Field(description="POST the file here as multipart/form-data.")
+    fields: dict[str, str] = Field(description="Form fields to send before the file.")
+    expires_in: int = Field(description="Seconds the upload is allowed for.")
+    max_bytes: int
+    content_type: str
+
+    @classmethod
+    def of(cls, upload: Upload) -> AttachmentOut:
+        return cls(
+            attachment_id=upload.attachment_id,
+            upload_url=upload.url,
+            fields=upload.fields,
+            expires_in=upload.expires_in_s,
+            max_bytes=upload.max_bytes,
+            content_type=upload.content_type,
+        )

@@ -1,0 +1,86 @@
+"""The chat's parts, built once per process from the settings the template sets.
+
+Functions call these; tests build the parts themselves with moto's clients, a
+real Redis and a frozen clock. Clients are made on first use, never at import.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from relay.chat.attachments import Attachments
+from relay.chat.connections import ConnectionStore
+from relay.chat.conversations import Conversations
+from relay.chat.frames import Protocol
+from relay.chat.messaging import Messaging
+from relay.chat.notifications import Notifier
+from relay.chat.presence import Presence
+from relay.chat.store import ChatStore
+from relay.platform.cache import redis_client, redis_gate
+from relay.platform.clock import SystemClock
+from relay.platform.config import settings
+from relay.platform.ratelimit import RateLimiter
+
+
+@functools.cache
+def client(service: str) -> Any:
+    import boto3
+
+    make: Any = boto3.client  # typed per service; the name is one of a few known here
+    return make(service, region_name=settings().aws_region)
+
+
+@functools.cache
+def store() -> ChatStore:
+    conf = settings()
+    return ChatStore(client("dynamodb"), conf.conversations_table, conf.messages_table)
+
+
+@functools.cache
+def attachments() -> Attachments:
+    return Attachments(client("s3"), settings().chat_attachments_bucket)
+
+
+@functools.cache
+def conversations() -> Conversations:
+    return Conversations(store(), attachments(), SystemClock())
+
+
+class QueueSender:
+    """Puts delivery jobs on the delivery queue, ten to a call."""
+
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        self._sqs = sqs
+        self._url = queue_url
+
+    def __call__(self, jobs: list[dict[str, Any]]) -> None:
+        for start in range(0, len(jobs), 10):
+            entries = [
+                {"Id": str(i), "MessageBody": json.dumps(job)}
+                for i, job in enumerate(jobs[start : start + 10])
+            ]
+            answer = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
+            if answer.get("Failed"):
+                raise RuntimeError(f"delivery jobs not queued: {answer['Failed']}")
+
+
+@functools.cache
+def messaging() -> Messaging:
+    conf = settings()
+    clock = SystemClock()
+    return Messaging(
+        store(),
+        ConnectionStore(client("dynamodb"), conf.connections_table),
+        Presence(redis_client(), redis_gate(), clock),
+        Notifier(client("sns"), conf.chat_push_topic_arn, redis_client(), redis_gate(), clock),
+        attachments(),
+        clock,
+        QueueSender(client("sqs"), conf.chat_delivery_queue_url),
+    )
+
+
+@functools.cache
+def protocol() -> Protocol:
+    return Protocol(messaging(), RateLimiter(redis_client()), redis_gate())
