@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from relay.chat.attachments import CONTENT_TYPES, MAX_BYTES, Upload
 from relay.chat.models import MAX_GROUP_MEMBERS, MAX_NAME_CHARS, ConversationView, Message
 from relay.platform.clock import iso
+from relay.platform.schemas import Camel, CamelBody
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class CreateConversationBody(_Camel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class CreateConversationBody(CamelBody):
     members: list[str] = Field(
         description=(
             "User ids to talk with (you are added). One other user and no name: the 1:1"
@@ -33,7 +27,7 @@ class CreateConversationBody(_Camel):
     )
 
 
-class ConversationOut(_Camel):
+class ConversationOut(Camel):
     conversation_id: str
     kind: Literal["direct", "group"]
     name: str | None
@@ -56,12 +50,12 @@ class ConversationOut(_Camel):
         )
 
 
-class ConversationPage(_Camel):
+class ConversationPage(Camel):
     items: list[ConversationOut]
     next_cursor: str | None
 
 
-class MessageOut(_Camel):
+class MessageOut(Camel):
     conversation_id: str
     message_id: str
     seq: int
@@ -83,16 +77,14 @@ class MessageOut(_Camel):
         )
 
 
-class MessagePage(_Camel):
+class MessagePage(Camel):
     items: list[MessageOut] = Field(description="Oldest first.")
     next_cursor: str | None = Field(
         description="Pass as `before` for the page before; null at the start."
     )
 
 
-class AttachmentBody(_Camel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class AttachmentBody(CamelBody):
     content_type: str = Field(
         description="The file's type; one of " + ", ".join(sorted(CONTENT_TYPES)) + ".",
         json_schema_extra={"examples": ["image/png"]},
@@ -100,7 +92,7 @@ class AttachmentBody(_Camel):
     size: int = Field(ge=1, description=f"The file's size in bytes, at most {MAX_BYTES}.")
 
 
-class AttachmentOut(_Camel):
+class AttachmentOut(Camel):
     attachment_id: str = Field(description="Name it in a message's `attachments` once uploaded.")
     upload_url: str = Field(description="POST the file here as multipart/form-data.")
     fields: dict[str, str] = Field(description="Form fields to send before the file.")

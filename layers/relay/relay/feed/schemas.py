@@ -6,22 +6,16 @@ it, so a wrong value is a 400 or 413 with its own code (empty_content, ...).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from relay.feed import rules
 from relay.feed.feed import CommentPage, Item, Page
 from relay.feed.store import Comment, Post, Profile
 from relay.platform.clock import iso
+from relay.platform.schemas import Camel, CamelBody
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class PostBody(_Camel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class PostBody(CamelBody):
     content: str = Field(
         description=f"The text of the post: not empty, at most {rules.MAX_CONTENT} characters.",
         json_schema_extra={"maxLength": rules.MAX_CONTENT, "examples": ["Hello, Relay"]},
@@ -32,16 +26,14 @@ class PostBody(_Camel):
     )
 
 
-class CommentBody(_Camel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class CommentBody(CamelBody):
     content: str = Field(
         description=f"The comment: not empty, at most {rules.MAX_COMMENT} characters.",
         json_schema_extra={"maxLength": rules.MAX_COMMENT},
     )
 
 
-class PostOut(_Camel):
+class PostOut(Camel):
     post_id: str
     author_id: str
     content: str
@@ -73,7 +65,7 @@ class PostOut(_Camel):
         return cls.of(item.post, item.liked_by_me)
 
 
-class PostPage(_Camel):
+class PostPage(Camel):
     items: list[PostOut]
     next_cursor: str | None
 
@@ -82,7 +74,7 @@ class PostPage(_Camel):
         return cls(items=[PostOut.of_item(i) for i in page.items], next_cursor=page.next_cursor)
 
 
-class ProfileOut(_Camel):
+class ProfileOut(Camel):
     user_id: str
     followers: int
     following: int
@@ -100,7 +92,7 @@ class ProfileOut(_Camel):
         )
 
 
-class CommentOut(_Camel):
+class CommentOut(Camel):
     comment_id: str
     post_id: str
     author_id: str
@@ -118,7 +110,7 @@ class CommentOut(_Camel):
         )
 
 
-class CommentList(_Camel):
+class CommentList(Camel):
     items: list[CommentOut]
     next_cursor: str | None
 

@@ -1,5 +1,5 @@
-"""The error body every HTTP error has, as a model, and the headers of rate-limited
-answers, for the OpenAPI document."""
+"""What every API's models share: camelCase JSON, the error body every HTTP error
+has, and the headers of rate-limited answers, for the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from aws_lambda_powertools.event_handler.openapi.types import (
     OpenAPIResponse,
     OpenAPIResponseHeader,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
 
 _MEANINGS = {
     400: "Malformed or invalid input; the message names the field.",
@@ -19,6 +20,18 @@ _MEANINGS = {
     413: "The request body is too large.",
     429: "Rate limited; see Retry-After and the RateLimit-* headers.",
 }
+
+
+class Camel(BaseModel):
+    """A body or resource in DESIGN's camelCase JSON; Python names stay snake_case."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class CamelBody(Camel):
+    """A request body: a field the API does not know is refused (400), not ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 class ErrorDetail(BaseModel):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from relay.platform.clock import iso
+from relay.platform.schemas import Camel, CamelBody
 from relay.shortener.models import ShortenRequest
 
 if TYPE_CHECKING:
@@ -21,13 +21,7 @@ if TYPE_CHECKING:
     from relay.shortener.models import Link
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class ShortenBody(_Camel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class ShortenBody(CamelBody):
     # The schema says what a valid request looks like; the domain (relay.shortener.links)
     # checks it, so that a wrong value is a 400 with its own code (url_too_long, ...).
     long_url: str = Field(
@@ -58,7 +52,7 @@ class ShortenBody(_Camel):
         return ShortenRequest(self.long_url, self.custom_code, self.expires_at, self.redirect_type)
 
 
-class LinkOut(_Camel):
+class LinkOut(Camel):
     code: str
     short_url: str
     long_url: str
@@ -80,12 +74,12 @@ class LinkOut(_Camel):
         )
 
 
-class LinkPage(_Camel):
+class LinkPage(Camel):
     items: list[LinkOut]
     next_cursor: str | None
 
 
-class AnalyticsOut(_Camel):
+class AnalyticsOut(Camel):
     code: str
     long_url: str
     clicks: int
