@@ -3,9 +3,11 @@ and the real Redis: crash and retry, calls per read, inactive readers, Redis dow
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 import redis
@@ -17,7 +19,7 @@ from relay.feed.rules import Rules
 from relay.feed.store import FeedStore
 from relay.feed.timeline import TimelineCache
 from relay.platform.cache import RedisGate
-from tests.support.lambdas import Context, handler
+from tests.support.lambdas import Context, call, handler, http_event
 
 RULES = Rules(celebrity_threshold=50, timeline_length=5, inactive_after_s=3600)
 
@@ -231,3 +233,61 @@ def test_a_celebrity_whose_id_looks_like_a_sentinel_is_still_pulled(world, clock
     FanOut(feed.store, feed.cache, rules).created(post)
 
     assert [item.post.post_id for item in feed.read("reader", 20, None).items] == [post.post_id]
+
+
+# ---------------------------------------------------------------- what a client sends
+def feed_call(method: str, route: str, path: str, body: str, **params: str) -> dict[str, Any]:
+    event = http_event(
+        f"{method} {route}", path, body=body, user="alice", path_parameters=params or None
+    )
+    return call("Feed", event)  # type: ignore[no-any-return]
+
+
+def assert_error(response: dict[str, Any], status: int, code: str) -> None:
+    assert response["statusCode"] == status, response
+    assert json.loads(response["body"]) == {"error": {"code": code, "message": ANY}}
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ('{"content": "a\\ud800b"}', "invalid_content"),  # a lone surrogate: no UTF-8 for it
+        ('{"content": "\\udc00"}', "invalid_content"),
+        ('{"content": "a", "mediaUrls": ["https://a.example/\\ud800"]}', "invalid_url"),
+        ('{"content": "a", "mediaUrls": ["https://\\ud800.example/"]}', "invalid_url"),
+        ('{"content": "a", "mediaUrls": ["http://[::1"]}', "invalid_url"),  # urlsplit raises
+        ('{"content": "a", "mediaUrls": ["http://[zz]/"]}', "invalid_url"),
+        ('{"content": "a", "mediaUrls": ["http://a.example:99999/"]}', "invalid_url"),
+        ('{"content": "a", "mediaUrls": ["http://a b.example/"]}', "invalid_url"),
+        ('{"content": "a", "mediaUrls": ["http://a.example/\\u0000"]}', "invalid_url"),
+        ('{"content": "\\u0000"}', "empty_content"),  # nothing a reader could see
+        ('{"content": "\\u200b\\u200e\\u202e \\u2060"}', "empty_content"),
+    ],
+)
+def test_a_post_relay_cannot_store_or_show_is_a_400_not_a_500(aws, body, code):
+    assert_error(feed_call("POST", "/api/posts", "/api/posts", body), 400, code)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [('{"content": "\\ud800"}', "invalid_content"), ('{"content": "\\u0000"}', "empty_content")],
+)
+def test_a_comment_relay_cannot_store_or_show_is_a_400_not_a_500(aws, body, code):
+    created = feed_call("POST", "/api/posts", "/api/posts", '{"content": "hi"}')
+    post_id = json.loads(created["body"])["postId"]
+    path = f"/api/posts/{post_id}/comments"
+
+    response = feed_call("POST", "/api/posts/{postId}/comments", path, body, postId=post_id)
+
+    assert_error(response, 400, code)
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["\U0001f600" * 2_000, "e\u0301" * 1_000, "\u05e9\u05dc\u05d5\u05dd \u202bRelay", "\uff32"],
+)
+def test_international_text_up_to_the_limit_is_kept_as_sent(aws, content):
+    response = feed_call("POST", "/api/posts", "/api/posts", json.dumps({"content": content}))
+
+    assert response["statusCode"] == 201, response
+    assert json.loads(response["body"])["content"] == content

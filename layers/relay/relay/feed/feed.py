@@ -20,6 +20,7 @@ import base64
 import binascii
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,21 +65,49 @@ def check_post_id(post_id: str) -> str:
     return post_id
 
 
+# Characters no reader sees: control and format characters (NUL, zero-width spaces,
+# direction marks), besides whitespace. Text made of these alone is empty.
+_INVISIBLE = frozenset({"Cc", "Cf"})
+
+
+def _visible(char: str) -> bool:
+    return not char.isspace() and unicodedata.category(char) not in _INVISIBLE
+
+
 def _content(text: str, limit: int, what: str) -> str:
-    if not text.strip():
+    try:
+        text.encode("utf-8")  # a lone surrogate (JSON's "\ud800") has no bytes to store
+    except UnicodeError:
+        raise Invalid(
+            f"{what}: not Unicode text (a lone surrogate?).", code="invalid_content"
+        ) from None
+    if not any(_visible(char) for char in text):
         raise Invalid(f"{what}: must not be empty.", code="empty_content")
     if len(text) > limit:
         raise TooLarge(f"{what}: at most {limit} characters.", code="content_too_long")
     return text
 
 
+def _media_url(url: str) -> bool:
+    """Whether `url` is an absolute http(s) URL a browser can load as it is."""
+    if len(url) > feed_rules.MAX_MEDIA_URL:
+        return False
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in url):
+        return False
+    try:
+        url.encode("utf-8")
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a ValueError when it is not a port)
+    except (ValueError, UnicodeError):  # "http://[::1" and a port of 99999 raise
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _media(urls: list[str]) -> list[str]:
     if len(urls) > feed_rules.MAX_MEDIA:
         raise Invalid(f"mediaUrls: at most {feed_rules.MAX_MEDIA}.", code="too_many_media")
-    for url in urls:
-        parts = urlsplit(url) if len(url) <= feed_rules.MAX_MEDIA_URL else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise Invalid("mediaUrls: each must be an http or https URL.", code="invalid_url")
+    if not all(_media_url(url) for url in urls):
+        raise Invalid("mediaUrls: each must be an http or https URL.", code="invalid_url")
     return urls
 
 
