@@ -19,6 +19,7 @@ from relay.feed.rules import Rules
 from relay.feed.store import FeedStore
 from relay.feed.timeline import TimelineCache
 from relay.platform.cache import RedisGate
+from relay.platform.errors import NotFound
 from tests.support.lambdas import Context, call, handler, http_event
 
 RULES = Rules(celebrity_threshold=50, timeline_length=5, inactive_after_s=3600)
@@ -291,3 +292,30 @@ def test_international_text_up_to_the_limit_is_kept_as_sent(aws, content):
 
     assert response["statusCode"] == 201, response
     assert json.loads(response["body"])["content"] == content
+
+
+def test_a_share_of_a_share_counts_on_the_post_it_shares_and_uncounts_there_too(world):
+    feed, _, _ = world
+    original = feed.post("author", "worth sharing", [])
+    first = feed.share("sharer", original.post_id)
+
+    second = feed.share("other", first.post_id)
+
+    assert second.shared_from == original.post_id
+    counts = feed.store.counts_of([original.post_id, first.post_id])
+    assert (counts[original.post_id].shares, counts[first.post_id].shares) == (2, 0)
+    feed.delete("other", second.post_id)
+    feed.delete("sharer", first.post_id)
+    assert feed.store.get_post(original.post_id).shares == 0  # type: ignore[union-attr]
+
+
+def test_a_share_of_a_share_whose_post_is_gone_is_a_404(world):
+    feed, _, _ = world
+    original = feed.post("author", "shared then deleted", [])
+    first = feed.share("sharer", original.post_id)
+    feed.delete("author", original.post_id)
+
+    with pytest.raises(NotFound):
+        feed.share("other", first.post_id)
+
+    assert feed.store.profile("other").posts == 0

@@ -192,15 +192,19 @@ class Feed:
         original = self.store.get_post(check_post_id(post_id))
         if original is None:
             raise NotFound("No such post.")
-        # Sharing a share shares what it shared.
-        source = original.shared_from or original.post_id
+        # Sharing a share shares what it shared, and counts there: deleting the share
+        # uncounts it from `shared_from`, so that is where it must have been counted.
+        if original.shared_from is not None:
+            original = self.store.get_post(original.shared_from)
+            if original is None:
+                raise NotFound("No such post (the post it shares was deleted).")
         share = Post(
             post_id=ids.new_id(self.clock.now_ms()),
             author_id=user,
             content=original.content,
             media_urls=original.media_urls,
             created_ms=self.clock.now_ms(),
-            shared_from=source,
+            shared_from=original.post_id,
         )
         try:
             self.store.create_post(share, shared=original)
