@@ -319,3 +319,31 @@ def test_a_share_of_a_share_whose_post_is_gone_is_a_404(world):
         feed.share("other", first.post_id)
 
     assert feed.store.profile("other").posts == 0
+
+
+@pytest.mark.parametrize("first", ["follow", "unfollow"])
+def test_a_follow_and_an_unfollow_that_cross_leave_the_cached_feed_as_dynamodb_says(
+    world, clock, first
+):
+    feed, _, client = world
+    if first == "unfollow":
+        feed.follow("reader", "author")
+    post = feed.post("author", "before", [])
+    feed.read("reader", 20, None)  # a cached timeline, so the cache step matters
+    followed = feed.cache.followed
+
+    def the_other_one_meanwhile(*args: Any, on: bool) -> None:
+        """The first request has committed to DynamoDB; the second runs whole before
+        the first one's cache step lands."""
+        feed.cache.followed = followed  # type: ignore[method-assign]
+        (feed.unfollow if on else feed.follow)("reader", "author")
+        followed(*args, on=on)
+
+    feed.cache.followed = the_other_one_meanwhile  # type: ignore[method-assign]
+    getattr(feed, first)("reader", "author")
+
+    following = first == "unfollow"  # the second request's answer is the last word
+    assert feed.store.is_following("reader", "author") is following
+    assert bool(client.sismember("feed:fl:reader", "author")) is following
+    shown = [item.post.post_id for item in feed.read("reader", 20, None).items]
+    assert shown == ([post.post_id] if following else [])

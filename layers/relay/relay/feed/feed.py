@@ -237,13 +237,7 @@ class Feed:
             profile = Profile(
                 profile.user_id, profile.followers, profile.following, profile.posts, True
             )
-        # Their recent posts join the follower's cached timeline (celebrities' are pulled).
-        recent = (
-            []
-            if profile.celebrity
-            else self.store.recent_ids(followee, feed_rules.REBUILD_PER_AUTHOR)
-        )
-        self.gate.attempt(lambda: self.cache.followed(follower, followee, recent, on=True))
+        self._cache_follow(follower, followee, on=True, celebrity=profile.celebrity)
         return profile, True
 
     def unfollow(self, follower: str, followee: str) -> tuple[Profile, bool]:
@@ -253,9 +247,33 @@ class Feed:
             self.store.unfollow(follower, followee)
         except AlreadyDone:
             return self.store.profile(followee), False
-        recent = self.store.recent_ids(followee, self.rules.timeline_length)
-        self.gate.attempt(lambda: self.cache.followed(follower, followee, recent, on=False))
-        return self.store.profile(followee), False
+        profile = self.store.profile(followee)
+        self._cache_follow(follower, followee, on=False, celebrity=profile.celebrity)
+        return profile, False
+
+    def _cache_follow(self, follower: str, followee: str, *, on: bool, celebrity: bool) -> None:
+        """Tell the follower's cached timeline and followees, then make sure DynamoDB still
+        says so: a follow and an unfollow that cross would otherwise leave the cache
+        saying whichever wrote it last, for as long as the reader stays active. Each
+        request checks after its own write, so the last write is always checked."""
+        for _ in range(3):
+            if on:  # their recent posts join the timeline (celebrities' are pulled)
+                limit = 0 if celebrity else feed_rules.REBUILD_PER_AUTHOR
+            else:
+                limit = self.rules.timeline_length
+            recent = self.store.recent_ids(followee, limit) if limit else []
+            written = functools.partial(self._cache_followed, follower, followee, recent, on)
+            if self.gate.attempt(written) is None:
+                return  # Redis is down: the cache is rebuilt from DynamoDB when it is back
+            now = self.store.is_following(follower, followee)
+            if now == on:
+                return
+            on = now
+        self.gate.attempt(lambda: self.cache.drop(follower))  # still moving: rebuild it
+
+    def _cache_followed(self, follower: str, followee: str, recent: list[str], on: bool) -> bool:
+        self.cache.followed(follower, followee, recent, on=on)
+        return True
 
     # ------------------------------------------------------------------ engagement
     def like(self, user: str, post_id: str) -> Item:
