@@ -347,3 +347,27 @@ def test_a_follow_and_an_unfollow_that_cross_leave_the_cached_feed_as_dynamodb_s
     assert bool(client.sismember("feed:fl:reader", "author")) is following
     shown = [item.post.post_id for item in feed.read("reader", 20, None).items]
     assert shown == ([post.post_id] if following else [])
+
+
+@pytest.mark.parametrize("change", ["unfollow", "follow"])
+def test_a_follow_or_unfollow_while_a_timeline_is_rebuilt_is_not_undone_by_it(world, clock, change):
+    feed, _, client = world
+    feed.follow("reader", "kept")
+    if change == "unfollow":
+        feed.follow("reader", "author")
+    post = feed.post("author", "by the author", [])
+    followees = feed.store.followees
+
+    def followees_then_the_change(user: str) -> list[str]:
+        found = followees(user)  # the rebuild has read whom the reader follows; now:
+        feed.store.followees = followees  # type: ignore[method-assign]
+        getattr(feed, change)("reader", "author")  # (the cache is still being rebuilt)
+        return found
+
+    feed.store.followees = followees_then_the_change  # type: ignore[method-assign]
+    feed.rebuild("reader")
+
+    following = change == "follow"
+    assert bool(client.sismember("feed:fl:reader", "author")) is following
+    shown = [item.post.post_id for item in feed.read("reader", 20, None).items]
+    assert shown == ([post.post_id] if following else [])

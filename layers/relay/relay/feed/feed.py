@@ -405,7 +405,8 @@ class Feed:
 
     def rebuild(self, reader: str) -> None:
         """The reader's timeline from DynamoDB: the newest posts of everyone they follow
-        (and their own) but celebrities, whose posts are pulled at read time."""
+        (and their own) but celebrities, whose posts are pulled at read time. Reading whom
+        they follow once more afterwards costs one query per rebuild, not per read."""
         self.cache.open_timeline(reader)
         followees = self.store.followees(reader)
         celebrities = set(self.store.celebrities())
@@ -420,3 +421,10 @@ class Feed:
         # The reader is among their own followees, so that their own posts are pulled
         # like a followed celebrity's when they are one.
         self.cache.store_timeline(reader, newest, [*followees, reader])
+        # A follow or an unfollow that landed meanwhile wrote the cache before this
+        # overwrote it; whom the reader follows now says which to put right again.
+        now = self.store.followees(reader)
+        for gone in set(followees).difference(now):
+            self._cache_follow(reader, gone, on=False, celebrity=gone in celebrities)
+        for new in set(now).difference(followees):
+            self._cache_follow(reader, new, on=True, celebrity=new in celebrities)
