@@ -371,3 +371,13 @@ def test_a_follow_or_unfollow_while_a_timeline_is_rebuilt_is_not_undone_by_it(wo
     assert bool(client.sismember("feed:fl:reader", "author")) is following
     shown = [item.post.post_id for item in feed.read("reader", 20, None).items]
     assert shown == ([post.post_id] if following else [])
+
+
+def test_a_stream_record_without_its_image_is_reported_failed_not_thrown(world, monkeypatch):
+    _, fan_out, _ = world
+    run = consumer(monkeypatch, fan_out)
+    batch = {
+        "Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": None, "SequenceNumber": "7"}}]
+    }
+
+    assert run(batch) == {"batchItemFailures": [{"itemIdentifier": "7"}]}
