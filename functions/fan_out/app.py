@@ -4,8 +4,9 @@ New posts (INSERT) are fanned out, deleted ones (REMOVE) taken out again with th
 comments and likes; counter updates (MODIFY) are nothing to do. The records of a
 shard come in order; when one fails the ones before it are done, and it and the
 rest are reported as failed (the stream retries from the lowest failed record; after
-MaximumRetryAttempts the batch goes to FanOutDeadLetterQueue). Redelivery is harmless:
-every step is idempotent.
+MaximumRetryAttempts the batch goes to FanOutDeadLetterQueue). A record that is not a
+post (KeyError, TypeError, ValueError) is reported the same way, never thrown, which
+would fail the whole batch. Redelivery is harmless: every step is idempotent.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for done, record in enumerate(records):
         try:
             handle(record)
-        except (RedisError, ClientError, BotoCoreError, KeyError, ValueError):
+        except (RedisError, ClientError, BotoCoreError, KeyError, TypeError, ValueError):
             sequence = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
             logger.exception(
                 "fan-out failed; the stream retries from here", extra={"sequence": sequence}

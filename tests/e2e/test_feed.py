@@ -263,3 +263,27 @@ def test_bad_input_gets_designs_errors(users, stack):
     assert (no_token.status_code, error_of(no_token)["code"]) == (401, "unauthorized")
     assert wrong_shape.status_code == 400 and "content" in error_of(wrong_shape)["message"]
     assert alice.call("GET", f"/api/posts/{post_id}").status_code == 200
+
+
+def test_the_same_request_twenty_times_at_once_counts_once(users, stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    alice, bob = users("alice", "bob")
+    post_id = alice.post("liked in a hurry")
+
+    def twenty(method: str, path: str) -> set[int]:
+        def once(_: int) -> int:
+            with httpx.Client(base_url=stack.http.base_url, timeout=30) as client:
+                return client.request(method, path, headers=bob.headers).status_code
+
+        with ThreadPoolExecutor(20) as pool:
+            return set(pool.map(once, range(20)))
+
+    assert twenty("POST", f"/api/posts/{post_id}/like") == {200}
+    assert alice.call("GET", f"/api/posts/{post_id}").json()["likes"] == 1
+    assert twenty("POST", f"/api/users/{alice.id}/follow") == {200}
+    assert alice.call("GET", f"/api/users/{alice.id}").json()["followers"] == 1
+    assert twenty("DELETE", f"/api/users/{alice.id}/follow") == {200}
+    assert bob.call("GET", f"/api/users/{bob.id}").json()["following"] == 0
+    assert twenty("DELETE", f"/api/posts/{post_id}/like") == {200}
+    assert alice.call("GET", f"/api/posts/{post_id}").json()["likes"] == 0

@@ -3,9 +3,11 @@ and the real Redis: crash and retry, calls per read, inactive readers, Redis dow
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 import redis
@@ -17,7 +19,8 @@ from relay.feed.rules import Rules
 from relay.feed.store import FeedStore
 from relay.feed.timeline import TimelineCache
 from relay.platform.cache import RedisGate
-from tests.support.lambdas import Context, handler
+from relay.platform.errors import NotFound
+from tests.support.lambdas import Context, call, handler, http_event
 
 RULES = Rules(celebrity_threshold=50, timeline_length=5, inactive_after_s=3600)
 
@@ -231,3 +234,150 @@ def test_a_celebrity_whose_id_looks_like_a_sentinel_is_still_pulled(world, clock
     FanOut(feed.store, feed.cache, rules).created(post)
 
     assert [item.post.post_id for item in feed.read("reader", 20, None).items] == [post.post_id]
+
+
+# ---------------------------------------------------------------- what a client sends
+def feed_call(method: str, route: str, path: str, body: str, **params: str) -> dict[str, Any]:
+    event = http_event(
+        f"{method} {route}", path, body=body, user="alice", path_parameters=params or None
+    )
+    return call("Feed", event)  # type: ignore[no-any-return]
+
+
+def assert_error(response: dict[str, Any], status: int, code: str) -> None:
+    assert response["statusCode"] == status, response
+    assert json.loads(response["body"]) == {"error": {"code": code, "message": ANY}}
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ('{"content": "a\\ud800b"}', "invalid_content"),  # a lone surrogate: no UTF-8 for it
+        ('{"content": "\\udc00"}', "invalid_content"),
+        ('{"content": "a", "mediaUrls": ["https://a.example/\\ud800"]}', "invalid_url"),
+        ('{"content": "a", "mediaUrls": ["https://\\ud800.example/"]}', "invalid_url"),
+        ('{"content": "a", "mediaUrls": ["http://[::1"]}', "invalid_url"),  # urlsplit raises
+        ('{"content": "a", "mediaUrls": ["http://[zz]/"]}', "invalid_url"),
+        ('{"content": "a", "mediaUrls": ["http://a.example:99999/"]}', "invalid_url"),
+        ('{"content": "a", "mediaUrls": ["http://a b.example/"]}', "invalid_url"),
+        ('{"content": "a", "mediaUrls": ["http://a.example/\\u0000"]}', "invalid_url"),
+        ('{"content": "\\u0000"}', "empty_content"),  # nothing a reader could see
+        ('{"content": "\\u200b\\u200e\\u202e \\u2060"}', "empty_content"),
+    ],
+)
+def test_a_post_relay_cannot_store_or_show_is_a_400_not_a_500(aws, body, code):
+    assert_error(feed_call("POST", "/api/posts", "/api/posts", body), 400, code)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [('{"content": "\\ud800"}', "invalid_content"), ('{"content": "\\u0000"}', "empty_content")],
+)
+def test_a_comment_relay_cannot_store_or_show_is_a_400_not_a_500(aws, body, code):
+    created = feed_call("POST", "/api/posts", "/api/posts", '{"content": "hi"}')
+    post_id = json.loads(created["body"])["postId"]
+    path = f"/api/posts/{post_id}/comments"
+
+    response = feed_call("POST", "/api/posts/{postId}/comments", path, body, postId=post_id)
+
+    assert_error(response, 400, code)
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["\U0001f600" * 2_000, "e\u0301" * 1_000, "\u05e9\u05dc\u05d5\u05dd \u202bRelay", "\uff32"],
+)
+def test_international_text_up_to_the_limit_is_kept_as_sent(aws, content):
+    response = feed_call("POST", "/api/posts", "/api/posts", json.dumps({"content": content}))
+
+    assert response["statusCode"] == 201, response
+    assert json.loads(response["body"])["content"] == content
+
+
+def test_a_share_of_a_share_counts_on_the_post_it_shares_and_uncounts_there_too(world):
+    feed, _, _ = world
+    original = feed.post("author", "worth sharing", [])
+    first = feed.share("sharer", original.post_id)
+
+    second = feed.share("other", first.post_id)
+
+    assert second.shared_from == original.post_id
+    counts = feed.store.counts_of([original.post_id, first.post_id])
+    assert (counts[original.post_id].shares, counts[first.post_id].shares) == (2, 0)
+    feed.delete("other", second.post_id)
+    feed.delete("sharer", first.post_id)
+    assert feed.store.get_post(original.post_id).shares == 0  # type: ignore[union-attr]
+
+
+def test_a_share_of_a_share_whose_post_is_gone_is_a_404(world):
+    feed, _, _ = world
+    original = feed.post("author", "shared then deleted", [])
+    first = feed.share("sharer", original.post_id)
+    feed.delete("author", original.post_id)
+
+    with pytest.raises(NotFound):
+        feed.share("other", first.post_id)
+
+    assert feed.store.profile("other").posts == 0
+
+
+@pytest.mark.parametrize("first", ["follow", "unfollow"])
+def test_a_follow_and_an_unfollow_that_cross_leave_the_cached_feed_as_dynamodb_says(
+    world, clock, first
+):
+    feed, _, client = world
+    if first == "unfollow":
+        feed.follow("reader", "author")
+    post = feed.post("author", "before", [])
+    feed.read("reader", 20, None)  # a cached timeline, so the cache step matters
+    followed = feed.cache.followed
+
+    def the_other_one_meanwhile(*args: Any, on: bool) -> None:
+        """The first request has committed to DynamoDB; the second runs whole before
+        the first one's cache step lands."""
+        feed.cache.followed = followed  # type: ignore[method-assign]
+        (feed.unfollow if on else feed.follow)("reader", "author")
+        followed(*args, on=on)
+
+    feed.cache.followed = the_other_one_meanwhile  # type: ignore[method-assign]
+    getattr(feed, first)("reader", "author")
+
+    following = first == "unfollow"  # the second request's answer is the last word
+    assert feed.store.is_following("reader", "author") is following
+    assert bool(client.sismember("feed:fl:reader", "author")) is following
+    shown = [item.post.post_id for item in feed.read("reader", 20, None).items]
+    assert shown == ([post.post_id] if following else [])
+
+
+@pytest.mark.parametrize("change", ["unfollow", "follow"])
+def test_a_follow_or_unfollow_while_a_timeline_is_rebuilt_is_not_undone_by_it(world, clock, change):
+    feed, _, client = world
+    feed.follow("reader", "kept")
+    if change == "unfollow":
+        feed.follow("reader", "author")
+    post = feed.post("author", "by the author", [])
+    followees = feed.store.followees
+
+    def followees_then_the_change(user: str) -> list[str]:
+        found = followees(user)  # the rebuild has read whom the reader follows; now:
+        feed.store.followees = followees  # type: ignore[method-assign]
+        getattr(feed, change)("reader", "author")  # (the cache is still being rebuilt)
+        return found
+
+    feed.store.followees = followees_then_the_change  # type: ignore[method-assign]
+    feed.rebuild("reader")
+
+    following = change == "follow"
+    assert bool(client.sismember("feed:fl:reader", "author")) is following
+    shown = [item.post.post_id for item in feed.read("reader", 20, None).items]
+    assert shown == ([post.post_id] if following else [])
+
+
+def test_a_stream_record_without_its_image_is_reported_failed_not_thrown(world, monkeypatch):
+    _, fan_out, _ = world
+    run = consumer(monkeypatch, fan_out)
+    batch = {
+        "Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": None, "SequenceNumber": "7"}}]
+    }
+
+    assert run(batch) == {"batchItemFailures": [{"itemIdentifier": "7"}]}

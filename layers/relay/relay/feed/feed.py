@@ -20,6 +20,7 @@ import base64
 import binascii
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,21 +65,49 @@ def check_post_id(post_id: str) -> str:
     return post_id
 
 
+# Characters no reader sees: control and format characters (NUL, zero-width spaces,
+# direction marks), besides whitespace. Text made of these alone is empty.
+_INVISIBLE = frozenset({"Cc", "Cf"})
+
+
+def _visible(char: str) -> bool:
+    return not char.isspace() and unicodedata.category(char) not in _INVISIBLE
+
+
 def _content(text: str, limit: int, what: str) -> str:
-    if not text.strip():
+    try:
+        text.encode("utf-8")  # a lone surrogate (JSON's "\ud800") has no bytes to store
+    except UnicodeError:
+        raise Invalid(
+            f"{what}: not Unicode text (a lone surrogate?).", code="invalid_content"
+        ) from None
+    if not any(_visible(char) for char in text):
         raise Invalid(f"{what}: must not be empty.", code="empty_content")
     if len(text) > limit:
         raise TooLarge(f"{what}: at most {limit} characters.", code="content_too_long")
     return text
 
 
+def _media_url(url: str) -> bool:
+    """Whether `url` is an absolute http(s) URL a browser can load as it is."""
+    if len(url) > feed_rules.MAX_MEDIA_URL:
+        return False
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in url):
+        return False
+    try:
+        url.encode("utf-8")
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a ValueError when it is not a port)
+    except (ValueError, UnicodeError):  # "http://[::1" and a port of 99999 raise
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _media(urls: list[str]) -> list[str]:
     if len(urls) > feed_rules.MAX_MEDIA:
         raise Invalid(f"mediaUrls: at most {feed_rules.MAX_MEDIA}.", code="too_many_media")
-    for url in urls:
-        parts = urlsplit(url) if len(url) <= feed_rules.MAX_MEDIA_URL else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise Invalid("mediaUrls: each must be an http or https URL.", code="invalid_url")
+    if not all(_media_url(url) for url in urls):
+        raise Invalid("mediaUrls: each must be an http or https URL.", code="invalid_url")
     return urls
 
 
@@ -163,15 +192,19 @@ class Feed:
         original = self.store.get_post(check_post_id(post_id))
         if original is None:
             raise NotFound("No such post.")
-        # Sharing a share shares what it shared.
-        source = original.shared_from or original.post_id
+        # Sharing a share shares what it shared, and counts there: deleting the share
+        # uncounts it from `shared_from`, so that is where it must have been counted.
+        if original.shared_from is not None:
+            original = self.store.get_post(original.shared_from)
+            if original is None:
+                raise NotFound("No such post (the post it shares was deleted).")
         share = Post(
             post_id=ids.new_id(self.clock.now_ms()),
             author_id=user,
             content=original.content,
             media_urls=original.media_urls,
             created_ms=self.clock.now_ms(),
-            shared_from=source,
+            shared_from=original.post_id,
         )
         try:
             self.store.create_post(share, shared=original)
@@ -204,13 +237,7 @@ class Feed:
             profile = Profile(
                 profile.user_id, profile.followers, profile.following, profile.posts, True
             )
-        # Their recent posts join the follower's cached timeline (celebrities' are pulled).
-        recent = (
-            []
-            if profile.celebrity
-            else self.store.recent_ids(followee, feed_rules.REBUILD_PER_AUTHOR)
-        )
-        self.gate.attempt(lambda: self.cache.followed(follower, followee, recent, on=True))
+        self._cache_follow(follower, followee, on=True, celebrity=profile.celebrity)
         return profile, True
 
     def unfollow(self, follower: str, followee: str) -> tuple[Profile, bool]:
@@ -220,9 +247,33 @@ class Feed:
             self.store.unfollow(follower, followee)
         except AlreadyDone:
             return self.store.profile(followee), False
-        recent = self.store.recent_ids(followee, self.rules.timeline_length)
-        self.gate.attempt(lambda: self.cache.followed(follower, followee, recent, on=False))
-        return self.store.profile(followee), False
+        profile = self.store.profile(followee)
+        self._cache_follow(follower, followee, on=False, celebrity=profile.celebrity)
+        return profile, False
+
+    def _cache_follow(self, follower: str, followee: str, *, on: bool, celebrity: bool) -> None:
+        """Tell the follower's cached timeline and followees, then make sure DynamoDB still
+        says so: a follow and an unfollow that cross would otherwise leave the cache
+        saying whichever wrote it last, for as long as the reader stays active. Each
+        request checks after its own write, so the last write is always checked."""
+        for _ in range(3):
+            if on:  # their recent posts join the timeline (celebrities' are pulled)
+                limit = 0 if celebrity else feed_rules.REBUILD_PER_AUTHOR
+            else:
+                limit = self.rules.timeline_length
+            recent = self.store.recent_ids(followee, limit) if limit else []
+            written = functools.partial(self._cache_followed, follower, followee, recent, on)
+            if self.gate.attempt(written) is None:
+                return  # Redis is down: the cache is rebuilt from DynamoDB when it is back
+            now = self.store.is_following(follower, followee)
+            if now == on:
+                return
+            on = now
+        self.gate.attempt(lambda: self.cache.drop(follower))  # still moving: rebuild it
+
+    def _cache_followed(self, follower: str, followee: str, recent: list[str], on: bool) -> bool:
+        self.cache.followed(follower, followee, recent, on=on)
+        return True
 
     # ------------------------------------------------------------------ engagement
     def like(self, user: str, post_id: str) -> Item:
@@ -354,7 +405,8 @@ class Feed:
 
     def rebuild(self, reader: str) -> None:
         """The reader's timeline from DynamoDB: the newest posts of everyone they follow
-        (and their own) but celebrities, whose posts are pulled at read time."""
+        (and their own) but celebrities, whose posts are pulled at read time. Reading whom
+        they follow once more afterwards costs one query per rebuild, not per read."""
         self.cache.open_timeline(reader)
         followees = self.store.followees(reader)
         celebrities = set(self.store.celebrities())
@@ -369,3 +421,10 @@ class Feed:
         # The reader is among their own followees, so that their own posts are pulled
         # like a followed celebrity's when they are one.
         self.cache.store_timeline(reader, newest, [*followees, reader])
+        # A follow or an unfollow that landed meanwhile wrote the cache before this
+        # overwrote it; whom the reader follows now says which to put right again.
+        now = self.store.followees(reader)
+        for gone in set(followees).difference(now):
+            self._cache_follow(reader, gone, on=False, celebrity=gone in celebrities)
+        for new in set(now).difference(followees):
+            self._cache_follow(reader, new, on=True, celebrity=new in celebrities)

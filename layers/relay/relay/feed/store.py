@@ -352,6 +352,7 @@ class FeedStore:
         reply = self.client.get_item(
             TableName=self.tables.follows,
             Key={"follower": _s(follower), "followee": _s(followee)},
+            ConsistentRead=True,
         )
         return "Item" in reply
 
