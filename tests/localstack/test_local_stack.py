@@ -49,7 +49,8 @@ def test_http_event_is_api_gateway_payload_2_0(stack: Stack) -> None:
     event = response.json()["event"]
     assert event["version"] == "2.0"
     assert event["routeKey"] == "GET /echo/{name}"
-    assert event["rawPath"] == "/echo/abc%20d"
+    assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/echo/abc d"  # decoded
+    assert event["pathParameters"] == {"name": "abc d"}
     assert event["rawQueryString"] == "x=1&x=2&y=z"
     assert event["cookies"] == ["c1=v1", "c2=v2"]
     assert "cookie" not in event["headers"]
@@ -67,7 +68,6 @@ def test_http_event_is_api_gateway_payload_2_0(stack: Stack) -> None:
     assert context["accountId"] == "123456789012"
     assert context["domainName"] == event["headers"]["host"]
     assert context["http"]["method"] == "GET"
-    assert context["http"]["path"] == "/echo/abc%20d"
     assert context["http"]["sourceIp"] == "127.0.0.1"
     assert context["http"]["userAgent"].startswith("python-httpx")
     assert re.fullmatch(r"\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000", context["time"])

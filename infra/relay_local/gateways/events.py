@@ -14,7 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from relay_local import ids
 from relay_local.gateways.http11 import Request
@@ -92,6 +92,12 @@ class HttpRequest:
             source_ip=request.peer,
         )
 
+    @property
+    def path(self) -> str:
+        """The path as an HTTP API hands it to the integration: percent-decoded, UTF-8
+        (`rawPath` and `requestContext.http.path` both; routing uses the raw one)."""
+        return unquote(self.raw_path) if "%" in self.raw_path else self.raw_path
+
     def query_parameters(self) -> dict[str, str] | None:
         if not self.raw_query:
             return None
@@ -113,7 +119,7 @@ def http_context(
         "domainPrefix": host.split(":", 1)[0].split(".", 1)[0],
         "http": {
             "method": request.method,
-            "path": request.raw_path,
+            "path": request.path,
             "protocol": "HTTP/1.1",
             "sourceIp": request.source_ip,
             "userAgent": request.headers.get("user-agent", ""),
@@ -137,7 +143,7 @@ def http_event(
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
-        "rawPath": request.raw_path,
+        "rawPath": request.path,
         "rawQueryString": request.raw_query,
         "headers": request.headers,
     }
@@ -182,7 +188,7 @@ def http_authorizer_event(
         "routeArn": route_arn(api_id, request.method, request.raw_path),
         "identitySource": identity_source,
         "routeKey": route_key,
-        "rawPath": request.raw_path,
+        "rawPath": request.path,
         "rawQueryString": request.raw_query,
         "headers": request.headers,
         "requestContext": context,
