@@ -156,6 +156,63 @@ _FLOORS["Analytics"] = (
     _FLOORS["Shorten"][1],
     _FLOORS["Shorten"][2].replace("LINK#floor", "LINK#floor2"),
 )
+# The chat's and the feed's HTTP APIs validate bodies like Shorten; their other
+# functions need DynamoDB and Redis (presence, timelines, rate limits), and the
+# delivery consumer DynamoDB and the batch utility, like ClickConsumer.
+_DYNAMODB_AND_REDIS = (
+    "boto3 + dynamodb GetItem + redis GET",
+    "import os, boto3, redis",
+    "boto3.client('dynamodb').get_item(TableName=os.environ['LINKS_TABLE'], "
+    "Key={'pk': {'S': 'LINK#floor'}})\n" + _REDIS_GET + "_result = 'ok'",
+)
+for _name in ("Conversations", "Feed"):
+    _FLOORS[_name] = _FLOORS["Shorten"]
+for _name in ("ChatPresenceSweep", "FanOut"):
+    _FLOORS[_name] = _DYNAMODB_AND_REDIS
+# A WebSocket route's function answers through the @connections API: its client is
+# built from the event, as on AWS.
+_CONNECTIONS_CLIENT = (
+    "boto3.client('apigatewaymanagementapi', "
+    "endpoint_url='https://r3pmxmplws.execute-api.us-east-1.amazonaws.com/prod')\n"
+)
+for _name in ("ChatConnect", "ChatDisconnect"):
+    _FLOORS[_name] = (
+        _DYNAMODB_AND_REDIS[0] + " + the @connections client",
+        _DYNAMODB_AND_REDIS[1],
+        _CONNECTIONS_CLIENT + _DYNAMODB_AND_REDIS[2],
+    )
+# ChatMessage validates each frame against a pydantic model, as the HTTP APIs do bodies.
+_FLOORS["ChatMessage"] = (
+    _DYNAMODB_AND_REDIS[0] + " + the @connections client + one pydantic model validation",
+    _DYNAMODB_AND_REDIS[1] + ", pydantic",
+    "class _Frame(pydantic.BaseModel):\n    action: str\n"
+    '_Frame.model_validate_json(\'{"action": "ping"}\')\n'
+    + _CONNECTIONS_CLIENT
+    + _DYNAMODB_AND_REDIS[2],
+)
+# Large-group delivery: DynamoDB (connections), Redis (push windows), the batch utility.
+_FLOORS["ChatDelivery"] = (
+    _FLOORS["ClickConsumer"][0] + " + redis GET",
+    _FLOORS["ClickConsumer"][1] + "\nimport redis",
+    _REDIS_GET + _FLOORS["ClickConsumer"][2],
+)
+
+# The event each function's first request gets (events/*.json).
+_EVENT_FILES = {
+    "Redirect": "redirect.json",
+    "Analytics": "analytics.json",
+    "Authorizer": "authorizer.json",
+    "ClickShipper": "click-shipper.json",
+    "ClickConsumer": "click-consumer.json",
+    "Conversations": "conversations-list.json",
+    "ChatConnect": "chat-connect.json",
+    "ChatDisconnect": "chat-disconnect.json",
+    "ChatMessage": "chat-message-ping.json",
+    "ChatDelivery": "chat-delivery.json",
+    "ChatPresenceSweep": "chat-presence-sweep.json",
+    "Feed": "feed-read-feed.json",
+    "FanOut": "fan-out.json",
+}
 
 
 @dataclass
@@ -229,14 +286,7 @@ class _Events:
     def for_function(self, function: str) -> str:
         if function == "Shorten":
             return self.shorten(f"https://example.com/cold/{random.getrandbits(48):x}")
-        names = {
-            "Redirect": "redirect.json",
-            "Analytics": "analytics.json",
-            "Authorizer": "authorizer.json",
-            "ClickShipper": "click-shipper.json",
-            "ClickConsumer": "click-consumer.json",
-        }
-        event = copy.deepcopy(json.loads((EVENTS / names[function]).read_text()))
+        event = copy.deepcopy(json.loads((EVENTS / _EVENT_FILES[function]).read_text()))
         if function in ("Redirect", "Analytics"):
             path = event["rawPath"].rsplit("/", 1)[0] + f"/{self.code}"
             event["rawPath"] = event["requestContext"]["http"]["path"] = path
@@ -255,7 +305,11 @@ def _expect(function: str, result: Any) -> None:
         "Authorizer": isinstance(result, dict) and result.get("isAuthorized") is True,
         "ClickShipper": isinstance(result, dict) and "messages" in result,
         "ClickConsumer": isinstance(result, dict) and "batchItemFailures" in result,
-    }[function]
+        "ChatDelivery": isinstance(result, dict) and "batchItemFailures" in result,
+        "FanOut": isinstance(result, dict) and result.get("batchItemFailures") == [],
+        # The sweep answers nothing; the child fails if the handler raises.
+        "ChatPresenceSweep": True,
+    }.get(function, result == 200)
     if not ok:
         raise RuntimeError(f"{function}'s first request did not succeed: {result!r}")
 

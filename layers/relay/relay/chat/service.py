@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relay.chat.attachments import Attachments
 from relay.chat.connections import ConnectionStore
 from relay.chat.conversations import Conversations
-from relay.chat.frames import Protocol
 from relay.chat.messaging import Messaging
 from relay.chat.notifications import Notifier
 from relay.chat.presence import Presence
@@ -22,6 +21,9 @@ from relay.platform.cache import redis_client, redis_gate
 from relay.platform.clock import SystemClock
 from relay.platform.config import settings
 from relay.platform.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from relay.chat.frames import Protocol
 
 
 @functools.cache
@@ -83,4 +85,7 @@ def messaging() -> Messaging:
 
 @functools.cache
 def protocol() -> Protocol:
+    # Only ChatMessage reads frames: the others do not load pydantic's models (~35 ms).
+    from relay.chat.frames import Protocol
+
     return Protocol(messaging(), RateLimiter(redis_client()), redis_gate())
