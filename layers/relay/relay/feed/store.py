@@ -445,17 +445,7 @@ class FeedStore:
             },
             update,
         ]
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as error:
-            if not _cancelled(error):
-                raise
-            reasons = _reasons(error)
-            if reasons[1:2] == ["ConditionalCheckFailed"]:
-                raise Missing(post_id) from error
-            if reasons[:1] == ["ConditionalCheckFailed"]:
-                raise AlreadyDone(post_id) from error
-            raise
+        self._like_change(items, post_id)
 
     def unlike(self, post_id: str, user_id: str) -> None:
         update = self._count_update(self.tables.posts, {"postId": _s(post_id)}, "likes", -1)
@@ -470,6 +460,10 @@ class FeedStore:
             },
             update,
         ]
+        self._like_change(items, post_id)
+
+    def _like_change(self, items: list[dict[str, Any]], post_id: str) -> None:
+        """A like's or unlike's transaction: the like item first, the post's count second."""
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as error:
