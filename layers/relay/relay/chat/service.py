@@ -34,6 +34,17 @@ def client(service: str) -> Any:
     return make(service, region_name=settings().aws_region)
 
 
+class _OnFirstUse:
+    """A boto3 client made when a route first calls it: `$connect` never publishes or
+    queues, and each client made costs a cold start 15 to 30 ms (its service model)."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(client(self._service), name)
+
+
 @functools.cache
 def store() -> ChatStore:
     conf = settings()
@@ -42,7 +53,7 @@ def store() -> ChatStore:
 
 @functools.cache
 def attachments() -> Attachments:
-    return Attachments(client("s3"), settings().chat_attachments_bucket)
+    return Attachments(_OnFirstUse("s3"), settings().chat_attachments_bucket)
 
 
 @functools.cache
@@ -76,10 +87,10 @@ def messaging() -> Messaging:
         store(),
         ConnectionStore(client("dynamodb"), conf.connections_table),
         Presence(redis_client(), redis_gate(), clock),
-        Notifier(client("sns"), conf.chat_push_topic_arn, redis_client(), redis_gate(), clock),
+        Notifier(_OnFirstUse("sns"), conf.chat_push_topic_arn, redis_client(), redis_gate(), clock),
         attachments(),
         clock,
-        QueueSender(client("sqs"), conf.chat_delivery_queue_url),
+        QueueSender(_OnFirstUse("sqs"), conf.chat_delivery_queue_url),
     )
 
 
