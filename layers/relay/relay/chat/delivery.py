@@ -70,10 +70,6 @@ def management_api(endpoint: str) -> ManagementApi:
     )
 
 
-def endpoint_of(request_context: dict[str, Any]) -> str:
-    return f"https://{request_context['domainName']}/{request_context['stage']}"
-
-
 @functools.cache
 def pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="deliver")

@@ -321,12 +321,7 @@ class FeedStore:
             self._profile_count(follower, "following", 1),
             self._profile_count(followee, "followers", 1),
         ]
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as error:
-            if _cancelled(error) and _reasons(error)[:1] == ["ConditionalCheckFailed"]:
-                raise AlreadyDone(followee) from error
-            raise
+        self._follow_change(items, followee)
 
     def unfollow(self, follower: str, followee: str) -> None:
         """Stop following and uncount it; AlreadyDone when not following."""
@@ -341,6 +336,10 @@ class FeedStore:
             self._profile_count(follower, "following", -1),
             self._profile_count(followee, "followers", -1),
         ]
+        self._follow_change(items, followee)
+
+    def _follow_change(self, items: list[dict[str, Any]], followee: str) -> None:
+        """A follow's or unfollow's transaction: the follow item first, then the counts."""
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as error:
