@@ -7,7 +7,7 @@ import functools
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relay.platform.clock import SystemClock
-from relay.platform.http import caller, make_resolver, rate_limited, resolve
+from relay.platform.http import caller, make_resolver, resolve
 from relay.platform.observability import logger
 from relay.platform.schemas import error_responses
 from relay.shortener import analytics
@@ -37,7 +37,6 @@ def clicks() -> ClickStore:
     summary="Clicks of a link by day, referrer, country and device",
     description="Anyone may read an anonymous link's analytics; an owned link's only its owner.",
     responses=error_responses(401, 403, 404, 429),
-    middlewares=[rate_limited(anonymous="read-anonymous", user="read-user")],
 )
 def link_analytics(code: str) -> AnalyticsOut:
     link = links().readable(code, caller(app).user_id)

@@ -19,13 +19,12 @@ from relay.chat.schemas import (
     MessagePage,
 )
 from relay.chat.service import conversations
-from relay.platform.http import caller, make_resolver, rate_limited, resolve
+from relay.platform.http import caller, make_resolver, resolve
 from relay.platform.observability import logger
 from relay.platform.responses import JSON
 from relay.platform.schemas import error_responses
 
 app = make_resolver()
-limited = rate_limited(anonymous="read-anonymous", user="read-user")
 
 
 @app.post(
@@ -37,7 +36,6 @@ limited = rate_limited(anonymous="read-anonymous", user="read-user")
         200: {"description": "The existing 1:1 conversation"},
         **error_responses(400, 401),
     },
-    middlewares=[limited],
 )
 def create(body: CreateConversationBody) -> Response[ConversationOut]:
     made = conversations().create(caller(app).require_user(), body.members, body.name)
@@ -48,7 +46,6 @@ def create(body: CreateConversationBody) -> Response[ConversationOut]:
     "/api/conversations",
     summary="The caller's conversations, newest activity first, with unread counts",
     responses=error_responses(400, 401),
-    middlewares=[limited],
 )
 def mine(
     limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Annotated[str | None, Query()] = None
@@ -61,7 +58,6 @@ def mine(
     "/api/conversations/<conversation_id>/messages",
     summary="A page of a conversation's history, oldest first",
     responses=error_responses(400, 401, 403, 404),
-    middlewares=[limited],
 )
 def history(
     conversation_id: str,
@@ -76,7 +72,6 @@ def history(
     "/api/conversations/<conversation_id>/attachments",
     summary="A presigned S3 upload for a file to send in the conversation",
     responses={201: {"description": "Upload allowed"}, **error_responses(400, 401, 403, 404, 413)},
-    middlewares=[limited],
 )
 def attachment(conversation_id: str, body: AttachmentBody) -> Response[AttachmentOut]:
     upload = conversations().upload(

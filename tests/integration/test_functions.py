@@ -389,7 +389,7 @@ def test_error_responses_on_limited_routes_carry_the_rate_limit_headers(aws):
 def test_a_redis_that_answers_with_errors_fails_open(aws, monkeypatch):
     import redis
 
-    from relay.platform import cache, http
+    from relay.platform import cache, ratelimit
 
     class ReadOnlyReplica(redis.Redis):
         def execute_command(self, *args, **options):
@@ -397,9 +397,8 @@ def test_a_redis_that_answers_with_errors_fails_open(aws, monkeypatch):
 
     code = body(shorten({"longUrl": "https://example.com/failover"}, user="alice"))["code"]
     monkeypatch.setattr(cache, "redis_client", lambda: ReadOnlyReplica())
-    monkeypatch.setattr(http, "redis_client", lambda: ReadOnlyReplica())
-    http.rate_limiter.cache_clear()
-    http.redis_gate.cache_clear()
+    monkeypatch.setattr(ratelimit, "redis_client", lambda: ReadOnlyReplica())
+    ratelimit.rate_limiter.cache_clear()
     cache.redis_gate.cache_clear()
     created = {}
 
@@ -410,8 +409,7 @@ def test_a_redis_that_answers_with_errors_fails_open(aws, monkeypatch):
         followed = redirect(code)
         fail_open = metrics_logged(during_failover)
     finally:
-        http.rate_limiter.cache_clear()
-        http.redis_gate.cache_clear()
+        ratelimit.rate_limiter.cache_clear()
         cache.redis_gate.cache_clear()
 
     assert followed["statusCode"] == 301

@@ -10,7 +10,7 @@ from relay.feed.feed import Feed
 from relay.feed.rules import rules
 from relay.feed.store import FeedStore
 from relay.feed.timeline import TimelineCache
-from relay.platform.cache import redis_client
+from relay.platform.cache import redis_client, redis_gate
 
 
 @functools.cache
@@ -26,6 +26,4 @@ def fan_out() -> FanOut:
 
 @functools.cache
 def feed() -> Feed:
-    from relay.platform.http import redis_gate
-
     return Feed(FeedStore(), timeline_cache(), redis_gate(), rules())

@@ -35,8 +35,7 @@ class RedisGate:
     """Open while Redis answers; shut for COOLDOWN_MS after a failure.
 
     `on_unavailable` is called for every operation done without Redis (the gate shut,
-    or the call failing): a function with Powertools counts them as a metric; the
-    redirect, which has none, passes nothing (its click line says it instead)."""
+    or the call failing): the process's gate (`redis_gate`) counts them as a metric."""
 
     def __init__(
         self, clock: Clock | None = None, on_unavailable: Callable[[], None] | None = None
@@ -82,6 +81,14 @@ def redis_client() -> redis.Redis:
     )
 
 
+def _count_fail_open() -> None:
+    # Imported here: the redirect loads no Powertools unless Redis actually fails.
+    from relay.platform.observability import count
+
+    count("RedisFailOpen")
+
+
 @functools.cache
 def redis_gate() -> RedisGate:
-    return RedisGate()
+    """The process's one gate: every request served without Redis counts as RedisFailOpen."""
+    return RedisGate(on_unavailable=_count_fail_open)

@@ -30,3 +30,23 @@ def metrics() -> Metrics:
     from aws_lambda_powertools import Metrics
 
     return Metrics()
+
+
+_pending = False
+
+
+def count(metric: str) -> None:
+    """One more `metric` (a count) in this invocation's metrics line."""
+    global _pending
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics().add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    _pending = True
+
+
+def flush() -> None:
+    """Write the counts made since the last flush as one EMF line, if there are any."""
+    global _pending
+    if _pending:
+        _pending = False
+        metrics().flush_metrics()

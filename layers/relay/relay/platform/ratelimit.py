@@ -16,14 +16,17 @@ turn a cache outage into a full outage (docs/decisions.md).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import redis
 
+from relay.platform.cache import redis_client, redis_gate
 from relay.platform.clock import Clock, SystemClock
 from relay.platform.config import settings
 from relay.platform.errors import RateLimited
@@ -63,6 +66,88 @@ RULES: dict[str, Rule] = {
         Rule("chat-user", limit=300, period_s=60),
     )
 }
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The rules that guard one route: `anonymous` per source IP for a caller without a
+    token, `user` per user id for a caller with one, `connection` per WebSocket
+    connection. A route reached without a token (the redirect) is always anonymous."""
+
+    anonymous: str | None = None
+    user: str | None = None
+    connection: str | None = None
+
+    def checks(
+        self, *, user_id: str | None, source_ip: str = "", connection_id: str = ""
+    ) -> list[tuple[Rule, str]]:
+        """The (rule, identity) pairs this caller is checked against."""
+        wanted: list[tuple[str | None, str]] = [
+            (self.anonymous if user_id is None else self.user, user_id or source_ip),
+            (self.connection, connection_id),
+        ]
+        return [(rule(name), identity) for name, identity in wanted if name and identity]
+
+
+_READ = Guard(anonymous="read-anonymous", user="read-user")
+_FEED_READ = Guard(anonymous="read-anonymous", user="feed-read-user")
+_FEED_WRITE = Guard(anonymous="read-anonymous", user="feed-write-user")
+_CHAT_FRAME = Guard(user="chat-user", connection="chat-connection")
+
+# Which rules guard which route: HTTP routes by API Gateway's route key, WebSocket
+# frames by their action. A route missing here is not rate limited (a test checks
+# that every route of template.yaml is either here or in UNGUARDED).
+GUARDS: dict[str, Guard] = {
+    # The shortener
+    "GET /{code}": Guard(anonymous="redirect-ip"),
+    "HEAD /{code}": Guard(anonymous="redirect-ip"),
+    "POST /api/shorten": Guard(anonymous="shorten-anonymous", user="shorten-user"),
+    "GET /api/links": _READ,
+    "DELETE /api/links/{code}": Guard(anonymous="read-anonymous", user="shorten-user"),
+    "GET /api/analytics/{code}": _READ,
+    # Chat over HTTP
+    "POST /api/conversations": _READ,
+    "GET /api/conversations": _READ,
+    "GET /api/conversations/{conversation_id}/messages": _READ,
+    "POST /api/conversations/{conversation_id}/attachments": _READ,
+    # Chat frames (`ping` is not limited: a limited client can still keep its presence)
+    "sendMessage": _CHAT_FRAME,
+    "typing": _CHAT_FRAME,
+    "read": _CHAT_FRAME,
+    "sync": _CHAT_FRAME,
+    "$default": _CHAT_FRAME,
+    # The feed
+    "POST /api/posts": _FEED_WRITE,
+    "GET /api/posts/{postId}": _FEED_READ,
+    "DELETE /api/posts/{postId}": _FEED_WRITE,
+    "POST /api/posts/{postId}/share": _FEED_WRITE,
+    "POST /api/posts/{postId}/like": _FEED_WRITE,
+    "DELETE /api/posts/{postId}/like": _FEED_WRITE,
+    "POST /api/posts/{postId}/comments": _FEED_WRITE,
+    "GET /api/posts/{postId}/comments": _FEED_READ,
+    "GET /api/users/{userId}": _FEED_READ,
+    "GET /api/users/{userId}/posts": _FEED_READ,
+    "POST /api/users/{userId}/follow": _FEED_WRITE,
+    "DELETE /api/users/{userId}/follow": _FEED_WRITE,
+    "GET /api/feed": _FEED_READ,
+}
+# Routes that are deliberately not limited: what they serve is static or cheap, or the
+# connection they belong to is limited instead.
+UNGUARDED = frozenset({"GET /api/openapi.json", "ping", "$connect", "$disconnect"})
+
+
+def _shape(route_key: str) -> str:
+    """A route key with its path parameters unnamed: `GET /api/posts/{}`."""
+    return re.sub(r"\{[^}]*\}", "{}", route_key)
+
+
+_BY_SHAPE = {_shape(key): value for key, value in GUARDS.items()}
+
+
+def guard(route_key: str) -> Guard | None:
+    """The guard of a route (API Gateway's route key, or a WebSocket action; path
+    parameters may be named differently); None: not limited."""
+    return _BY_SHAPE.get(_shape(route_key))
 
 
 def rule(name: str) -> Rule:
@@ -131,3 +216,23 @@ class RateLimiter:
             retry_after_s=max(1, math.ceil(int(retry_ms) / 1000)),
             value=value or None,
         )
+
+
+@functools.cache
+def rate_limiter() -> RateLimiter:
+    return RateLimiter(redis_client())
+
+
+def enforce(checks: list[tuple[Rule, str]], limiter: RateLimiter | None = None) -> Decision | None:
+    """The one rate-limit path of HTTP routes and WebSocket frames: apply `checks` at once,
+    raise RateLimited (counted as a metric) when any is exhausted, and fail open (None)
+    when Redis is unavailable, through the process's gate."""
+    if not checks:
+        return None
+    decision = redis_gate().attempt(lambda: (limiter or rate_limiter()).check(checks))
+    if decision is not None and not decision.allowed:
+        from relay.platform.observability import count
+
+        count("RateLimited")
+        decision.raise_if_denied()
+    return decision
