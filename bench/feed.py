@@ -68,7 +68,7 @@ def run() -> PartResult:
     from moto import mock_aws
 
     from bench.common import TEMPLATE
-    from relay.feed import fanout as fanout_module
+    from relay.feed import rules as feed_rules
     from relay.feed.fanout import FanOut
     from relay.feed.feed import Feed
     from relay.feed.rules import Rules
@@ -100,7 +100,7 @@ def run() -> PartResult:
                 f"feed:tl:{follower}", {f"{NOW_MS - n:013d}aaaaaaaaaa": 0 for n in range(100)}
             )
         pipe.execute()
-        page = fanout_module.FOLLOWER_PAGE
+        page = feed_rules.FOLLOWER_PAGE
         chunks = [followers[i : i + page] for i in range(0, FOLLOWERS, page)]
         # Filling 10,000 keys leaves the server rehashing its keyspace for a while, which
         # the first fan-outs would pay for; a live server is past that.

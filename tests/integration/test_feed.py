@@ -12,7 +12,7 @@ from unittest.mock import ANY
 import pytest
 import redis
 
-from relay.feed import fanout as fanout_module
+from relay.feed import rules as feed_rules
 from relay.feed.fanout import FanOut
 from relay.feed.feed import Feed
 from relay.feed.rules import Rules
@@ -92,7 +92,7 @@ def test_a_consumer_that_crashes_half_way_leaves_every_feed_right_after_the_retr
     for n in range(3):
         clock.advance(1)
         posts.append(feed.post("author", f"post {n}", []).post_id)
-    monkeypatch.setattr(fanout_module, "FOLLOWER_PAGE", 2)  # several pages per post
+    monkeypatch.setattr(feed_rules, "FOLLOWER_PAGE", 2)  # several pages per post
     run = consumer(monkeypatch, fan_out)
     batch = records(feed.store, posts)
 

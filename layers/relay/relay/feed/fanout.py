@@ -23,8 +23,6 @@ from relay.feed.rules import Rules
 from relay.feed.store import FeedStore, Post
 from relay.feed.timeline import TimelineCache
 
-FOLLOWER_PAGE = 5_000
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -70,6 +68,6 @@ class FanOut:
 
     def _each_reader(self, post: Post, *, remove: bool) -> int:
         written = self.cache.fan_out(post.post_id, [post.author_id], remove=remove)
-        for followers in self.store.follower_pages(post.author_id, FOLLOWER_PAGE):
+        for followers in self.store.follower_pages(post.author_id, feed_rules.FOLLOWER_PAGE):
             written += self.cache.fan_out(post.post_id, followers, remove=remove)
         return written

@@ -370,7 +370,7 @@ class FeedStore:
                 return found
             request["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
 
-    def follower_pages(self, user_id: str, page: int = 1_000) -> Iterator[list[str]]:
+    def follower_pages(self, user_id: str, page: int) -> Iterator[list[str]]:
         """The author's followers, a page at a time (the index holds keys only)."""
         request: dict[str, Any] = {
             "TableName": self.tables.follows,
