@@ -71,8 +71,9 @@ def run() -> PartResult:
     from relay.feed import rules as feed_rules
     from relay.feed.fanout import FanOut
     from relay.feed.feed import Feed
+    from relay.feed.models import Post
     from relay.feed.rules import Rules
-    from relay.feed.store import FeedStore, Post
+    from relay.feed.store import FeedStore
     from relay.feed.timeline import TimelineCache
     from relay.platform.cache import RedisGate
     from relay_local.state.aws import create_with_clients

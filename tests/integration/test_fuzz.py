@@ -110,7 +110,8 @@ def links(aws: Any) -> Iterator[None]:
     ):
         link = Link(code, f"https://example.com/{code}", owner, now, expires_ms, redirect_type)
         store.create(link, dedup=False)
-    from relay.feed.store import FeedStore, Post
+    from relay.feed.models import Post
+    from relay.feed.store import FeedStore
 
     posts = FeedStore()
     original = Post(POSTS[0], "alice", "fuzzed", [], now)

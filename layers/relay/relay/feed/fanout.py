@@ -19,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relay.feed import rules as feed_rules
+from relay.feed.models import Post
 from relay.feed.rules import Rules
-from relay.feed.store import FeedStore, Post
+from relay.feed.store import FeedStore
 from relay.feed.timeline import TimelineCache
 
 

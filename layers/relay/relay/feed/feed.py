@@ -23,14 +23,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
 from relay.feed import ids
 from relay.feed import rules as feed_rules
+from relay.feed.models import Comment, CommentPage, FeedItem, Page, Post, Profile
 from relay.feed.rules import Rules
-from relay.feed.store import AlreadyDone, Comment, FeedStore, Missing, NotOwned, Post, Profile
+from relay.feed.store import AlreadyDone, FeedStore, Missing, NotOwned
 from relay.feed.timeline import NotCached, TimelineCache
 from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock, SystemClock
@@ -111,26 +111,6 @@ def _media(urls: list[str]) -> list[str]:
     return urls
 
 
-@dataclass(frozen=True)
-class Item:
-    """A post as one reader sees it."""
-
-    post: Post
-    liked_by_me: bool
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Item]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class CommentPage:
-    items: list[Comment]
-    next_cursor: str | None
-
-
 def _opaque(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
@@ -174,11 +154,11 @@ class Feed:
         self.store.create_post(post)
         return post
 
-    def get(self, viewer: str, post_id: str) -> Item:
+    def get(self, viewer: str, post_id: str) -> FeedItem:
         post = self.store.get_post(check_post_id(post_id))
         if post is None:
             raise NotFound("No such post.")
-        return Item(post, self.store.liked(post_id, viewer))
+        return FeedItem(post, self.store.liked(post_id, viewer))
 
     def delete(self, user: str, post_id: str) -> None:
         try:
@@ -276,7 +256,7 @@ class Feed:
         return True
 
     # ------------------------------------------------------------------ engagement
-    def like(self, user: str, post_id: str) -> Item:
+    def like(self, user: str, post_id: str) -> FeedItem:
         try:
             self.store.like(check_post_id(post_id), user, self.clock.now_ms())
         except AlreadyDone:
@@ -285,7 +265,7 @@ class Feed:
             raise NotFound("No such post (it may have been deleted).") from None
         return self.get(user, post_id)
 
-    def unlike(self, user: str, post_id: str) -> Item:
+    def unlike(self, user: str, post_id: str) -> FeedItem:
         try:
             self.store.unlike(check_post_id(post_id), user)
         except AlreadyDone:
@@ -325,7 +305,7 @@ class Feed:
 
     def _page(self, reader: str, post_ids: list[str], limit: int) -> Page:
         posts, liked = self.store.hydrate(post_ids, reader)
-        items = [Item(posts[i], i in liked) for i in post_ids if i in posts]
+        items = [FeedItem(posts[i], i in liked) for i in post_ids if i in posts]
         more = len(post_ids) == limit and bool(post_ids)
         return Page(items, ids.cursor_of(post_ids[-1]) if more else None)
 

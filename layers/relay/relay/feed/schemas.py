@@ -9,8 +9,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from relay.feed import rules
-from relay.feed.feed import CommentPage, Item, Page
-from relay.feed.store import Comment, Post, Profile
+from relay.feed.models import Comment, CommentPage, FeedItem, Page, Post, Profile
 from relay.platform.clock import iso
 from relay.platform.schemas import Camel, CamelBody
 
@@ -61,7 +60,7 @@ class PostOut(Camel):
         )
 
     @classmethod
-    def of_item(cls, item: Item) -> PostOut:
+    def of_item(cls, item: FeedItem) -> PostOut:
         return cls.of(item.post, item.liked_by_me)
 
 

@@ -30,42 +30,12 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from relay.feed.models import Comment, Post, Profile
 from relay.platform.config import settings
 
 BATCH_GET_MAX = 100
 BATCH_WRITE_MAX = 25
 CELEBRITY = "yes"
-
-
-@dataclass(frozen=True)
-class Post:
-    post_id: str
-    author_id: str
-    content: str
-    media_urls: list[str]
-    created_ms: int
-    likes: int = 0
-    comments: int = 0
-    shares: int = 0
-    shared_from: str | None = None
-
-
-@dataclass(frozen=True)
-class Comment:
-    post_id: str
-    comment_id: str
-    author_id: str
-    content: str
-    created_ms: int
-
-
-@dataclass(frozen=True)
-class Profile:
-    user_id: str
-    followers: int = 0
-    following: int = 0
-    posts: int = 0
-    celebrity: bool = False
 
 
 @dataclass
