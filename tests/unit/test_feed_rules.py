@@ -22,13 +22,21 @@ def test_ids_sort_as_their_creation_times_do():
     assert ids.created_ms(made[1]) == 1_795_000_001_000
 
 
-def test_a_cursor_names_the_last_id_and_nothing_else_is_a_cursor():
+def test_a_cursor_names_the_last_id_of_its_own_list_and_nothing_else_is_a_cursor():
     post_id = ids.new_id(1_795_000_000_000)
+    mine = "feed:alice"
 
-    assert ids.position(ids.cursor_of(post_id)) == post_id
-    for bad in ("not-a-cursor", "", "x" * 500, ids.cursor_of("1795000000000ABCDEFGHIJ")):
+    assert ids.position(mine, ids.cursor_of(mine, post_id)) == post_id
+    for bad in (
+        "not-a-cursor",
+        "",
+        "x" * 500,
+        ids.cursor_of(mine, "1795000000000ABCDEFGHIJ"),
+        ids.cursor_of("feed:bob", post_id),  # another reader's feed
+        ids.cursor_of("posts:alice", post_id),  # another list of the same user
+    ):
         with pytest.raises(Invalid) as raised:
-            ids.position(bad)
+            ids.position(mine, bad)
         assert raised.value.code == "invalid_cursor"
 
 

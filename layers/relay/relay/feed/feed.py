@@ -16,8 +16,6 @@ with Redis down, the page is merged straight from DynamoDB.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import re
 import unicodedata
@@ -32,12 +30,14 @@ from relay.feed.models import Comment, CommentPage, FeedItem, Page, Post, Profil
 from relay.feed.rules import Rules
 from relay.feed.store import AlreadyDone, FeedStore, Missing, NotOwned
 from relay.feed.timeline import NotCached, TimelineCache
+from relay.platform import cursors
 from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock, SystemClock
 from relay.platform.errors import Forbidden, Invalid, NotFound, TooLarge
 
 T = TypeVar("T")
 _USER = re.compile(r"[^\s/]{1,128}")
+_TOP_OFFSET = cursors.whole(0, feed_rules.RANK_WINDOW)
 
 
 @functools.cache
@@ -111,22 +111,6 @@ def _media(urls: list[str]) -> list[str]:
     return urls
 
 
-def _opaque(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def _unopaque(cursor: str, pattern: str) -> str:
-    try:
-        if len(cursor) > ids.MAX_CURSOR:
-            raise ValueError(cursor)
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, ValueError) as error:
-        raise Invalid("cursor: not a cursor of this list.", code="invalid_cursor") from error
-    if not re.fullmatch(pattern, text):
-        raise Invalid("cursor: not a cursor of this list.", code="invalid_cursor")
-    return text
-
-
 class Feed:
     def __init__(
         self,
@@ -193,9 +177,10 @@ class Feed:
         return share
 
     def posts_of(self, viewer: str, author: str, limit: int, cursor: str | None) -> Page:
-        before = ids.position(cursor)
+        scope = f"posts:{author}"
+        before = ids.position(scope, cursor)
         post_ids = self.store.recent_ids_before(check_user(author), limit, before)
-        return self._page(viewer, post_ids, limit)
+        return self._page(viewer, post_ids, limit, scope)
 
     # ------------------------------------------------------------------ people
     def profile(self, viewer: str, user_id: str) -> tuple[Profile, bool]:
@@ -291,26 +276,29 @@ class Feed:
     def comments(self, post_id: str, limit: int, cursor: str | None) -> CommentPage:
         if self.store.get_post(check_post_id(post_id)) is None:
             raise NotFound("No such post.")
-        after = _unopaque(cursor, r"\d{13}[a-z2-7]{10}") if cursor else None
-        found = self.store.comments(post_id, limit, after)
+        scope = f"comments:{post_id}"
+        found = self.store.comments(post_id, limit, ids.position(scope, cursor))
         more = len(found) == limit
-        return CommentPage(found, _opaque(found[-1].comment_id) if more else None)
+        return CommentPage(found, ids.cursor_of(scope, found[-1].comment_id) if more else None)
 
     # ------------------------------------------------------------------ the feed
     def read(self, reader: str, limit: int, cursor: str | None, rank: str = "recent") -> Page:
         if rank == "top":
             return self._top(reader, limit, cursor)
-        before = ids.position(cursor)
-        return self._page(reader, self.candidates(reader, before, limit), limit)
+        scope = f"feed:{reader}"
+        before = ids.position(scope, cursor)
+        return self._page(reader, self.candidates(reader, before, limit), limit, scope)
 
-    def _page(self, reader: str, post_ids: list[str], limit: int) -> Page:
+    def _page(self, reader: str, post_ids: list[str], limit: int, scope: str) -> Page:
+        """These posts as the reader sees them; a cursor for the list `scope` when full."""
         posts, liked = self.store.hydrate(post_ids, reader)
         items = [FeedItem(posts[i], i in liked) for i in post_ids if i in posts]
         more = len(post_ids) == limit and bool(post_ids)
-        return Page(items, ids.cursor_of(post_ids[-1]) if more else None)
+        return Page(items, ids.cursor_of(scope, post_ids[-1]) if more else None)
 
     def _top(self, reader: str, limit: int, cursor: str | None) -> Page:
-        offset = int(_unopaque(cursor, r"top:\d{1,4}")[4:]) if cursor else 0
+        scope = f"top:{reader}"
+        offset = int(cursors.decode(cursor, scope, [_TOP_OFFSET])[0]) if cursor is not None else 0
         window = self.candidates(reader, None, feed_rules.RANK_WINDOW)
         posts = self.store.counts_of(window)
         now = self.clock.now_ms()
@@ -323,9 +311,9 @@ class Feed:
             reverse=True,
         )
         chosen = [p.post_id for p in ranked[offset : offset + limit]]
-        page = self._page(reader, chosen, limit)
+        page = self._page(reader, chosen, limit, scope)
         more = offset + limit < len(ranked)
-        return Page(page.items, _opaque(f"top:{offset + limit}") if more else None)
+        return Page(page.items, cursors.encode(scope, [offset + limit]) if more else None)
 
     def candidates(self, reader: str, before: str | None, limit: int) -> list[str]:
         """The ids of a page of the reader's feed, newest first, older than `before`."""
