@@ -74,7 +74,7 @@ def run() -> PartResult:
     from relay.feed.models import Post
     from relay.feed.rules import Rules
     from relay.feed.store import FeedStore
-    from relay.feed.timeline import TimelineCache
+    from relay.feed.timeline_cache import TimelineCache
     from relay.platform.cache import RedisGate
     from relay_local.state.aws import create_with_clients
     from relay_local.template.build import build_model
@@ -151,7 +151,7 @@ def run() -> PartResult:
                     ]
                 }
             )
-        consumer = FanOut(store, cache, rules)
+        consumer = FanOut(store, cache, RedisGate(), rules)
         post = Post(f"{NOW_MS + 999:013d}cccccccccc", "author", "bench", [], NOW_MS + 999)
         started = time.perf_counter()
         outcome = consumer.created(post)
@@ -171,7 +171,7 @@ def run() -> PartResult:
         celebrity_rules = Rules(celebrity_threshold=3, timeline_length=800, inactive_after_s=3600)
         cache = TimelineCache(client, keep=800, ttl_s=3600)
         feed = Feed(store, cache, RedisGate(), celebrity_rules)
-        consumer = FanOut(store, cache, celebrity_rules)
+        consumer = FanOut(store, cache, feed.gate, celebrity_rules)
         stars = [f"star{n}" for n in range(5)]
         plain = [f"plain{n:02d}" for n in range(50)]
         for star in stars:

@@ -17,7 +17,7 @@ from relay.feed.fanout import FanOut
 from relay.feed.feed import Feed
 from relay.feed.rules import Rules
 from relay.feed.store import FeedStore
-from relay.feed.timeline import TimelineCache
+from relay.feed.timeline_cache import TimelineCache
 from relay.platform.cache import RedisGate
 from relay.platform.errors import NotFound
 from tests.support.lambdas import Context, call, handler, http_event
@@ -55,7 +55,7 @@ def world(aws, redis_client, clock):
     store = FeedStore(client=aws.dynamodb)
     gate = RedisGate(clock)
     feed = Feed(store, cache, gate, RULES, clock)
-    yield feed, FanOut(store, cache, RULES), client
+    yield feed, FanOut(store, cache, gate, RULES), client
     client.close()
 
 
@@ -111,7 +111,10 @@ def test_a_feed_read_makes_the_same_few_calls_whatever_the_page_size(world, aws,
     feed, _, _ = world
     big = Rules(celebrity_threshold=3, timeline_length=200, inactive_after_s=3600)
     cache = TimelineCache(feed.cache.client, keep=200, ttl_s=60)
-    feed, fan_out = Feed(feed.store, cache, feed.gate, big, clock), FanOut(feed.store, cache, big)
+    feed, fan_out = (
+        Feed(feed.store, cache, feed.gate, big, clock),
+        FanOut(feed.store, cache, feed.gate, big),
+    )
     for fan in ("reader", "fan2", "fan3"):
         feed.follow(fan, "star")
     feed.follow("reader", "plain")
@@ -206,7 +209,7 @@ def test_a_post_fanned_out_while_a_timeline_is_rebuilt_is_kept(world, clock):
 
     feed.store.followees = followees_while_fanning_out  # type: ignore[method-assign]
     feed.store.recent_ids = lambda author, limit: [older.post_id]  # read before the post
-    feed.rebuild("reader")
+    feed.timelines.rebuild("reader")
     del feed.store.followees, feed.store.recent_ids
 
     ids = [item.post.post_id for item in feed.read("reader", 20, None).items]
@@ -231,7 +234,7 @@ def test_a_celebrity_whose_id_looks_like_a_sentinel_is_still_pulled(world, clock
     feed = Feed(feed.store, feed.cache, feed.gate, rules, clock)
     feed.follow("reader", "~")
     post = feed.post("~", "tilde", [])
-    FanOut(feed.store, feed.cache, rules).created(post)
+    FanOut(feed.store, feed.cache, feed.gate, rules).created(post)
 
     assert [item.post.post_id for item in feed.read("reader", 20, None).items] == [post.post_id]
 
@@ -365,7 +368,7 @@ def test_a_follow_or_unfollow_while_a_timeline_is_rebuilt_is_not_undone_by_it(wo
         return found
 
     feed.store.followees = followees_then_the_change  # type: ignore[method-assign]
-    feed.rebuild("reader")
+    feed.timelines.rebuild("reader")
 
     following = change == "follow"
     assert bool(client.sismember("feed:fl:reader", "author")) is following

@@ -6,7 +6,7 @@ an ordinary author the followers are read a page at a time from the `Followers`
 index and each page is one call of fanout.lua, which writes only the timelines that
 are cached (an inactive reader's has expired; it is rebuilt when they return) and
 trims each to the timeline length. A celebrity's post is not fanned out: readers
-pull it (relay.feed.feed); only the cache of the celebrity's recent posts learns of
+pull it (relay.feed.timelines); only the cache of the celebrity's recent posts learns of
 it. A deleted post leaves the same timelines the same way, and its comments and
 likes are deleted.
 
@@ -19,10 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relay.feed import rules as feed_rules
+from relay.feed.celebrities import Celebrities
 from relay.feed.models import Post
 from relay.feed.rules import Rules
 from relay.feed.store import FeedStore
-from relay.feed.timeline import TimelineCache
+from relay.feed.timeline_cache import TimelineCache
+from relay.platform.cache import RedisGate
 
 
 @dataclass(frozen=True)
@@ -34,23 +36,17 @@ class Outcome:
 
 
 class FanOut:
-    def __init__(self, store: FeedStore, cache: TimelineCache, rules: Rules) -> None:
+    def __init__(
+        self, store: FeedStore, cache: TimelineCache, gate: RedisGate, rules: Rules
+    ) -> None:
         self.store = store
         self.cache = cache
-        self.rules = rules
-
-    def _celebrity(self, author: str) -> bool:
-        profile = self.store.profile(author)
-        if profile.celebrity:
-            return True
-        if self.rules.is_celebrity(profile.followers):  # e.g. a deployment lowered the threshold
-            self.store.mark_celebrity(author)
-            self.cache.add_celebrity(author)
-            return True
-        return False
+        self.celebrities = Celebrities(store, cache, gate, rules)
 
     def created(self, post: Post) -> Outcome:
-        if self._celebrity(post.author_id):
+        # A deployment may have lowered the threshold since the author's last follower.
+        author = self.celebrities.promoted(self.store.profile(post.author_id))
+        if author.celebrity:
             self.cache.add_recent(post.author_id, post.post_id, feed_rules.CELEBRITY_RECENT)
             return Outcome(0, celebrity=True)
         return Outcome(self._each_reader(post, remove=False))

@@ -10,7 +10,7 @@ from relay.feed.fanout import FanOut
 from relay.feed.feed import Feed
 from relay.feed.rules import Rules
 from relay.feed.store import FeedStore
-from relay.feed.timeline import TimelineCache
+from relay.feed.timeline_cache import TimelineCache
 from relay.platform.cache import redis_client, redis_gate
 from relay.platform.config import settings
 
@@ -33,7 +33,7 @@ def timeline_cache() -> TimelineCache:
 
 @functools.cache
 def fan_out() -> FanOut:
-    return FanOut(FeedStore(), timeline_cache(), rules())
+    return FanOut(FeedStore(), timeline_cache(), redis_gate(), rules())
 
 
 @functools.cache
