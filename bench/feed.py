@@ -73,7 +73,7 @@ def run() -> PartResult:
     from relay.feed.feed import Feed
     from relay.feed.models import Post
     from relay.feed.rules import Rules
-    from relay.feed.store import FeedStore
+    from relay.feed.service import tables
     from relay.feed.timeline_cache import TimelineCache
     from relay.platform.cache import RedisGate
     from relay_local.state.aws import create_with_clients
@@ -91,7 +91,7 @@ def run() -> PartResult:
         create_with_clients(
             build_model(TEMPLATE, moto_url="http://127.0.0.1:1"), dynamodb, boto3.client("sqs")
         )
-        store = FeedStore(client=dynamodb)
+        store = tables(dynamodb)
 
         # (a) fan-out
         followers = [f"follower{n:05d}" for n in range(FOLLOWERS)]
@@ -185,7 +185,7 @@ def run() -> PartResult:
             for author in plain + stars:
                 now += 1
                 made = Post(f"{now:013d}dddddddd{n:02d}", author, f"post {n}", [], now)
-                store.create_post(made)
+                feed.publish(made)
                 consumer.created(made)
         feed.read("reader", 20, None)  # celebrity caches warm
         latencies = []

@@ -15,15 +15,15 @@ from __future__ import annotations
 import dataclasses
 
 from relay.feed.models import Profile
+from relay.feed.profiles_table import ProfilesTable
 from relay.feed.rules import Rules
-from relay.feed.store import FeedStore
 from relay.feed.timeline_cache import TimelineCache
 from relay.platform.cache import RedisGate
 
 
 class Celebrities:
     def __init__(
-        self, profiles: FeedStore, cache: TimelineCache, gate: RedisGate, rules: Rules
+        self, profiles: ProfilesTable, cache: TimelineCache, gate: RedisGate, rules: Rules
     ) -> None:
         self.profiles = profiles
         self.cache = cache

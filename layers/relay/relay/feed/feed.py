@@ -1,8 +1,10 @@
 """What a user does with the feed: post, share, delete, follow, like, comment, and read.
 
-`Feed` is what the Feed function calls. A follow also tells the follower's cached
-timeline, and may make the followee a celebrity (relay.feed.celebrities). Reading the
-feed is the other half, relay.feed.timelines.
+`Feed` is what the Feed function calls. Each change is one DynamoDB transaction with
+the counters it moves, composed here from the parts each table's store hands out
+(relay.feed.tables); a follow also tells the follower's cached timeline, and may make
+the followee a celebrity (relay.feed.celebrities). Reading the feed is the other half,
+relay.feed.timelines.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from relay.feed import rules as feed_rules
 from relay.feed.celebrities import Celebrities
 from relay.feed.models import Comment, CommentPage, FeedItem, Page, Post, Profile
 from relay.feed.rules import Rules
-from relay.feed.store import AlreadyDone, FeedStore, Missing, NotOwned
+from relay.feed.tables import Refused, Tables
 from relay.feed.timeline_cache import TimelineCache
 from relay.feed.timelines import Timelines
 from relay.platform.cache import RedisGate
@@ -24,6 +26,7 @@ from relay.platform.clock import Clock, SystemClock
 from relay.platform.errors import Forbidden, Invalid, NotFound, TooLarge
 
 _USER = re.compile(r"[^\s/]{1,128}")
+GONE = "No such post (it may have been deleted)."
 
 
 def check_user(user_id: str) -> str:
@@ -87,19 +90,19 @@ def _media(urls: list[str]) -> list[str]:
 class Feed:
     def __init__(
         self,
-        store: FeedStore,
+        tables: Tables,
         cache: TimelineCache,
         gate: RedisGate,
         rules: Rules,
         clock: Clock | None = None,
     ) -> None:
-        self.store = store
+        self.tables = tables
         self.cache = cache
         self.gate = gate
         self.rules = rules
         self.clock = clock or SystemClock()
-        self.timelines = Timelines(store, cache, gate, rules, self.clock)
-        self.celebrities = Celebrities(store, cache, gate, rules)
+        self.timelines = Timelines(tables, cache, gate, rules, self.clock)
+        self.celebrities = Celebrities(tables.profiles, cache, gate, rules)
 
     # ------------------------------------------------------------------ posts
     def post(self, author: str, content: str, media_urls: list[str]) -> Post:
@@ -110,31 +113,62 @@ class Feed:
             media_urls=_media(media_urls),
             created_ms=self.clock.now_ms(),
         )
-        self.store.create_post(post)
+        self.publish(post)
         return post
 
+    def publish(self, post: Post, *, shared: Post | None = None) -> None:
+        """Store a post and count it on its author's profile (and, for a share, on the
+        shared post: NotFound when that is gone)."""
+        items = [
+            self.tables.posts.put_new(post),
+            self.tables.profiles.count(post.author_id, "posts", 1),
+        ]
+        if shared is not None:
+            items.append(self.tables.posts.count(shared.post_id, "shares", 1))
+        try:
+            self.tables.transact(items)
+        except Refused as refused:
+            if 2 in refused.failed:
+                raise NotFound("No such post.") from None
+            raise
+
     def get(self, viewer: str, post_id: str) -> FeedItem:
-        post = self.store.get_post(check_post_id(post_id))
+        post = self.tables.posts.get(check_post_id(post_id))
         if post is None:
             raise NotFound("No such post.")
-        return FeedItem(post, self.store.liked(post_id, viewer))
+        return FeedItem(post, self.tables.likes.liked(post_id, viewer))
 
     def delete(self, user: str, post_id: str) -> None:
+        """Delete the user's post and uncount it. Its comments and likes go with it, in
+        the fan-out consumer (the stream carries the delete)."""
+        post = self.tables.posts.get(check_post_id(post_id))
+        if post is None:
+            raise NotFound("No such post.")
+        if post.author_id != user:
+            raise Forbidden("This post is not yours.")
+        items = [
+            self.tables.posts.delete_owned(post_id, user),
+            self.tables.profiles.count(user, "posts", -1),
+        ]
+        if post.shared_from is not None:  # a share: the shared post counts one share less
+            items.append(self.tables.posts.count(post.shared_from, "shares", -1))
         try:
-            self.store.delete_post(check_post_id(post_id), user)
-        except Missing:
-            raise NotFound("No such post.") from None
-        except NotOwned:
-            raise Forbidden("This post is not yours.") from None
+            self.tables.transact(items)
+        except Refused as refused:
+            if 0 in refused.failed:
+                raise NotFound("No such post.") from None  # deleted by a concurrent request
+            if 2 not in refused.failed:
+                raise
+            self.tables.transact(items[:2])  # the shared post is gone already
 
     def share(self, user: str, post_id: str) -> Post:
-        original = self.store.get_post(check_post_id(post_id))
+        original = self.tables.posts.get(check_post_id(post_id))
         if original is None:
             raise NotFound("No such post.")
         # Sharing a share shares what it shared, and counts there: deleting the share
         # uncounts it from `shared_from`, so that is where it must have been counted.
         if original.shared_from is not None:
-            original = self.store.get_post(original.shared_from)
+            original = self.tables.posts.get(original.shared_from)
             if original is None:
                 raise NotFound("No such post (the post it shares was deleted).")
         share = Post(
@@ -145,16 +179,13 @@ class Feed:
             created_ms=self.clock.now_ms(),
             shared_from=original.post_id,
         )
-        try:
-            self.store.create_post(share, shared=original)
-        except Missing:
-            raise NotFound("No such post.") from None
+        self.publish(share, shared=original)
         return share
 
     def posts_of(self, viewer: str, author: str, limit: int, cursor: str | None) -> Page:
         scope = f"posts:{author}"
         before = ids.position(scope, cursor)
-        post_ids = self.store.recent_ids_before(check_user(author), limit, before)
+        post_ids = self.tables.posts.recent_ids(check_user(author), limit, before)
         return self.timelines.page(viewer, post_ids, limit, scope)
 
     def read(self, reader: str, limit: int, cursor: str | None, rank: str = "recent") -> Page:
@@ -163,50 +194,71 @@ class Feed:
 
     # ------------------------------------------------------------------ people
     def profile(self, viewer: str, user_id: str) -> tuple[Profile, bool]:
-        profile = self.store.profile(check_user(user_id))
-        followed = viewer != user_id and self.store.is_following(viewer, user_id)
+        profile = self.tables.profiles.get(check_user(user_id))
+        followed = viewer != user_id and self.tables.follows.is_following(viewer, user_id)
         return profile, followed
 
     def follow(self, follower: str, followee: str) -> tuple[Profile, bool]:
-        if follower == check_user(followee):
-            raise Invalid("You cannot follow yourself.", code="cannot_follow_self")
-        try:
-            self.store.follow(follower, followee, self.clock.now_ms())
-        except AlreadyDone:
-            return self.store.profile(followee), True
-        profile = self.celebrities.promoted(self.store.profile(followee))
+        if not self._change_follow(follower, followee, on=True):
+            return self.tables.profiles.get(followee), True
+        profile = self.celebrities.promoted(self.tables.profiles.get(followee))
         self.timelines.follow_changed(follower, followee, on=True, celebrity=profile.celebrity)
         return profile, True
 
     def unfollow(self, follower: str, followee: str) -> tuple[Profile, bool]:
-        if follower == check_user(followee):
-            raise Invalid("You cannot follow yourself.", code="cannot_follow_self")
-        try:
-            self.store.unfollow(follower, followee)
-        except AlreadyDone:
-            return self.store.profile(followee), False
-        profile = self.store.profile(followee)
+        if not self._change_follow(follower, followee, on=False):
+            return self.tables.profiles.get(followee), False
+        profile = self.tables.profiles.get(followee)
         self.timelines.follow_changed(follower, followee, on=False, celebrity=profile.celebrity)
         return profile, False
 
+    def _change_follow(self, follower: str, followee: str, *, on: bool) -> bool:
+        """Follow (or unfollow) and count it on both profiles, in one transaction: the
+        follow item first, then the counts. False when it was so already."""
+        if follower == check_user(followee):
+            raise Invalid("You cannot follow yourself.", code="cannot_follow_self")
+        follows, delta = self.tables.follows, 1 if on else -1
+        items = [
+            follows.put_new(follower, followee, self.clock.now_ms())
+            if on
+            else follows.delete_existing(follower, followee),
+            self.tables.profiles.count(follower, "following", delta),
+            self.tables.profiles.count(followee, "followers", delta),
+        ]
+        try:
+            self.tables.transact(items)
+        except Refused as refused:
+            if 0 in refused.failed:
+                return False
+            raise
+        return True
+
     # ------------------------------------------------------------------ engagement
     def like(self, user: str, post_id: str) -> FeedItem:
-        try:
-            self.store.like(check_post_id(post_id), user, self.clock.now_ms())
-        except AlreadyDone:
-            pass
-        except Missing:
-            raise NotFound("No such post (it may have been deleted).") from None
+        self._change_like(user, check_post_id(post_id), on=True)
         return self.get(user, post_id)
 
     def unlike(self, user: str, post_id: str) -> FeedItem:
-        try:
-            self.store.unlike(check_post_id(post_id), user)
-        except AlreadyDone:
-            pass
-        except Missing:
-            raise NotFound("No such post (it may have been deleted).") from None
+        self._change_like(user, check_post_id(post_id), on=False)
         return self.get(user, post_id)
+
+    def _change_like(self, user: str, post_id: str, *, on: bool) -> None:
+        """Like (or unlike) and count it on the post, in one transaction: the like item
+        first, the post's count second. Liking twice counts once."""
+        likes = self.tables.likes
+        items = [
+            likes.put_new(post_id, user, self.clock.now_ms())
+            if on
+            else likes.delete_existing(post_id, user),
+            self.tables.posts.count(post_id, "likes", 1 if on else -1),
+        ]
+        try:
+            self.tables.transact(items)
+        except Refused as refused:
+            if 1 in refused.failed:
+                raise NotFound(GONE) from None
+            if 0 not in refused.failed:
+                raise
 
     def comment(self, user: str, post_id: str, content: str) -> Comment:
         comment = Comment(
@@ -216,16 +268,22 @@ class Feed:
             content=_content(content, feed_rules.MAX_COMMENT, "content"),
             created_ms=self.clock.now_ms(),
         )
+        items = [
+            self.tables.comments.put(comment),
+            self.tables.posts.count(post_id, "comments", 1),
+        ]
         try:
-            self.store.add_comment(comment)
-        except Missing:
-            raise NotFound("No such post (it may have been deleted).") from None
+            self.tables.transact(items)
+        except Refused as refused:
+            if 1 in refused.failed:
+                raise NotFound(GONE) from None
+            raise
         return comment
 
     def comments(self, post_id: str, limit: int, cursor: str | None) -> CommentPage:
-        if self.store.get_post(check_post_id(post_id)) is None:
+        if self.tables.posts.get(check_post_id(post_id)) is None:
             raise NotFound("No such post.")
         scope = f"comments:{post_id}"
-        found = self.store.comments(post_id, limit, ids.position(scope, cursor))
+        found = self.tables.comments.page(post_id, limit, ids.position(scope, cursor))
         more = len(found) == limit
         return CommentPage(found, ids.cursor_of(scope, found[-1].comment_id) if more else None)

@@ -7,8 +7,8 @@ The read path (`Timelines.read`) is the hybrid model of the seed:
 2. celebrities whose recent posts are not cached are read from DynamoDB in parallel
    and cached (so a warm read needs none of it);
 3. the ids are merged newest first and de-duplicated, and the page is hydrated (the
-   posts with their counts and whether the reader liked each) in one BatchGetItem;
-   posts deleted meanwhile drop out there.
+   posts with their counts and whether the reader liked each) in one BatchGetItem
+   over the posts and likes tables; posts deleted meanwhile drop out there.
 So a warm read is one Redis call and one DynamoDB call, whatever the page size. A
 reader whose timeline is not cached (new, evicted, flushed, or away longer than the
 inactivity cut-off, so fan-out skipped them) gets it rebuilt from DynamoDB first;
@@ -24,13 +24,14 @@ from typing import TypeVar
 
 from relay.feed import ids
 from relay.feed import rules as feed_rules
-from relay.feed.models import FeedItem, Page
+from relay.feed.models import FeedItem, Page, Post
 from relay.feed.rules import Rules
-from relay.feed.store import FeedStore
+from relay.feed.tables import Tables
 from relay.feed.timeline_cache import NotCached, TimelineCache
 from relay.platform import cursors
 from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock
+from relay.platform.dynamo import batch_get
 
 T = TypeVar("T")
 _TOP_OFFSET = cursors.whole(0, feed_rules.RANK_WINDOW)
@@ -59,9 +60,9 @@ def _newest(id_lists: Iterable[list[str]], limit: int) -> list[str]:
 
 class Timelines:
     def __init__(
-        self, store: FeedStore, cache: TimelineCache, gate: RedisGate, rules: Rules, clock: Clock
+        self, tables: Tables, cache: TimelineCache, gate: RedisGate, rules: Rules, clock: Clock
     ) -> None:
-        self.store = store
+        self.tables = tables
         self.cache = cache
         self.gate = gate
         self.rules = rules
@@ -77,16 +78,30 @@ class Timelines:
 
     def page(self, reader: str, post_ids: list[str], limit: int, scope: str) -> Page:
         """These posts as the reader sees them; a cursor for the list `scope` when full."""
-        posts, liked = self.store.hydrate(post_ids, reader)
+        posts, liked = self.hydrate(post_ids, reader)
         items = [FeedItem(posts[i], i in liked) for i in post_ids if i in posts]
         more = len(post_ids) == limit and bool(post_ids)
         return Page(items, ids.cursor_of(scope, post_ids[-1]) if more else None)
+
+    def hydrate(self, post_ids: list[str], reader: str) -> tuple[dict[str, Post], set[str]]:
+        """The posts that still exist among `post_ids`, and which of them `reader` liked:
+        one BatchGetItem over both tables (a page is at most 50 posts, 100 keys)."""
+        if not post_ids:
+            return {}, set()
+        unique = list(dict.fromkeys(post_ids))
+        posts, likes = self.tables.posts, self.tables.likes
+        found = batch_get(
+            self.tables.client,
+            {posts.name: [posts.key(i) for i in unique], likes.name: likes.keys_by(reader, unique)},
+            options={likes.name: likes.KEYS_ONLY},
+        )
+        return posts.posts_of(found[posts.name]), likes.liked_of(found[likes.name])
 
     def _top(self, reader: str, limit: int, cursor: str | None) -> Page:
         scope = f"top:{reader}"
         offset = int(cursors.decode(cursor, scope, [_TOP_OFFSET])[0]) if cursor is not None else 0
         window = self.candidates(reader, None, feed_rules.RANK_WINDOW)
-        posts = self.store.counts_of(window)
+        posts = self.tables.posts.get_many(window)
         now = self.clock.now_ms()
         ranked = sorted(
             posts.values(),
@@ -115,7 +130,7 @@ class Timelines:
                 break
             except NotCached as missing:
                 if missing.what == "celebrities":
-                    self.cache.store_celebrities(self.store.celebrities())
+                    self.cache.store_celebrities(self.tables.profiles.celebrities())
                 else:
                     self.rebuild(reader)
         else:
@@ -130,7 +145,7 @@ class Timelines:
         ]
         if uncached:
             recent = parallel(
-                functools.partial(self.store.recent_ids, c, feed_rules.CELEBRITY_RECENT)
+                functools.partial(self.tables.posts.recent_ids, c, feed_rules.CELEBRITY_RECENT)
                 for c in uncached
             )
             self.cache.store_recent(
@@ -143,11 +158,11 @@ class Timelines:
 
     def _uncached(self, reader: str, before: str | None, limit: int) -> list[str]:
         """Redis is down: the page straight from DynamoDB, each followed author's newest."""
-        authors = [*self.store.followees(reader), reader]
+        authors = [*self.tables.follows.followees(reader), reader]
         return _newest(self._recent_of(authors, limit, before), limit)
 
     def _recent_of(self, authors: list[str], limit: int, before: str | None) -> list[list[str]]:
-        recent_ids = self.store.recent_ids_before
+        recent_ids = self.tables.posts.recent_ids
         return parallel(functools.partial(recent_ids, a, limit, before) for a in authors)
 
     # ------------------------------------------------------------------ keeping the cache
@@ -156,10 +171,10 @@ class Timelines:
         (and their own) but celebrities, whose posts are pulled at read time. Reading whom
         they follow once more afterwards costs one query per rebuild, not per read."""
         self.cache.open_timeline(reader)
-        followees = self.store.followees(reader)
-        celebrities = set(self.store.celebrities())
+        followees = self.tables.follows.followees(reader)
+        celebrities = set(self.tables.profiles.celebrities())
         authors = [a for a in [*followees, reader] if a not in celebrities]
-        recent_ids = self.store.recent_ids
+        recent_ids = self.tables.posts.recent_ids
         newest = _newest(
             parallel(
                 functools.partial(recent_ids, a, feed_rules.REBUILD_PER_AUTHOR) for a in authors
@@ -171,7 +186,7 @@ class Timelines:
         self.cache.store_timeline(reader, newest, [*followees, reader])
         # A follow or an unfollow that landed meanwhile wrote the cache before this
         # overwrote it; whom the reader follows now says which to put right again.
-        now = self.store.followees(reader)
+        now = self.tables.follows.followees(reader)
         for gone in set(followees).difference(now):
             self.follow_changed(reader, gone, on=False, celebrity=gone in celebrities)
         for new in set(now).difference(followees):
@@ -187,11 +202,11 @@ class Timelines:
                 limit = 0 if celebrity else feed_rules.REBUILD_PER_AUTHOR
             else:
                 limit = self.rules.timeline_length
-            recent = self.store.recent_ids(followee, limit) if limit else []
+            recent = self.tables.posts.recent_ids(followee, limit) if limit else []
             written = functools.partial(self._cache_followed, follower, followee, recent, on)
             if self.gate.attempt(written) is None:
                 return  # Redis is down: the cache is rebuilt from DynamoDB when it is back
-            now = self.store.is_following(follower, followee)
+            now = self.tables.follows.is_following(follower, followee)
             if now == on:
                 return
             on = now
