@@ -1,16 +1,15 @@
 """The feed as a deployed function builds it: the template's tables, the shared Redis,
 the deployment's rules. The only reader of settings in the feed; what the Feed and
-FanOut functions call. Made once per process, on first use.
+FanOut functions call. Made once per process, on first use; each function imports
+only the logic it calls (FanOut never loads the read path, Feed never the fan-out).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relay.feed.comments_table import CommentsTable
-from relay.feed.fanout import FanOut
-from relay.feed.feed import Feed
 from relay.feed.follows_table import FollowsTable
 from relay.feed.likes_table import LikesTable
 from relay.feed.posts_table import PostsTable
@@ -21,6 +20,10 @@ from relay.feed.timeline_cache import TimelineCache
 from relay.platform.cache import redis_client, redis_gate
 from relay.platform.config import settings
 from relay.platform.dynamo import dynamodb_client
+
+if TYPE_CHECKING:
+    from relay.feed.fanout import FanOut
+    from relay.feed.feed import Feed
 
 
 @functools.cache
@@ -56,9 +59,13 @@ def timeline_cache() -> TimelineCache:
 
 @functools.cache
 def fan_out() -> FanOut:
+    from relay.feed.fanout import FanOut
+
     return FanOut(tables(), timeline_cache(), redis_gate(), rules())
 
 
 @functools.cache
 def feed() -> Feed:
+    from relay.feed.feed import Feed
+
     return Feed(tables(), timeline_cache(), redis_gate(), rules())
