@@ -99,7 +99,6 @@ class Feed:
         self.tables = tables
         self.cache = cache
         self.gate = gate
-        self.rules = rules
         self.clock = clock or SystemClock()
         self.timelines = Timelines(tables, cache, gate, rules, self.clock)
         self.celebrities = Celebrities(tables.profiles, cache, gate, rules)
@@ -128,7 +127,7 @@ class Feed:
         try:
             self.tables.transact(items)
         except Refused as refused:
-            if 2 in refused.failed:
+            if 2 in refused.failed:  # the shared post's count: the post is gone
                 raise NotFound("No such post.") from None
             raise
 
@@ -228,7 +227,7 @@ class Feed:
         try:
             self.tables.transact(items)
         except Refused as refused:
-            if 0 in refused.failed:
+            if 0 in refused.failed:  # the follow item: followed (or not) already
                 return False
             raise
         return True
@@ -255,9 +254,9 @@ class Feed:
         try:
             self.tables.transact(items)
         except Refused as refused:
-            if 1 in refused.failed:
+            if 1 in refused.failed:  # the post's count: the post is gone
                 raise NotFound(GONE) from None
-            if 0 not in refused.failed:
+            if 0 not in refused.failed:  # else liked (or not) already: nothing to count
                 raise
 
     def comment(self, user: str, post_id: str, content: str) -> Comment:
@@ -275,7 +274,7 @@ class Feed:
         try:
             self.tables.transact(items)
         except Refused as refused:
-            if 1 in refused.failed:
+            if 1 in refused.failed:  # the post's count: the post is gone
                 raise NotFound(GONE) from None
             raise
         return comment
