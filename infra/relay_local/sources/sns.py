@@ -4,8 +4,8 @@ Moto stores topics and answers Publish, but a delivery it made itself would
 bypass the journal. So the template's subscriptions stay out of moto: this hook
 sees every successful Publish and PublishBatch and, before the answer returns
 to the publisher, delivers each message to every subscription whose filter
-policy matches (`sns_filters`): a queue gets a journaled SendMessage (the SNS
-JSON envelope, or the raw message with raw delivery), a function an
+policy matches (`template.languages.sns_filters`): a queue gets a journaled
+SendMessage (the SNS JSON envelope, or the raw message with raw delivery), a function an
 asynchronous invocation (journaled by `AsyncInvoker`). A publish that returned
 is therefore never lost, even to a kill -9.
 """
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from relay_local.sources.async_invoke import iso_now
-from relay_local.sources.sns_filters import Matcher, compile_filter_policy
 from relay_local.state.aws import SQS, Answer, AwsCall, AwsError, WsgiApp, call
+from relay_local.template.languages.sns_filters import Matcher, compile_filter_policy
 from relay_local.template.loader import REGION
 from relay_local.template.model import StackModel, TopicSpec, TopicSubscriptionSpec
 

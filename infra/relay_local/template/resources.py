@@ -14,9 +14,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from relay_local.sources.log_patterns import compile_pattern
 from relay_local.template import websocket
 from relay_local.template.context import Context, as_json
+from relay_local.template.languages.log_patterns import compile_pattern
 from relay_local.template.loader import ref_target
 from relay_local.template.model import (
     BucketSpec,
