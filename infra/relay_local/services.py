@@ -58,7 +58,7 @@ class LocalServices:
         if not has_references(model):
             return model
         await self.aws.ready()
-        from relay_local.state.aws import SECRETS, AsyncAws, AwsError
+        from relay_local.state.wire import SECRETS, AsyncAws, AwsError
 
         aws = AsyncAws(self.aws.url)
 

@@ -38,7 +38,7 @@ from relay_local.sources.logs import LogSubscriptions
 from relay_local.sources.schedules import Schedules
 from relay_local.sources.sqs import SqsPollers
 from relay_local.sources.streams import StreamPollers
-from relay_local.state.aws import AsyncAws
+from relay_local.state.wire import AsyncAws
 from relay_local.template.build import build_model
 from relay_local.template.model import StackModel, TemplateError, WebSocketApiSpec
 from relay_local.template.names import api_id as local_api_id

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from relay_local.sources.async_invoke import iso_now
-from relay_local.state.aws import SQS, Answer, AwsCall, AwsError, WsgiApp, call
+from relay_local.state.wire import SQS, Answer, AwsCall, AwsError, WsgiApp, call
 from relay_local.template.languages.sns_filters import Matcher, compile_filter_policy
 from relay_local.template.loader import REGION
 from relay_local.template.model import StackModel, TopicSpec, TopicSubscriptionSpec

@@ -146,7 +146,7 @@ def _child(args: argparse.Namespace) -> int:
 def _apply(
     channel: _ChildChannel, aws: Any, recorder: Any, sns: Any, request: dict[str, Any]
 ) -> None:
-    from relay_local.state.aws import create_resources
+    from relay_local.state.provision import create_resources
     from relay_local.template.build import build_model
 
     try:
