@@ -3,18 +3,20 @@
 `start_services` picks a Redis and starts local AWS in its own process (moto
 with its journal replayed and the template's resources created, see
 `state.process`); `worker_overrides` is what every worker's environment points
-at them.
+at them. This module's main is that process: local AWS, handed the SNS
+deliveries of `sources.sns`.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from relay_local.gateways.tls import ca_path
-from relay_local.state.process import AwsProcess
+from relay_local.state.process import AwsProcess, serve
 from relay_local.state.redis_choice import RedisChoice, choose_redis
 from relay_local.state.streams import StreamLog
 from relay_local.template.build import build_model
@@ -23,6 +25,8 @@ from relay_local.template.errors import TemplateError
 from relay_local.template.loader import REGION
 from relay_local.template.model import StackModel
 from relay_local.tokens import jwt_secret
+
+_AWS_MAIN = "relay_local.services"  # `python -m` this module: the AWS process
 
 
 def worker_overrides(state_dir: Path, moto_url: str, redis_url: str) -> dict[str, str]:
@@ -97,7 +101,9 @@ async def start_services(
     state_dir.mkdir(parents=True, exist_ok=True)
     redis = choose_redis(state_dir)
     streams = StreamLog(state_dir / "streams")
-    aws = AwsProcess(streams.add, on_invoke or _keep_for_later(state_dir), on_line or _ignore)
+    aws = AwsProcess(
+        _AWS_MAIN, streams.add, on_invoke or _keep_for_later(state_dir), on_line or _ignore
+    )
     try:
         await aws.start(template, state_dir, parameters or {})
         model = build_model(template, aws.url, parameters)
@@ -142,3 +148,15 @@ def _keep_for_later(state_dir: Path) -> Callable[[str, Any, str], None]:
             journal.close()
 
     return keep
+
+
+def aws_main() -> int:
+    """The AWS process: local AWS, delivering what is published to the template's SNS
+    subscriptions (the one part of it that invokes functions)."""
+    from relay_local.sources.sns import SnsDeliveries
+
+    return serve(_AWS_MAIN, sys.argv[1:], SnsDeliveries)
+
+
+if __name__ == "__main__":
+    sys.exit(aws_main())
