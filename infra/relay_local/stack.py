@@ -80,15 +80,7 @@ class ControlHandler:
         self.stack.output.invocation(
             "relay invoke", invocation, "error" if invocation.failed else "ok"
         )
-        outcome = {
-            "result": invocation.result,
-            "error": invocation.error,
-            "logs": invocation.logs,
-            "duration_ms": invocation.duration_ms,
-            "cold": invocation.cold,
-            "init_ms": invocation.init_ms,
-            "redis": self.stack.services.redis.description,
-        }
+        outcome = invocation.outcome(self.stack.services.redis.description)
         return Response(200, list(_JSON), json.dumps(outcome).encode())
 
     async def upgrade(
