@@ -102,13 +102,21 @@ def create_resources(app: WsgiApp, model: StackModel) -> None:
         create_bucket(app, bucket)
 
 
-def create_table(app: WsgiApp, table: TableSpec) -> None:
+def _exists(app: WsgiApp, target: str, request: dict[str, Any], *missing: str) -> bool:
+    """Whether a describe call finds the resource; an error other than `missing` is raised."""
     try:
-        call(app, DYNAMODB + "DescribeTable", {"TableName": table.name})
-        return
+        call(app, target, request)
     except AwsError as exc:
-        if exc.code != "ResourceNotFoundException":
+        if not any(code in exc.code for code in missing):
             raise
+        return False
+    return True
+
+
+def create_table(app: WsgiApp, table: TableSpec) -> None:
+    describe = {"TableName": table.name}
+    if _exists(app, DYNAMODB + "DescribeTable", describe, "ResourceNotFoundException"):
+        return
     request, ttl_request = table_requests(table)
     call(app, DYNAMODB + "CreateTable", request)
     if ttl_request is not None:
@@ -116,12 +124,9 @@ def create_table(app: WsgiApp, table: TableSpec) -> None:
 
 
 def create_queue(app: WsgiApp, queue: QueueSpec) -> None:
-    try:
-        call(app, SQS + "GetQueueUrl", {"QueueName": queue.name})
+    missing = ("NonExistentQueue", "QueueDoesNotExist")
+    if _exists(app, SQS + "GetQueueUrl", {"QueueName": queue.name}, *missing):
         return
-    except AwsError as exc:
-        if "NonExistentQueue" not in exc.code and "QueueDoesNotExist" not in exc.code:
-            raise
     call(app, SQS + "CreateQueue", {"QueueName": queue.name, "Attributes": queue.attributes})
 
 
@@ -157,12 +162,9 @@ def _escape(text: str) -> str:
 
 
 def create_secret(app: WsgiApp, secret: SecretSpec) -> None:
-    try:
-        call(app, SECRETS + "DescribeSecret", {"SecretId": secret.name})
+    describe = {"SecretId": secret.name}
+    if _exists(app, SECRETS + "DescribeSecret", describe, "ResourceNotFoundException"):
         return
-    except AwsError as exc:
-        if exc.code != "ResourceNotFoundException":
-            raise
     value = secret.value if secret.value is not None else _generated(secret.generate)
     call(app, SECRETS + "CreateSecret", {"Name": secret.name, "SecretString": value})
 
