@@ -3,20 +3,18 @@
 `start_services` picks a Redis and starts local AWS in its own process (moto
 with its journal replayed and the template's resources created, see
 `state.process`); `worker_overrides` is what every worker's environment points
-at them. This module's main is that process: local AWS, handed the SNS
-deliveries of `sources.sns`.
+at them.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from relay_local.gateways.tls import ca_path
-from relay_local.state.process import AwsProcess, serve
+from relay_local.state.process import AwsProcess
 from relay_local.state.redis_choice import RedisChoice, choose_redis
 from relay_local.state.streams import StreamLog
 from relay_local.template.build import build_model
@@ -26,7 +24,7 @@ from relay_local.template.loader import REGION
 from relay_local.template.model import StackModel
 from relay_local.tokens import jwt_secret
 
-_AWS_MAIN = "relay_local.services"  # `python -m` this module: the AWS process
+_AWS_MAIN = "relay_local.aws_process"  # run as `python -m`: the AWS process's main
 
 
 def worker_overrides(state_dir: Path, moto_url: str, redis_url: str) -> dict[str, str]:
@@ -148,15 +146,3 @@ def _keep_for_later(state_dir: Path) -> Callable[[str, Any, str], None]:
             journal.close()
 
     return keep
-
-
-def aws_main() -> int:
-    """The AWS process: local AWS, delivering what is published to the template's SNS
-    subscriptions (the one part of it that invokes functions)."""
-    from relay_local.sources.sns import SnsDeliveries
-
-    return serve(_AWS_MAIN, sys.argv[1:], SnsDeliveries)
-
-
-if __name__ == "__main__":
-    sys.exit(aws_main())

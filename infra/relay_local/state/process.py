@@ -14,7 +14,7 @@ stream records), and the two talk over a socket pair, length-prefixed JSON:
   journal), `apply` (a changed template: create what it adds), `ack`.
 
 The AWS process exits when the stack closes its end (or dies, even by kill -9).
-Its main is `serve`, run by the module the stack names (`relay_local.services`),
+Its main is `serve`, run by the module the stack names (`relay_local.aws_process`),
 which hands it the SNS deliveries (`sources.sns`): local AWS sees every call
 through its hooks and knows nothing of the sources.
 """
@@ -347,9 +347,9 @@ class AwsProcess:
                 await self.process.wait()
 
 
-def serve(prog: str, argv: list[str], make_deliveries: MakeDeliveries) -> int:
-    """The AWS process's main (`python -m prog`, started by `AwsProcess`)."""
-    parser = argparse.ArgumentParser(prog=prog)
+def serve(argv: list[str], make_deliveries: MakeDeliveries) -> int:
+    """The AWS process's main, with its arguments from `AwsProcess.start`."""
+    parser = argparse.ArgumentParser()
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--template", required=True)
     parser.add_argument("--parameters", default="{}")
