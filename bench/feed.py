@@ -76,7 +76,7 @@ def run() -> PartResult:
     from relay.feed.service import tables
     from relay.feed.timeline_cache import TimelineCache
     from relay.platform.cache import RedisGate
-    from relay_local.state.aws import create_with_clients
+    from relay_local.state.provision import create_with_clients
     from relay_local.template.build import build_model
 
     url = _redis_url()
