@@ -97,10 +97,10 @@ schema.app = Gateway()
 def links(aws: Any) -> Iterator[None]:
     """The links the fuzzer's requests may name (written through the store: the expired
     one could not be made through the API)."""
+    from relay.shortener.links_table import LinksTable
     from relay.shortener.models import Link
-    from relay.shortener.store import LinkStore
 
-    store = LinkStore()
+    store = LinksTable(aws.dynamodb, "LinksTable")
     now = 1_795_000_000_000
     for code, owner, redirect_type, expires_ms in (
         ("fuzzA1ice", "alice", 301, None),
