@@ -21,8 +21,9 @@ from relay.chat.delivery import ManagementApi
 from relay.chat.frames import Protocol
 from relay.chat.messaging import Messaging, Session
 from relay.chat.models import Connection, Message
-from relay.chat.notifications import PUSH_WINDOW_MS, Notifier
-from relay.chat.presence import PRESENCE_TTL_MS, Presence
+from relay.chat.notifications import Notifier
+from relay.chat.presence import Presence
+from relay.chat.rules import PRESENCE_TTL_MS, PUSH_WINDOW_MS
 from relay.chat.service import QueueSender
 from relay.chat.store import ChatStore
 from relay.platform.cache import RedisGate

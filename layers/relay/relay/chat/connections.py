@@ -18,9 +18,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from relay.chat.models import Connection
+from relay.chat.rules import CONNECTION_TTL_S
 
-# API Gateway's maximum connection duration, and a margin.
-CONNECTION_TTL_S = 2 * 3600 + 600
 _BATCH_GET = 100
 
 

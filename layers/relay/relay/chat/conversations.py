@@ -3,7 +3,7 @@ history, and ask for an attachment upload.
 
 A 1:1 conversation's id is derived from its two members (sorted, hashed), so
 whoever creates it, and however often, it is the same conversation; a group's id is
-random. Groups hold up to MAX_GROUP_MEMBERS members, the creator included. A
+random. Groups hold up to MAX_GROUP_MEMBERS (relay.chat.rules) members, the creator included. A
 member's unread count is the conversation's last seq minus their `lastRead`
 (sending counts as reading what came before).
 """
@@ -19,15 +19,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from relay.chat.attachments import Attachments, Upload
-from relay.chat.models import (
-    DIRECT,
-    GROUP,
-    MAX_GROUP_MEMBERS,
-    MAX_NAME_CHARS,
-    Conversation,
-    ConversationView,
-    Message,
-)
+from relay.chat.models import DIRECT, GROUP, Conversation, ConversationView, Message
+from relay.chat.rules import KNOWN_MAX, MAX_GROUP_MEMBERS, MAX_NAME_CHARS, MAX_PAGE
 from relay.chat.store import ChatStore
 from relay.platform.clock import Clock
 from relay.platform.errors import Forbidden, Invalid, NotFound
@@ -35,9 +28,6 @@ from relay.platform.errors import Forbidden, Invalid, NotFound
 _ID = re.compile(r"[dg][0-9a-f]{32}")
 # As relay.platform.auth accepts user ids in tokens.
 _USER_ID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
-MAX_PAGE = 100
-# Conversations a warm process keeps (members and a last-seq hint), most recent first.
-KNOWN_MAX = 10_000
 
 
 def direct_id(a: str, b: str) -> str:

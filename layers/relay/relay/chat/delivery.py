@@ -8,7 +8,7 @@ logged and left for the client's next `sync`. The management client is built fro
 the event's own `domainName` and `stage`, as on AWS (and the local stack serves the
 same API on the same address).
 
-Groups above INLINE_MAX members are not delivered by the function that stored the
+Groups above INLINE_MAX members (relay.chat.rules) are not delivered by the function that stored the
 message: their members are cut into chunks and put on the delivery queue, where
 ChatDelivery sends each chunk (`relay.chat.messaging.Messaging.deliver_chunk`).
 """
@@ -23,13 +23,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from relay.chat.models import Connection
+from relay.chat.rules import (
+    CHUNK,
+    POST_CONNECT_TIMEOUT_S,
+    POST_MAX_ATTEMPTS,
+    POST_READ_TIMEOUT_S,
+    WORKERS,
+)
 
 log = logging.getLogger(__name__)
-
-# Up to this many members, the sending function delivers; above, the delivery queue.
-INLINE_MAX = 100
-CHUNK = 100
-WORKERS = 32
 
 
 class Gateway(Protocol):
@@ -60,9 +62,9 @@ def management_api(endpoint: str) -> ManagementApi:
 
     # A stalled client must not hold a worker for long; the message is in history anyway.
     config = Config(
-        connect_timeout=1,
-        read_timeout=2,
-        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=POST_CONNECT_TIMEOUT_S,
+        read_timeout=POST_READ_TIMEOUT_S,
+        retries={"max_attempts": POST_MAX_ATTEMPTS, "mode": "standard"},
         max_pool_connections=WORKERS,
     )
     return ManagementApi(

@@ -19,7 +19,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from relay.chat.messaging import Messaging, Session
-from relay.chat.models import MAX_ATTACHMENTS, MAX_CLIENT_MESSAGE_ID, MAX_CONTENT_CHARS
+from relay.chat.rules import (
+    MAX_ATTACHMENTS,
+    MAX_CLIENT_MESSAGE_ID,
+    MAX_CONTENT_CHARS,
+    MAX_FRAME_ID,
+)
 from relay.platform.cache import RedisGate
 from relay.platform.errors import Invalid, RateLimited, RelayError, TooLarge
 from relay.platform.ratelimit import RateLimiter, rule
@@ -32,7 +37,7 @@ class _Frame(BaseModel):
 
 
 class SendMessage(_Frame):
-    conversationId: str = Field(min_length=1, max_length=64)
+    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
     content: str
     clientMessageId: str | None = Field(
         default=None, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID
@@ -41,11 +46,11 @@ class SendMessage(_Frame):
 
 
 class Typing(_Frame):
-    conversationId: str = Field(min_length=1, max_length=64)
+    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
 
 
 class Read(_Frame):
-    conversationId: str = Field(min_length=1, max_length=64)
+    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
     seq: int = Field(ge=1)
 
 

@@ -23,24 +23,16 @@ from typing import Any
 from relay.chat.attachments import Attachments
 from relay.chat.connections import ConnectionStore
 from relay.chat.conversations import Conversations
-from relay.chat.delivery import INLINE_MAX, Deliverer, Gateway, chunks, pool
+from relay.chat.delivery import Deliverer, Gateway, chunks, pool
 from relay.chat.models import Connection, Conversation, Message
 from relay.chat.notifications import Notifier
 from relay.chat.presence import Presence
+from relay.chat.rules import INLINE_MAX, PRESENCE_MAX_GROUP, SIGNALS_MAX_GROUP, SYNC_MAX
 from relay.chat.store import ChatStore, Contention, Missing, NotMember
 from relay.platform.clock import Clock, iso
 from relay.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
 log = logging.getLogger(__name__)
-
-# Presence is pushed to the members of 1:1 conversations and of groups up to this size;
-# a larger group's members read it on demand (a thousand pushes per connect is not worth it).
-PRESENCE_MAX_GROUP = 100
-SYNC_MAX = 1000
-# Typing and read receipts reach the others in groups up to this size; in a larger group
-# they would be a queue job per keystroke for signals nobody follows (the reader's own
-# lastRead still moves, and unread counts with it).
-SIGNALS_MAX_GROUP = INLINE_MAX
 
 
 @dataclass(frozen=True)

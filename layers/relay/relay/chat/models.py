@@ -1,4 +1,4 @@
-"""The chat's entities and limits: a conversation, a member's view of it, a message.
+"""The chat's entities: a conversation, a member's view of it, a message, a connection.
 
 Plain dataclasses beside the logic that uses them: the tables (store.py) turn items
 into these, the HTTP and WebSocket shapes (schemas.py, frames.py) turn these into
@@ -7,19 +7,10 @@ JSON, and neither knows the other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from relay.platform.clock import iso
-
-# The seed's group size; the 1001st member is refused.
-MAX_GROUP_MEMBERS = 1000
-# A message is text a person typed; 4,000 characters is a long one (WhatsApp allows ~65k,
-# Slack 40k, but a frame is at most 32 KB on API Gateway and JSON escapes can triple it).
-MAX_CONTENT_CHARS = 4000
-MAX_ATTACHMENTS = 10
-MAX_NAME_CHARS = 100
-MAX_CLIENT_MESSAGE_ID = 64
 
 DIRECT = "direct"
 GROUP = "group"
@@ -81,20 +72,6 @@ class Message:
 
 
 @dataclass(frozen=True)
-class Sent:
-    message: Message
-    duplicate: bool  # a retried clientMessageId: stored before, not delivered again
-
-
-@dataclass(frozen=True)
 class Connection:
     connection_id: str
     user_id: str
-
-
-@dataclass
-class Recipients:
-    """Where a conversation's event goes: live connections, and members with none."""
-
-    connections: list[Connection] = field(default_factory=list)
-    offline: list[str] = field(default_factory=list)

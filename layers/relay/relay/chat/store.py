@@ -29,9 +29,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from relay.chat.models import Conversation, Message
+from relay.chat.rules import CLIENT_ID_TTL_S, SEQ_ATTEMPTS
 
-# An hour is far past any client's retries; the item then expires.
-CLIENT_ID_TTL_S = 86_400
 _BATCH_GET = 100
 _BATCH_WRITE = 25
 
@@ -273,7 +272,7 @@ class ChatStore:
         conversation: Conversation,
         message: Callable[[int], Message],
         *,
-        attempts: int = 30,
+        attempts: int = SEQ_ATTEMPTS,
     ) -> tuple[Message, bool]:
         """Store the message `message(seq)` at the conversation's next seq.
 
