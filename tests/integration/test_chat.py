@@ -15,18 +15,21 @@ import pytest
 from botocore.stub import Stubber
 
 from relay.chat.attachments import Attachments
-from relay.chat.connections import ConnectionStore
+from relay.chat.connections_table import ChatConnectionsTable
 from relay.chat.conversations import Conversations, direct_id
+from relay.chat.conversations_table import ConversationsTable
 from relay.chat.delivery import ManagementApi
 from relay.chat.frames import Protocol
+from relay.chat.messages_table import MessagesTable
 from relay.chat.messaging import Messaging, Session
 from relay.chat.models import Connection, Message
 from relay.chat.notifications import Notifier
+from relay.chat.ordering import Sequencer
 from relay.chat.presence import Presence
 from relay.chat.rules import PRESENCE_TTL_MS, PUSH_WINDOW_MS
 from relay.chat.service import QueueSender
-from relay.chat.store import ChatStore
 from relay.platform.cache import RedisGate
+from relay.platform.dynamo import Backoff
 from relay.platform.errors import Forbidden, Invalid
 from relay.platform.ratelimit import RateLimiter
 
@@ -53,10 +56,12 @@ class FakeGateway:
 class Chat:
     def __init__(self, aws: Any, redis_client: Any, clock: Any) -> None:
         self.gateway = FakeGateway()
-        self.store = ChatStore(
-            aws.dynamodb, "ConversationsTable", "MessagesTable", sleep=lambda s: None
+        self.table = ConversationsTable(aws.dynamodb, "ConversationsTable")
+        self.messages = MessagesTable(aws.dynamodb, "MessagesTable")
+        self.sequencer = Sequencer(
+            aws.dynamodb, self.table, self.messages, Backoff(sleep=lambda s: None)
         )
-        self.connections = ConnectionStore(aws.dynamodb, "ChatConnectionsTable")
+        self.connections = ChatConnectionsTable(aws.dynamodb, "ChatConnectionsTable")
         self.gate = RedisGate(clock)
         self.presence = Presence(redis_client, self.gate, clock)
         sns = boto3.client("sns")
@@ -75,8 +80,10 @@ class Chat:
         self.attachments = Attachments(s3, "attachments")
         self.sqs = aws.sqs
         self.delivery_queue = aws.queue_urls["ChatDeliveryQueue"]
+        self.conversations = Conversations(self.table, self.messages, self.attachments, clock)
         self.messaging = Messaging(
-            self.store,
+            self.conversations,
+            self.sequencer,
             self.connections,
             self.presence,
             Notifier(sns, self.topic, redis_client, self.gate, clock),
@@ -84,7 +91,6 @@ class Chat:
             clock,
             QueueSender(aws.sqs, self.delivery_queue),
         )
-        self.conversations = Conversations(self.store, self.attachments, clock)
         self.protocol = Protocol(self.messaging, RateLimiter(redis_client, clock), self.gate)
 
     def session(self, user: str, connection_id: str | None = None) -> Session:
@@ -141,18 +147,18 @@ def test_a_group_holds_1000_members_and_refuses_the_1001st(chat: Chat) -> None:
 
 def test_seq_is_allocated_past_a_sender_that_took_it_first(chat: Chat) -> None:
     cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
-    stale = chat.store.get(cid)
+    stale = chat.table.get(cid)
     assert stale is not None
     chat.messaging.send(chat.session("alice"), cid, "first", None, [])
     # bob's view of the conversation predates alice's message: his transaction must lose,
     # read the counter again, and take the next seq rather than overwrite or skip.
-    message, duplicate = chat.store.append(
+    message, duplicate = chat.sequencer.append(
         stale,
         lambda seq: Message(cid, "m-bob", seq, "bob", "second", 1),
     )
 
     assert (message.seq, duplicate) == (2, False)
-    assert [m.content for m in chat.store.history(cid, None, 10)] == ["first", "second"]
+    assert [m.content for m in chat.messages.history(cid, None, 10)] == ["first", "second"]
 
 
 def test_retried_client_message_id_is_stored_once(chat: Chat) -> None:
@@ -164,7 +170,7 @@ def test_retried_client_message_id_is_stored_once(chat: Chat) -> None:
     again = chat.messaging.send(alice, cid, "once", "c-1", [])
 
     assert again.seq == first.seq == 1 and again.message_id == first.message_id
-    assert len(chat.store.history(cid, None, 10)) == 1
+    assert len(chat.messages.history(cid, None, 10)) == 1
     assert len(chat.gateway.frames("bob-conn", "message")) == 1
     assert [a["seq"] for a in chat.gateway.frames("alice-conn", "ack")] == [1, 1]
 
@@ -175,7 +181,7 @@ def test_a_non_member_cannot_send(chat: Chat) -> None:
     with pytest.raises(Forbidden):
         chat.messaging.send(chat.session("eve"), cid, "let me in", None, [])
 
-    assert chat.store.history(cid, None, 10) == []
+    assert chat.messages.history(cid, None, 10) == []
 
 
 def test_a_gone_connection_is_removed_and_the_others_still_receive(chat: Chat) -> None:
@@ -321,7 +327,8 @@ def test_two_warm_processes_with_stale_copies_still_allocate_seq_without_gaps(
     second = Chat.__new__(Chat)
     second.__dict__.update(first.__dict__)
     second.messaging = Messaging(
-        first.store,
+        Conversations(first.table, first.messages, first.attachments, clock),
+        first.sequencer,
         first.connections,
         first.presence,
         Notifier(boto3.client("sns"), first.topic, redis_client, first.gate, clock),
@@ -337,7 +344,7 @@ def test_two_warm_processes_with_stale_copies_still_allocate_seq_without_gaps(
     ]
 
     assert seqs == [1, 2, 3, 4, 5, 6]
-    assert [m.seq for m in first.store.history(cid, None, 10)] == [1, 2, 3, 4, 5, 6]
+    assert [m.seq for m in first.messages.history(cid, None, 10)] == [1, 2, 3, 4, 5, 6]
 
 
 def test_the_delivery_consumer_fails_a_body_that_is_not_a_job_alone(aws: Any) -> None:

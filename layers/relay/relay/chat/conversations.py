@@ -19,9 +19,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from relay.chat.attachments import Attachments, Upload
+from relay.chat.conversations_table import ConversationsTable
+from relay.chat.messages_table import MessagesTable
 from relay.chat.models import DIRECT, GROUP, Conversation, ConversationView, Message
 from relay.chat.rules import KNOWN_MAX, MAX_GROUP_MEMBERS, MAX_NAME_CHARS, MAX_PAGE
-from relay.chat.store import ChatStore
 from relay.platform.clock import Clock
 from relay.platform.errors import Forbidden, Invalid, NotFound
 
@@ -72,8 +73,15 @@ class HistoryPage:
 
 
 class Conversations:
-    def __init__(self, store: ChatStore, attachments: Attachments | None, clock: Clock) -> None:
-        self._store = store
+    def __init__(
+        self,
+        table: ConversationsTable,
+        messages: MessagesTable,
+        attachments: Attachments | None,
+        clock: Clock,
+    ) -> None:
+        self._table = table
+        self._messages = messages
         self._attachments = attachments
         self._clock = clock
         self._known: OrderedDict[str, Conversation] = OrderedDict()
@@ -106,16 +114,16 @@ class Conversations:
         conversation = Conversation(
             conversation_id, kind, name.strip() if name else None, tuple(everyone), 0, None, now
         )
-        created = self._store.create(conversation)
+        created = self._table.create(conversation)
         if not created:
-            existing = self._store.get(conversation_id)
+            existing = self._table.get(conversation_id)
             if existing is None:  # pragma: no cover - a direct id is never deleted
                 raise NotFound("No such conversation.")
             return Created(self.view(existing, caller), created=False)
         return Created(ConversationView(conversation, unread=0), created=True)
 
     def view(self, conversation: Conversation, user_id: str) -> ConversationView:
-        membership = self._store.membership(conversation.conversation_id, user_id)
+        membership = self._table.membership(conversation.conversation_id, user_id)
         last_read = membership.last_read if membership else conversation.last_seq
         return ConversationView(conversation, max(0, conversation.last_seq - last_read))
 
@@ -126,14 +134,9 @@ class Conversations:
         and the cursor of the next page (None at the end). A cursor names the position
         (activity, id) after which the next page starts, so a page is never repeated."""
         after = _position(cursor) if cursor is not None else None
-        memberships = self._store.memberships(user_id)
-        found = self._store.get_many(m.conversation_id for m in memberships)
         views = [
-            ConversationView(
-                found[m.conversation_id], max(0, found[m.conversation_id].last_seq - m.last_read)
-            )
-            for m in memberships
-            if m.conversation_id in found
+            ConversationView(conversation, max(0, conversation.last_seq - last_read))
+            for conversation, last_read in self.joined(user_id)
         ]
         views.sort(key=_order)
         if after is not None:
@@ -141,6 +144,16 @@ class Conversations:
         page = views[: min(limit, MAX_PAGE)]
         more = len(views) > len(page)
         return page, (_cursor(_order(page[-1])) if more and page else None)
+
+    def joined(self, user_id: str) -> list[tuple[Conversation, int]]:
+        """Every conversation the user is in, with their lastRead."""
+        memberships = self._table.memberships(user_id)
+        found = self._table.get_many(m.conversation_id for m in memberships)
+        return [
+            (found[m.conversation_id], m.last_read)
+            for m in memberships
+            if m.conversation_id in found
+        ]
 
     def require_member(
         self, conversation_id: str, user_id: str, *, fresh: bool = False
@@ -151,7 +164,7 @@ class Conversations:
         is only a hint, which the seq transaction corrects); `fresh` reads the table."""
         conversation = None if fresh else self._known.get(conversation_id)
         if conversation is None and _ID.fullmatch(conversation_id):
-            conversation = self._store.get(conversation_id)
+            conversation = self._table.get(conversation_id)
             if conversation is not None:
                 self.remember(conversation)
         if conversation is None:
@@ -171,9 +184,17 @@ class Conversations:
         self, user_id: str, conversation_id: str, before: int | None, limit: int
     ) -> HistoryPage:
         self.require_member(conversation_id, user_id)
-        items = self._store.history(conversation_id, before, min(limit, MAX_PAGE))
+        items = self._messages.history(conversation_id, before, min(limit, MAX_PAGE))
         more = bool(items) and items[0].seq > 1 and len(items) == min(limit, MAX_PAGE)
         return HistoryPage(items, str(items[0].seq) if more else None)
+
+    def mark_read(self, conversation_id: str, user_id: str, seq: int) -> bool:
+        """Move the member's lastRead up to seq; False when it was there already."""
+        return self._table.mark_read(conversation_id, user_id, seq)
+
+    def unread(self, conversation_id: str, last_read: int, limit: int) -> list[Message]:
+        """Up to `limit` messages above `last_read`, oldest first."""
+        return self._messages.after(conversation_id, last_read, limit)
 
     def upload(self, user_id: str, conversation_id: str, content_type: str, size: int) -> Upload:
         self.require_member(conversation_id, user_id)

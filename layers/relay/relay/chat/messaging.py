@@ -2,7 +2,7 @@
 
 Each operation takes a `Session` (the connection, its user, and the gateway that
 reaches connections) and answers through it. A message is stored first
-(relay.chat.store: durable, gap-free seq, once per clientMessageId), acknowledged to
+(relay.chat.ordering: durable, gap-free seq, once per clientMessageId), acknowledged to
 the sender, then delivered: to every connection of the other members and the
 sender's other connections, at once; members with no connection are offline and
 get a push notification (batched, relay.chat.notifications). Groups above
@@ -21,14 +21,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from relay.chat.attachments import Attachments
-from relay.chat.connections import ConnectionStore
+from relay.chat.connections_table import ChatConnectionsTable
 from relay.chat.conversations import Conversations
 from relay.chat.delivery import Deliverer, Gateway, chunks, pool
 from relay.chat.models import Connection, Conversation, Message
 from relay.chat.notifications import Notifier
+from relay.chat.ordering import Contention, Missing, NotMember, Sequencer
 from relay.chat.presence import Presence
 from relay.chat.rules import INLINE_MAX, PRESENCE_MAX_GROUP, SIGNALS_MAX_GROUP, SYNC_MAX
-from relay.chat.store import ChatStore, Contention, Missing, NotMember
 from relay.platform.clock import Clock, iso
 from relay.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -49,22 +49,23 @@ class Session:
 class Messaging:
     def __init__(
         self,
-        store: ChatStore,
-        connections: ConnectionStore,
+        conversations: Conversations,
+        sequencer: Sequencer,
+        connections: ChatConnectionsTable,
         presence: Presence,
         notifier: Notifier,
         attachments: Attachments | None,
         clock: Clock,
         enqueue: Callable[[list[dict[str, Any]]], None],
     ) -> None:
-        self._store = store
+        self._conversations = conversations
+        self._sequencer = sequencer
         self._connections = connections
         self._presence = presence
         self._notifier = notifier
         self._attachments = attachments
         self._clock = clock
         self._enqueue = enqueue
-        self._conversations = Conversations(store, attachments, clock)
 
     # ---------------------------------------------------------------- the connection
     def connect(self, session: Session) -> None:
@@ -93,9 +94,7 @@ class Messaging:
 
     def _announce(self, session: Session, status: str) -> None:
         contacts: set[str] = set()
-        memberships = self._store.memberships(session.user_id)
-        found = self._store.get_many(m.conversation_id for m in memberships)
-        for conversation in found.values():
+        for conversation, _ in self._conversations.joined(session.user_id):
             if len(conversation.members) <= PRESENCE_MAX_GROUP:
                 contacts.update(conversation.members)
         contacts.discard(session.user_id)
@@ -142,7 +141,7 @@ class Messaging:
             else None
         )
         try:
-            message, duplicate = self._store.append(conversation, made)
+            message, duplicate = self._sequencer.append(conversation, made)
         except NotMember as error:
             raise Forbidden(
                 "You are not a member of this conversation.", code="not_a_member"
@@ -184,7 +183,7 @@ class Messaging:
                 f"seq: the conversation's last message is {conversation.last_seq}.",
                 code="bad_seq",
             )
-        moved = self._store.mark_read(conversation_id, session.user_id, seq)
+        moved = self._conversations.mark_read(conversation_id, session.user_id, seq)
         self._notifier.read(conversation_id, session.user_id)
         if moved and len(conversation.members) <= SIGNALS_MAX_GROUP:
             frame = {
@@ -199,13 +198,11 @@ class Messaging:
     def sync(self, session: Session) -> int:
         """Every message the user has not read, oldest first per conversation; then a
         `synced` frame with the count (and `more` when SYNC_MAX cut it short)."""
-        memberships = self._store.memberships(session.user_id)
-        found = self._store.get_many(m.conversation_id for m in memberships)
         pending = sorted(
             (
-                (found[m.conversation_id], m.last_read)
-                for m in memberships
-                if m.conversation_id in found and found[m.conversation_id].last_seq > m.last_read
+                (conversation, last_read)
+                for conversation, last_read in self._conversations.joined(session.user_id)
+                if conversation.last_seq > last_read
             ),
             key=lambda pair: pair[0].last_message_ms or 0,
         )
@@ -217,7 +214,7 @@ class Messaging:
             if budget <= 0:
                 more = True
                 break
-            messages = self._store.after(conversation.conversation_id, last_read, budget)
+            messages = self._conversations.unread(conversation.conversation_id, last_read, budget)
             for message in messages:
                 deliverer.send([session.connection], message.frame())
             sent += len(messages)

@@ -11,15 +11,18 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from relay.chat.attachments import Attachments
-from relay.chat.connections import ConnectionStore
+from relay.chat.connections_table import ChatConnectionsTable
 from relay.chat.conversations import Conversations
+from relay.chat.conversations_table import ConversationsTable
+from relay.chat.messages_table import MessagesTable
 from relay.chat.messaging import Messaging
 from relay.chat.notifications import Notifier
+from relay.chat.ordering import Sequencer
 from relay.chat.presence import Presence
-from relay.chat.store import ChatStore
 from relay.platform.cache import redis_client, redis_gate
 from relay.platform.clock import SystemClock
 from relay.platform.config import settings
+from relay.platform.dynamo import dynamodb_client
 from relay.platform.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -46,9 +49,18 @@ class _OnFirstUse:
 
 
 @functools.cache
-def store() -> ChatStore:
-    conf = settings()
-    return ChatStore(client("dynamodb"), conf.conversations_table, conf.messages_table)
+def conversations_table() -> ConversationsTable:
+    return ConversationsTable(dynamodb_client(), settings().conversations_table)
+
+
+@functools.cache
+def messages_table() -> MessagesTable:
+    return MessagesTable(dynamodb_client(), settings().messages_table)
+
+
+@functools.cache
+def sequencer() -> Sequencer:
+    return Sequencer(dynamodb_client(), conversations_table(), messages_table())
 
 
 @functools.cache
@@ -58,7 +70,7 @@ def attachments() -> Attachments:
 
 @functools.cache
 def conversations() -> Conversations:
-    return Conversations(store(), attachments(), SystemClock())
+    return Conversations(conversations_table(), messages_table(), attachments(), SystemClock())
 
 
 class QueueSender:
@@ -84,8 +96,9 @@ def messaging() -> Messaging:
     conf = settings()
     clock = SystemClock()
     return Messaging(
-        store(),
-        ConnectionStore(client("dynamodb"), conf.connections_table),
+        conversations(),
+        sequencer(),
+        ChatConnectionsTable(dynamodb_client(), conf.connections_table),
         Presence(redis_client(), redis_gate(), clock),
         Notifier(_OnFirstUse("sns"), conf.chat_push_topic_arn, redis_client(), redis_gate(), clock),
         attachments(),
