@@ -63,7 +63,10 @@ def mine(
 )
 def history(
     conversation_id: str,
-    before: Annotated[int | None, Query(ge=1, description="Messages below this seq")] = None,
+    before: Annotated[
+        str | None,
+        Query(description="Messages below this seq, or the nextCursor of the page after"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> MessagePage:
     page = conversations().history(caller(app).require_user(), conversation_id, before, limit)

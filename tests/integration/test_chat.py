@@ -378,3 +378,39 @@ def test_conversations_are_listed_newest_activity_first_a_page_at_a_time(
     assert order == expected and end is None
     with pytest.raises(Invalid):
         chat.conversations.mine("a", cursor="not-a-cursor")
+
+
+def test_a_conversation_list_cursor_is_refused_in_anyone_elses_list(chat: Chat, clock: Any) -> None:
+    for other in ("b", "c", "d"):
+        chat.conversations.create("a", [other], None)
+        chat.conversations.create("z", [other], None)
+        clock.advance(1)
+    _, theirs = chat.conversations.mine("a", limit=1)
+    assert theirs is not None
+
+    with pytest.raises(Invalid) as refused:
+        chat.conversations.mine("z", limit=1, cursor=theirs)
+
+    assert refused.value.code == "invalid_cursor"
+
+
+def test_history_pages_back_by_cursor_or_by_seq_and_refuses_another_conversations_cursor(
+    chat: Chat,
+) -> None:
+    cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
+    other = chat.conversations.create("alice", ["carol"], None).view.conversation.conversation_id
+    for conversation in (cid, other):
+        for text in ("one", "two", "three"):
+            chat.messaging.send(chat.session("alice"), conversation, text, None, [])
+
+    newest = chat.conversations.history("alice", cid, None, 2)
+    by_cursor = chat.conversations.history("alice", cid, newest.next_cursor, 2)
+    by_seq = chat.conversations.history("alice", cid, "2", 2)
+    elsewhere = chat.conversations.history("alice", other, None, 2).next_cursor
+    with pytest.raises(Invalid) as refused:
+        chat.conversations.history("alice", cid, elsewhere, 2)
+
+    assert [m.content for m in newest.items] == ["two", "three"]
+    assert [m.content for m in by_cursor.items] == ["one"] and by_cursor.next_cursor is None
+    assert [m.content for m in by_seq.items] == ["one"]
+    assert refused.value.code == "invalid_cursor"

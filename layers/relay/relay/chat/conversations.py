@@ -10,7 +10,6 @@ member's unread count is the conversation's last seq minus their `lastRead`
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import secrets
@@ -23,10 +22,13 @@ from relay.chat.conversations_table import ConversationsTable
 from relay.chat.messages_table import MessagesTable
 from relay.chat.models import DIRECT, GROUP, Conversation, ConversationView, Message
 from relay.chat.rules import KNOWN_MAX, MAX_GROUP_MEMBERS, MAX_NAME_CHARS, MAX_PAGE
+from relay.platform import cursors
 from relay.platform.clock import Clock
 from relay.platform.errors import Forbidden, Invalid, NotFound
 
 _ID = re.compile(r"[dg][0-9a-f]{32}")
+# A seq a client names (`before`): a whole number above zero, as a JSON number can hold it.
+_SEQ = re.compile(r"[1-9][0-9]{0,14}")
 # As relay.platform.auth accepts user ids in tokens.
 _USER_ID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
 
@@ -41,23 +43,29 @@ def _order(view: ConversationView) -> tuple[int, str]:
     return (-(c.last_message_ms or c.created_ms), c.conversation_id)
 
 
-def _cursor(position: tuple[int, str]) -> str:
-    text = f"{-position[0]}:{position[1]}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+def _list_scope(user_id: str) -> str:
+    """A conversation list's cursors are the caller's: nobody else's list takes them."""
+    return f"conversations:{user_id}"
 
 
-def _position(cursor: str) -> tuple[int, str]:
-    """A cursor made by `_cursor`; Invalid for anything else."""
-    try:
-        if len(cursor) > 100:
-            raise ValueError("too long")
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        ms, _, conversation_id = text.partition(":")
-        if not _ID.fullmatch(conversation_id):
-            raise ValueError("not a conversation")
-        return (-int(ms), conversation_id)
-    except (ValueError, UnicodeError) as error:
-        raise Invalid("cursor: not a cursor this API gave.", code="bad_cursor") from error
+def _history_scope(conversation_id: str) -> str:
+    return f"history:{conversation_id}"
+
+
+def _after(cursor: str, user_id: str) -> tuple[int, str]:
+    """The position (as `_order` sorts) a conversation list's cursor names."""
+    activity_ms, conversation_id = cursors.decode(
+        cursor, _list_scope(user_id), [cursors.whole(), cursors.text(_ID.fullmatch)]
+    )
+    return (-int(activity_ms), str(conversation_id))
+
+
+def _before(before: str, conversation_id: str) -> int:
+    """`before` as a seq: a seq as such, or a cursor this conversation's history gave."""
+    if _SEQ.fullmatch(before):
+        return int(before)
+    (seq,) = cursors.decode(before, _history_scope(conversation_id), [cursors.whole(2)])
+    return int(seq)
 
 
 @dataclass(frozen=True)
@@ -133,7 +141,7 @@ class Conversations:
         """A page of the user's conversations, newest activity first, with unread counts,
         and the cursor of the next page (None at the end). A cursor names the position
         (activity, id) after which the next page starts, so a page is never repeated."""
-        after = _position(cursor) if cursor is not None else None
+        after = _after(cursor, user_id) if cursor is not None else None
         views = [
             ConversationView(conversation, max(0, conversation.last_seq - last_read))
             for conversation, last_read in self.joined(user_id)
@@ -143,7 +151,10 @@ class Conversations:
             views = [view for view in views if _order(view) > after]
         page = views[: min(limit, MAX_PAGE)]
         more = len(views) > len(page)
-        return page, (_cursor(_order(page[-1])) if more and page else None)
+        if not (more and page):
+            return page, None
+        activity, conversation_id = _order(page[-1])
+        return page, cursors.encode(_list_scope(user_id), [-activity, conversation_id])
 
     def joined(self, user_id: str) -> list[tuple[Conversation, int]]:
         """Every conversation the user is in, with their lastRead."""
@@ -181,12 +192,17 @@ class Conversations:
                 self._known.popitem(last=False)
 
     def history(
-        self, user_id: str, conversation_id: str, before: int | None, limit: int
+        self, user_id: str, conversation_id: str, before: str | None, limit: int
     ) -> HistoryPage:
+        """A page of history below `before` (a seq, or the cursor of the page after it),
+        oldest first, and the cursor of the page before it (None at the start)."""
         self.require_member(conversation_id, user_id)
-        items = self._messages.history(conversation_id, before, min(limit, MAX_PAGE))
+        below = _before(before, conversation_id) if before is not None else None
+        items = self._messages.history(conversation_id, below, min(limit, MAX_PAGE))
         more = bool(items) and items[0].seq > 1 and len(items) == min(limit, MAX_PAGE)
-        return HistoryPage(items, str(items[0].seq) if more else None)
+        if not more:
+            return HistoryPage(items, None)
+        return HistoryPage(items, cursors.encode(_history_scope(conversation_id), [items[0].seq]))
 
     def mark_read(self, conversation_id: str, user_id: str, seq: int) -> bool:
         """Move the member's lastRead up to seq; False when it was there already."""
