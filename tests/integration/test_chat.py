@@ -31,7 +31,7 @@ from relay.chat.service import QueueSender
 from relay.platform.cache import RedisGate
 from relay.platform.dynamo import Backoff
 from relay.platform.errors import Forbidden, Invalid
-from relay.platform.ratelimit import RateLimiter
+from relay.platform.ratelimit import RateLimiter, rule
 
 ENDPOINT = "https://example.execute-api.us-east-1.amazonaws.com/test"
 
@@ -414,3 +414,33 @@ def test_history_pages_back_by_cursor_or_by_seq_and_refuses_another_conversation
     assert [m.content for m in by_cursor.items] == ["one"] and by_cursor.next_cursor is None
     assert [m.content for m in by_seq.items] == ["one"]
     assert refused.value.code == "invalid_cursor"
+
+
+def test_a_flood_of_unroutable_frames_is_limited_and_the_limit_names_the_next_message(
+    chat: Chat,
+) -> None:
+    cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
+    alice = chat.session("alice")
+    allowed = rule("chat-connection").limit
+
+    for _ in range(allowed):
+        chat.protocol.handle(alice, "$default", "not json")
+    chat.protocol.handle(
+        alice,
+        "sendMessage",
+        json.dumps(
+            {
+                "action": "sendMessage",
+                "conversationId": cid,
+                "content": "hi",
+                "clientMessageId": "c",
+            }
+        ),
+    )
+    chat.protocol.handle(alice, "ping", json.dumps({"action": "ping"}))
+
+    errors = chat.gateway.frames("alice-conn", "error")
+    assert {e["code"] for e in errors[:allowed]} == {"malformed_json"}
+    assert (errors[allowed]["code"], errors[allowed]["clientMessageId"]) == ("rate_limited", "c")
+    assert chat.gateway.frames("alice-conn", "pong") == [{"type": "pong"}]
+    assert chat.messages.history(cid, None, 10) == []

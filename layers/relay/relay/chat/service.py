@@ -23,7 +23,6 @@ from relay.platform.cache import redis_client, redis_gate
 from relay.platform.clock import SystemClock
 from relay.platform.config import settings
 from relay.platform.dynamo import dynamodb_client
-from relay.platform.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from relay.chat.frames import Protocol
@@ -111,5 +110,6 @@ def messaging() -> Messaging:
 def protocol() -> Protocol:
     # Only ChatMessage reads frames: the others do not load pydantic's models (~35 ms).
     from relay.chat.frames import Protocol
+    from relay.platform.ratelimit import rate_limiter
 
-    return Protocol(messaging(), RateLimiter(redis_client()), redis_gate())
+    return Protocol(messaging(), rate_limiter(), redis_gate())
