@@ -237,14 +237,14 @@ def _calls_per_message() -> list[str]:
     from relay.chat.connections_table import ChatConnectionsTable
     from relay.chat.conversations import Conversations
     from relay.chat.conversations_table import ConversationsTable
+    from relay.chat.delivery import QueueSender, Session
     from relay.chat.frames import Protocol
     from relay.chat.messages_table import MessagesTable
-    from relay.chat.messaging import Messaging, Session
+    from relay.chat.messaging import Messaging
     from relay.chat.models import Connection
     from relay.chat.notifications import Notifier
     from relay.chat.ordering import Sequencer
     from relay.chat.presence import Presence
-    from relay.chat.service import QueueSender
     from relay.platform.cache import RedisGate
     from relay.platform.clock import SystemClock
     from relay.platform.ratelimit import RateLimiter
@@ -336,6 +336,8 @@ def _calls_per_message() -> list[str]:
 
 
 def _drain(sqs: Any, url: str, messaging: Any) -> None:
+    from relay.chat.delivery import DeliveryJob
+
     class Quiet:
         def post(self, connection_id: str, data: bytes) -> bool:
             return True
@@ -346,7 +348,7 @@ def _drain(sqs: Any, url: str, messaging: Any) -> None:
         if not batch:
             return
         for message in batch:
-            messaging.deliver_job(message["Body"], lambda endpoint: Quiet())
+            messaging.deliver(DeliveryJob.read(message["Body"]), Quiet())
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 

@@ -18,16 +18,15 @@ from relay.chat.attachments import Attachments
 from relay.chat.connections_table import ChatConnectionsTable
 from relay.chat.conversations import Conversations, direct_id
 from relay.chat.conversations_table import ConversationsTable
-from relay.chat.delivery import ManagementApi
+from relay.chat.delivery import DeliveryJob, ManagementApi, QueueSender, Session
 from relay.chat.frames import Protocol
 from relay.chat.messages_table import MessagesTable
-from relay.chat.messaging import Messaging, Session
+from relay.chat.messaging import Messaging
 from relay.chat.models import Connection, Message
 from relay.chat.notifications import Notifier
 from relay.chat.ordering import Sequencer
 from relay.chat.presence import Presence
 from relay.chat.rules import PRESENCE_TTL_MS, PUSH_WINDOW_MS
-from relay.chat.service import QueueSender
 from relay.platform.cache import RedisGate
 from relay.platform.dynamo import Backoff
 from relay.platform.errors import Forbidden, Invalid
@@ -221,7 +220,7 @@ def test_a_large_group_is_fanned_out_in_chunks_through_the_delivery_queue(chat: 
     chat.messaging.send(owner, cid, "to all", None, [])
     jobs = chat.delivery_jobs()
     for body in jobs:
-        chat.messaging.deliver_job(body, lambda endpoint: chat.gateway)
+        chat.messaging.deliver(DeliveryJob.read(body), chat.gateway)
 
     assert len(jobs) == 3
     assert all(len(chat.gateway.frames(f"{m}-conn", "message")) == 1 for m in members[:10])
@@ -444,3 +443,24 @@ def test_a_flood_of_unroutable_frames_is_limited_and_the_limit_names_the_next_me
     assert (errors[allowed]["code"], errors[allowed]["clientMessageId"]) == ("rate_limited", "c")
     assert chat.gateway.frames("alice-conn", "pong") == [{"type": "pong"}]
     assert chat.messages.history(cid, None, 10) == []
+
+
+def test_the_frame_function_counts_a_limited_frame_as_a_metric(aws: Any) -> None:
+    import io
+    from contextlib import redirect_stdout
+
+    from tests.support.lambdas import ROOT, Context, handler
+
+    event = json.loads((ROOT / "events" / "chat-message-ping.json").read_text())
+    event["requestContext"]["routeKey"] = "$default"
+    event["body"] = "not json"
+    chat_message = handler("ChatMessage")
+    for _ in range(rule("chat-connection").limit):
+        chat_message(event, Context())
+    out = io.StringIO()
+
+    with redirect_stdout(out):
+        chat_message(event, Context())
+
+    metrics = [json.loads(line) for line in out.getvalue().splitlines() if '"_aws"' in line]
+    assert [name for m in metrics for name in m if name == "RateLimited"] == ["RateLimited"]

@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from relay.chat.messaging import Messaging, Session
+from relay.chat.delivery import Session
+from relay.chat.messaging import Messaging
 from relay.chat.rules import (
     MAX_ATTACHMENTS,
     MAX_CLIENT_MESSAGE_ID,

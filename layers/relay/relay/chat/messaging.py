@@ -13,17 +13,16 @@ a user's conversations hear when they come and go.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from relay.chat.attachments import Attachments
 from relay.chat.connections_table import ChatConnectionsTable
 from relay.chat.conversations import Conversations
-from relay.chat.delivery import Deliverer, Gateway, chunks, pool
+from relay.chat.delivery import Deliverer, DeliveryJob, Gateway, Session, chunks, pool
 from relay.chat.models import Connection, Conversation, Message
 from relay.chat.notifications import Notifier
 from relay.chat.ordering import Contention, Missing, NotMember, Sequencer
@@ -33,17 +32,6 @@ from relay.platform.clock import Clock, iso
 from relay.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Session:
-    connection: Connection
-    endpoint: str  # the @connections API, https://{domainName}/{stage}
-    gateway: Gateway
-
-    @property
-    def user_id(self) -> str:
-        return self.connection.user_id
 
 
 class Messaging:
@@ -56,7 +44,7 @@ class Messaging:
         notifier: Notifier,
         attachments: Attachments | None,
         clock: Clock,
-        enqueue: Callable[[list[dict[str, Any]]], None],
+        enqueue: Callable[[list[DeliveryJob]], None],
     ) -> None:
         self._conversations = conversations
         self._sequencer = sequencer
@@ -258,14 +246,14 @@ class Messaging:
         if len(members) > INLINE_MAX:
             self._enqueue(
                 [
-                    {
-                        "conversationId": conversation.conversation_id,
-                        "endpoint": session.endpoint,
-                        "members": chunk,
-                        "exclude": session.connection.connection_id,
-                        "frame": frame,
-                        "notify": message is not None,
-                    }
+                    DeliveryJob(
+                        conversation.conversation_id,
+                        session.endpoint,
+                        chunk,
+                        session.connection.connection_id,
+                        frame,
+                        message,
+                    )
                     for chunk in chunks(members)
                 ]
             )
@@ -288,39 +276,11 @@ class Messaging:
         if message is not None:
             self._notify(message, offline)
 
+    def deliver(self, job: DeliveryJob, gateway: Gateway) -> None:
+        """One chunk from the delivery queue (see `_deliver`)."""
+        self.deliver_chunk(gateway, job.members, job.exclude, job.frame, job.message)
+
     def _notify(self, message: Message, offline: list[str]) -> None:
         offline = [user for user in offline if user != message.sender_id]
         if offline:
             self._notifier.notify(message, offline)
-
-    def deliver_job(self, body: str, gateway_of: Callable[[str], Gateway]) -> None:
-        """One chunk from the delivery queue (see `_deliver`); ValueError for a body that
-        is not one."""
-        try:
-            job = json.loads(body)
-            frame, members, endpoint = job["frame"], job["members"], job["endpoint"]
-            if not (
-                isinstance(frame, dict)
-                and isinstance(endpoint, str)
-                and isinstance(members, list)
-                and all(isinstance(member, str) for member in members)
-            ):
-                raise TypeError("frame, members or endpoint of the wrong type")
-            message = _message_of(frame) if job.get("notify") else None
-        except (KeyError, TypeError, AttributeError) as error:
-            raise ValueError(f"not a delivery job: {error!r}") from error
-        self.deliver_chunk(gateway_of(endpoint), members, job.get("exclude"), frame, message)
-
-
-def _message_of(frame: dict[str, Any]) -> Message:
-    from relay.platform.clock import parse_iso
-
-    return Message(
-        conversation_id=frame["conversationId"],
-        message_id=frame["messageId"],
-        seq=int(frame["seq"]),
-        sender_id=frame["senderId"],
-        content=frame["content"],
-        timestamp_ms=parse_iso(frame["timestamp"]),
-        attachments=tuple(frame.get("attachments") or ()),
-    )

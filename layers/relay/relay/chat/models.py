@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from relay.platform.clock import iso
+from relay.platform.clock import iso, parse_iso
 
 DIRECT = "direct"
 GROUP = "group"
@@ -58,6 +58,19 @@ class Message:
             "attachments": list(self.attachments),
             "timestamp": iso(self.timestamp_ms),
         }
+
+    @classmethod
+    def of_frame(cls, frame: dict[str, Any]) -> Message:
+        """The message a `frame()` shows (KeyError, TypeError or ValueError for another)."""
+        return cls(
+            conversation_id=frame["conversationId"],
+            message_id=frame["messageId"],
+            seq=int(frame["seq"]),
+            sender_id=frame["senderId"],
+            content=frame["content"],
+            timestamp_ms=parse_iso(frame["timestamp"]),
+            attachments=tuple(frame.get("attachments") or ()),
+        )
 
     def ack(self) -> dict[str, Any]:
         """What the sender's connection receives."""

@@ -7,13 +7,13 @@ real Redis and a frozen clock. Clients are made on first use, never at import.
 from __future__ import annotations
 
 import functools
-import json
 from typing import TYPE_CHECKING, Any
 
 from relay.chat.attachments import Attachments
 from relay.chat.connections_table import ChatConnectionsTable
 from relay.chat.conversations import Conversations
 from relay.chat.conversations_table import ConversationsTable
+from relay.chat.delivery import QueueSender, management_api
 from relay.chat.messages_table import MessagesTable
 from relay.chat.messaging import Messaging
 from relay.chat.notifications import Notifier
@@ -72,24 +72,6 @@ def conversations() -> Conversations:
     return Conversations(conversations_table(), messages_table(), attachments(), SystemClock())
 
 
-class QueueSender:
-    """Puts delivery jobs on the delivery queue, ten to a call."""
-
-    def __init__(self, sqs: Any, queue_url: str) -> None:
-        self._sqs = sqs
-        self._url = queue_url
-
-    def __call__(self, jobs: list[dict[str, Any]]) -> None:
-        for start in range(0, len(jobs), 10):
-            entries = [
-                {"Id": str(i), "MessageBody": json.dumps(job)}
-                for i, job in enumerate(jobs[start : start + 10])
-            ]
-            answer = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
-            if answer.get("Failed"):
-                raise RuntimeError(f"delivery jobs not queued: {answer['Failed']}")
-
-
 @functools.cache
 def messaging() -> Messaging:
     conf = settings()
@@ -113,3 +95,9 @@ def protocol() -> Protocol:
     from relay.platform.ratelimit import rate_limiter
 
     return Protocol(messaging(), rate_limiter(), redis_gate())
+
+
+def sweep_presence() -> list[str]:
+    """Users whose pings stopped, now offline; their contacts are told through the
+    chat's `@connections` API (ChatPresenceSweep answers no WebSocket event)."""
+    return messaging().sweep(settings().chat_ws_endpoint, management_api)
