@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
+from relay.chat.models import Upload
 from relay.chat.rules import CONTENT_TYPES, MAX_ATTACHMENT_BYTES, UPLOAD_TTL_S
 from relay.platform.errors import Invalid, TooLarge
 
@@ -23,16 +23,6 @@ _ID = re.compile(r"att_[0-9a-f]{32}")
 
 def _key(conversation_id: str, attachment_id: str) -> str:
     return f"attachments/{conversation_id}/{attachment_id}"
-
-
-@dataclass(frozen=True)
-class Upload:
-    attachment_id: str
-    url: str
-    fields: dict[str, str]
-    expires_in_s: int
-    max_bytes: int
-    content_type: str
 
 
 class Attachments:

@@ -15,12 +15,20 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
-from relay.chat.attachments import Attachments, Upload
+from relay.chat.attachments import Attachments
 from relay.chat.conversations_table import ConversationsTable
 from relay.chat.messages_table import MessagesTable
-from relay.chat.models import DIRECT, GROUP, Conversation, ConversationView, Message
+from relay.chat.models import (
+    DIRECT,
+    GROUP,
+    Conversation,
+    ConversationView,
+    Created,
+    HistoryPage,
+    Message,
+    Upload,
+)
 from relay.chat.rules import KNOWN_MAX, MAX_GROUP_MEMBERS, MAX_NAME_CHARS, MAX_PAGE
 from relay.platform import cursors
 from relay.platform.clock import Clock
@@ -66,18 +74,6 @@ def _before(before: str, conversation_id: str) -> int:
         return int(before)
     (seq,) = cursors.decode(before, _history_scope(conversation_id), [cursors.whole(2)])
     return int(seq)
-
-
-@dataclass(frozen=True)
-class Created:
-    view: ConversationView
-    created: bool
-
-
-@dataclass(frozen=True)
-class HistoryPage:
-    items: list[Message]
-    next_cursor: str | None
 
 
 class Conversations:

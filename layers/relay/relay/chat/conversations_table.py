@@ -15,12 +15,11 @@ Storing a message spans this table and MessagesTable in one transaction
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from relay.chat.models import Conversation, Message
+from relay.chat.models import Conversation, Membership, Message
 from relay.chat.rules import CLIENT_ID_TTL_S
 from relay.platform.dynamo import (
     CONDITION_FAILED,
@@ -51,12 +50,6 @@ def _member_sk(user_id: str) -> str:
 
 def _client_sk(message: Message) -> str:
     return f"CLIENT#{message.sender_id}#{message.client_message_id}"
-
-
-@dataclass(frozen=True)
-class Membership:
-    conversation_id: str
-    last_read: int
 
 
 def _conversation(meta: Item, members: Item | None) -> Conversation:

@@ -1,8 +1,10 @@
-"""The chat's entities: a conversation, a member's view of it, a message, a connection.
+"""The chat's entities: conversations, a member's view of and place in them, messages,
+connections, and what the logic hands back (a created conversation, a page of
+history, an upload).
 
-Plain dataclasses beside the logic that uses them: the tables (store.py) turn items
-into these, the HTTP and WebSocket shapes (schemas.py, frames.py) turn these into
-JSON, and neither knows the other.
+Plain dataclasses beside the logic that uses them: the tables (`*_table.py`) turn
+items into these, the HTTP and WebSocket shapes (schemas.py, frames.py) turn these
+into JSON, and neither knows the other.
 """
 
 from __future__ import annotations
@@ -88,3 +90,37 @@ class Message:
 class Connection:
     connection_id: str
     user_id: str
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A member's place in a conversation: what they have read up to."""
+
+    conversation_id: str
+    last_read: int
+
+
+@dataclass(frozen=True)
+class Created:
+    """A conversation asked for: made now, or the 1:1 conversation that already was."""
+
+    view: ConversationView
+    created: bool
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    items: list[Message]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A presigned POST for one attachment: S3 holds the upload to what it names."""
+
+    attachment_id: str
+    url: str
+    fields: dict[str, str]
+    expires_in_s: int
+    max_bytes: int
+    content_type: str

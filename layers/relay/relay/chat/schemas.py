@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from relay.chat.attachments import Upload
-from relay.chat.models import ConversationView, Message
+from relay.chat.models import ConversationView, Message, Upload
 from relay.chat.rules import CONTENT_TYPES, MAX_ATTACHMENT_BYTES, MAX_GROUP_MEMBERS, MAX_NAME_CHARS
 from relay.platform.clock import iso
 from relay.platform.schemas import Camel, CamelBody
