@@ -1,11 +1,14 @@
-"""Conversations as the HTTP API offers them: create, list with unread counts, read
-history, and ask for an attachment upload.
+"""Conversations: create, list with unread counts, read history, move a member's read
+mark, and ask for an attachment upload; what the HTTP API and Messaging ask of them.
 
 A 1:1 conversation's id is derived from its two members (sorted, hashed), so
 whoever creates it, and however often, it is the same conversation; a group's id is
-random. Groups hold up to MAX_GROUP_MEMBERS (relay.chat.rules) members, the creator included. A
-member's unread count is the conversation's last seq minus their `lastRead`
-(sending counts as reading what came before).
+random. Groups hold up to MAX_GROUP_MEMBERS (relay.chat.rules) members, the creator
+included. A member's unread count is the conversation's last seq minus their
+`lastRead` (sending counts as reading what came before).
+
+Pages are walked with the one cursor codec (relay.platform.cursors): a conversation
+list's cursor is bound to its caller, a history cursor to its conversation.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 A `Session` is the connection a WebSocket event came from and the gateway that
 answers it, read from the event at the edge (`Session.of`). `Gateway` posts one
-frame to one connection. `Deliverer` sends a frame to many
-connections at once on a thread pool, with short timeouts and no retries, so one
+frame to one connection. `Deliverer` sends a frame to many connections at once on
+a thread pool, with short timeouts and no retries (relay.chat.rules), so one
 slow or vanished connection costs the others nothing: a connection that answers
 GoneException is removed (that one only, never the sender's), any other failure is
 logged and left for the client's next `sync`. The management client is built from

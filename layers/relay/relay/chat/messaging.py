@@ -6,9 +6,10 @@ reaches connections) and answers through it. A message is stored first
 the sender, then delivered: to every connection of the other members and the
 sender's other connections, at once; members with no connection are offline and
 get a push notification (batched, relay.chat.notifications). Groups above
-INLINE_MAX members are delivered through the delivery queue in chunks. Presence
-(relay.chat.presence) is told about connects, pings and disconnects, and members of
-a user's conversations hear when they come and go.
+INLINE_MAX members (relay.chat.rules) are delivered through the delivery queue in
+chunks (relay.chat.delivery). Presence (relay.chat.presence) is told about
+connects, pings and disconnects, and members of a user's conversations hear when
+they come and go.
 """
 
 from __future__ import annotations
