@@ -24,6 +24,7 @@ lint: $(STAMP) scan
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/relay/relay infra/relay_local functions bench
+	$(BIN)/lint-imports --no-logo
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/cfn-lint template.yaml
 
 ## scan: checkov over template.yaml; every finding is fixed or skipped in the template with

@@ -248,7 +248,7 @@ def _calls_per_message() -> list[str]:
     from relay.platform.cache import RedisGate
     from relay.platform.clock import SystemClock
     from relay.platform.ratelimit import RateLimiter
-    from relay_local.state.aws import create_with_clients
+    from relay_local.state.provision import create_with_clients
     from relay_local.template.build import build_model
 
     class Quiet:

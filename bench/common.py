@@ -176,7 +176,7 @@ def create_template_resources(moto_url: str) -> dict[str, str]:
     """
     import boto3
 
-    from relay_local.state.aws import create_with_clients
+    from relay_local.state.provision import create_with_clients
     from relay_local.template.build import build_model
 
     model = build_model(TEMPLATE, moto_url=moto_url)

@@ -75,7 +75,7 @@ def run() -> PartResult:
     from relay.feed.store import FeedStore, Post
     from relay.feed.timeline import TimelineCache
     from relay.platform.cache import RedisGate
-    from relay_local.state.aws import create_with_clients
+    from relay_local.state.provision import create_with_clients
     from relay_local.template.build import build_model
 
     url = _redis_url()

@@ -108,7 +108,7 @@ def aws(redis_client: Any) -> Iterator[Aws]:
     import boto3
     from moto import mock_aws
 
-    from relay_local.state.aws import create_with_clients
+    from relay_local.state.provision import create_with_clients
     from relay_local.template.build import build_model
 
     model = build_model(TEMPLATE, moto_url="http://127.0.0.1:1")

@@ -160,33 +160,23 @@ def _invoke_here(args: argparse.Namespace, state_dir: Path, event: bytes) -> dic
     from relay_local.runtime.invoker import Invoker
     from relay_local.services import start_services
 
-    async def once() -> Any:
+    async def once() -> dict[str, Any] | int:
         services = await start_services(args.template, state_dir, _parameters(args), wait=False)
         try:
             if args.function not in services.model.functions:
                 known = ", ".join(sorted(services.model.functions))
                 sys.stderr.write(f"relay: no function {args.function} in the template ({known})\n")
-                return 2, services
+                return 2
             invoker = Invoker(services.model.functions, services.overrides)
             try:
-                return await invoker.invoke_encoded(args.function, event), services
+                invocation = await invoker.invoke_encoded(args.function, event)
             finally:
                 await invoker.close(graceful=False)
+            return invocation.outcome(services.redis.description)
         finally:
             await services.stop()
 
-    invocation, services = asyncio.run(once())
-    if isinstance(invocation, int):
-        return invocation
-    return {
-        "result": invocation.result,
-        "error": invocation.error,
-        "logs": invocation.logs,
-        "duration_ms": invocation.duration_ms,
-        "cold": invocation.cold,
-        "init_ms": invocation.init_ms,
-        "redis": services.redis.description,
-    }
+    return asyncio.run(once())
 
 
 def _add_invoke(subparsers: Any) -> None:

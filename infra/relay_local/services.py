@@ -24,6 +24,8 @@ from relay_local.template.loader import REGION
 from relay_local.template.model import StackModel
 from relay_local.tokens import jwt_secret
 
+_AWS_MAIN = "relay_local.aws_process"  # run as `python -m`: the AWS process's main
+
 
 def worker_overrides(state_dir: Path, moto_url: str, redis_url: str) -> dict[str, str]:
     return {
@@ -58,7 +60,7 @@ class LocalServices:
         if not has_references(model):
             return model
         await self.aws.ready()
-        from relay_local.state.aws import SECRETS, AsyncAws, AwsError
+        from relay_local.state.wire import SECRETS, AsyncAws, AwsError
 
         aws = AsyncAws(self.aws.url)
 
@@ -97,7 +99,9 @@ async def start_services(
     state_dir.mkdir(parents=True, exist_ok=True)
     redis = choose_redis(state_dir)
     streams = StreamLog(state_dir / "streams")
-    aws = AwsProcess(streams.add, on_invoke or _keep_for_later(state_dir), on_line or _ignore)
+    aws = AwsProcess(
+        _AWS_MAIN, streams.add, on_invoke or _keep_for_later(state_dir), on_line or _ignore
+    )
     try:
         await aws.start(template, state_dir, parameters or {})
         model = build_model(template, aws.url, parameters)

@@ -38,7 +38,7 @@ from relay_local.sources.logs import LogSubscriptions
 from relay_local.sources.schedules import Schedules
 from relay_local.sources.sqs import SqsPollers
 from relay_local.sources.streams import StreamPollers
-from relay_local.state.aws import AsyncAws
+from relay_local.state.wire import AsyncAws
 from relay_local.template.build import build_model
 from relay_local.template.model import StackModel, TemplateError, WebSocketApiSpec
 from relay_local.template.names import api_id as local_api_id
@@ -80,15 +80,7 @@ class ControlHandler:
         self.stack.output.invocation(
             "relay invoke", invocation, "error" if invocation.failed else "ok"
         )
-        outcome = {
-            "result": invocation.result,
-            "error": invocation.error,
-            "logs": invocation.logs,
-            "duration_ms": invocation.duration_ms,
-            "cold": invocation.cold,
-            "init_ms": invocation.init_ms,
-            "redis": self.stack.services.redis.description,
-        }
+        outcome = invocation.outcome(self.stack.services.redis.description)
         return Response(200, list(_JSON), json.dumps(outcome).encode())
 
     async def upgrade(
@@ -159,8 +151,7 @@ class LocalStack:
         self.control_socket = bind(0)
         self.control = Listener(self.control_socket, ControlHandler(self.control_token, self))
         await self.control.start()
-        for line in self.describe(model):
-            self.output.line(line)
+        self.describe(model)
         if pending_invocations or pending_lines:
             self.output.line(
                 f"Pending from the last run: {len(pending_invocations)} asynchronous"
@@ -359,81 +350,87 @@ class LocalStack:
 
     # --- what it serves
 
-    def describe(self, model: StackModel) -> list[str]:
-        lines = ["Routes:"]
-        lines += [f"  {r.method} {r.path} -> {r.function}" for r in model.routes] or ["  (none)"]
+    def describe(self, model: StackModel) -> None:
+        """Print what the stack serves, section by section."""
+        out = self.output
+        out.section("Routes:", [f"{r.method} {r.path} -> {r.function}" for r in model.routes])
         for logical_id, (gateway, listener) in self.ws_gateways.items():
             api = gateway.api
-            lines.append(
+            out.line(
                 f"WebSocket API {logical_id} on ws://127.0.0.1:{listener.port}"
                 f" (stage {api.stage}, routes by $request.body.{'.'.join(api.selection)}):"
             )
             for route in api.routes:
                 auth = f" (authorizer {route.authorizer.name})" if route.authorizer else ""
                 two_way = " (two-way)" if route.two_way else ""
-                lines.append(f"  {route.route_key} -> {route.function or '(none)'}{auth}{two_way}")
-        lines.append("Authorizers:")
-        lines += [
-            f"  {a.name} ({a.api_id}) -> {a.function}"
-            f" identity {list(a.identity_headers) + list(a.identity_query)}"
-            f"{', simple responses' if a.simple_responses else ''}"
-            for a in model.authorizers
-        ] or ["  (none)"]
-        lines.append("Queues:")
+                out.line(f"  {route.route_key} -> {route.function or '(none)'}{auth}{two_way}")
+        out.section(
+            "Authorizers:",
+            [
+                f"{a.name} ({a.api_id}) -> {a.function}"
+                f" identity {list(a.identity_headers) + list(a.identity_query)}"
+                f"{', simple responses' if a.simple_responses else ''}"
+                for a in model.authorizers
+            ],
+        )
         consumers = self.sqs.describe()
-        lines += [
-            f"  {consumers.get(q.logical_id, q.name + ' (no consumer)')}"
-            for q in model.queues.values()
-        ] or ["  (none)"]
-        lines.append("Topics:")
-        lines += [
-            f"  {t.name} -> "
-            + (
-                ", ".join(
-                    f"{s.protocol}:{s.endpoint}{' (filtered)' if s.filter_policy else ''}"
-                    for s in model.topic_subscriptions
-                    if s.topic == t.logical_id
+        out.section(
+            "Queues:",
+            [consumers.get(q.logical_id, q.name + " (no consumer)") for q in model.queues.values()],
+        )
+        out.section(
+            "Topics:",
+            [
+                f"{t.name} -> "
+                + (
+                    ", ".join(
+                        f"{s.protocol}:{s.endpoint}{' (filtered)' if s.filter_policy else ''}"
+                        for s in model.topic_subscriptions
+                        if s.topic == t.logical_id
+                    )
+                    or "(no subscriptions)"
                 )
-                or "(no subscriptions)"
-            )
-            for t in model.topics.values()
-        ] or ["  (none)"]
-        lines.append("Tables:")
-        lines += [
-            f"  {t.name}{' (stream ' + t.stream_view + ')' if t.stream_view else ''}"
-            for t in model.tables.values()
-        ] or ["  (none)"]
-        lines.append("Streams:")
-        lines += [
-            f"  {s.table} -> {s.function} (batch {s.batch_size}, {s.starting_position})"
-            for s in model.stream_sources
-        ] or ["  (none)"]
-        lines.append("Buckets:")
-        lines += [f"  {b.name}" for b in model.buckets.values()] or ["  (none)"]
-        lines.append("Secrets:")
-        lines += [f"  {s.name}" for s in model.secrets.values()] or ["  (none)"]
-        lines.append("Schedules:")
-        lines += [f"  {line}" for line in self.schedules.describe()] or ["  (none)"]
-        lines.append("Log subscriptions:")
-        lines += [
-            f"  {s.name}: {s.log_group} ({s.source_function}) -> {s.destination_function}"
-            f" where {s.pattern or '(all lines)'}"
-            for s in model.subscriptions
-        ] or ["  (none)"]
+                for t in model.topics.values()
+            ],
+        )
+        out.section(
+            "Tables:",
+            [
+                f"{t.name}{' (stream ' + t.stream_view + ')' if t.stream_view else ''}"
+                for t in model.tables.values()
+            ],
+        )
+        out.section(
+            "Streams:",
+            [
+                f"{s.table} -> {s.function} (batch {s.batch_size}, {s.starting_position})"
+                for s in model.stream_sources
+            ],
+        )
+        out.section("Buckets:", [b.name for b in model.buckets.values()])
+        out.section("Secrets:", [s.name for s in model.secrets.values()])
+        out.section("Schedules:", self.schedules.describe())
+        out.section(
+            "Log subscriptions:",
+            [
+                f"{s.name}: {s.log_group} ({s.source_function}) -> {s.destination_function}"
+                f" where {s.pattern or '(all lines)'}"
+                for s in model.subscriptions
+            ],
+        )
         if model.ignored:
-            lines.append(f"Not run locally: {len(model.ignored)} resources (networking, IAM,")
-            lines.append("  monitoring, ElastiCache: the local Redis stands in)")
+            out.line(f"Not run locally: {len(model.ignored)} resources (networking, IAM,")
+            out.line("  monitoring, ElastiCache: the local Redis stands in)")
         if model.parameters:
             shown = ", ".join(f"{k}={v}" for k, v in sorted(model.parameters.items()))
-            lines.append(f"Parameters: {shown}")
+            out.line(f"Parameters: {shown}")
         services = self.services
-        lines.append(f"Redis: {services.redis.description}")
-        lines.append(
+        out.line(f"Redis: {services.redis.description}")
+        out.line(
             f"AWS (moto, its own process): {services.aws.url},"
             f" journal replayed {services.aws.replayed} writes"
         )
-        lines.append(f"State dir: {self.options.state_dir}")
-        return lines
+        out.line(f"State dir: {self.options.state_dir}")
 
 
 def _changes(old: StackModel, new: StackModel, replaced: list[str]) -> str:

@@ -13,9 +13,9 @@ import pytest
 from relay_local.gateways.http11 import Response
 from relay_local.gateways.http_api import BadResponse, Router, map_response
 from relay_local.runtime.invoker import Invocation
-from relay_local.sources.log_patterns import compile_pattern
 from relay_local.sources.sqs import failed_ids
 from relay_local.template.build import build_model
+from relay_local.template.languages.log_patterns import compile_pattern
 from relay_local.template.loader import Resolver, Unresolved, load_template
 from relay_local.template.model import RouteSpec, TemplateError
 
@@ -196,7 +196,7 @@ def _criteria(*patterns: object) -> dict[str, object]:
 
 
 def test_filter_criteria_deliver_a_record_any_filter_matches() -> None:
-    from relay_local.sources.event_filters import compile_filter_criteria, sqs_view
+    from relay_local.template.languages.event_filters import compile_filter_criteria, sqs_view
 
     matches = compile_filter_criteria(
         _criteria(
@@ -228,7 +228,10 @@ def test_filter_criteria_deliver_a_record_any_filter_matches() -> None:
     ],
 )
 def test_filter_criteria_lambda_would_refuse_stop_the_stack(criteria: object, reason: str) -> None:
-    from relay_local.sources.event_filters import FilterCriteriaError, compile_filter_criteria
+    from relay_local.template.languages.event_filters import (
+        FilterCriteriaError,
+        compile_filter_criteria,
+    )
 
     with pytest.raises(FilterCriteriaError, match=re.escape(reason)):
         compile_filter_criteria(criteria)

@@ -10,7 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from relay_local.sources.schedule_expressions import Schedule, ScheduleError, parse_schedule
+from relay_local.template.languages.schedule_expressions import (
+    Schedule,
+    ScheduleError,
+    parse_schedule,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 

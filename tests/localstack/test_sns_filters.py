@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from relay_local.sources.sns_filters import FilterPolicyError, compile_filter_policy
+from relay_local.template.languages.sns_filters import FilterPolicyError, compile_filter_policy
 
 Attributes = dict[str, dict[str, str]]
 

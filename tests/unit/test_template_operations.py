@@ -87,7 +87,7 @@ def test_the_consumer_caps_its_writers(template):
 
 
 def _clicks(overrides: dict[str, str]):
-    from relay_local.state.aws import table_requests
+    from relay_local.state.provision import table_requests
     from relay_local.template.build import build_model
 
     model = build_model(TEMPLATE, moto_url="http://127.0.0.1:1", overrides=overrides)

@@ -56,6 +56,19 @@ class Invocation:
     def failed(self) -> bool:
         return self.error is not None
 
+    def outcome(self, redis: str) -> dict[str, Any]:
+        """What `relay invoke` prints, whether it ran here or in a running stack (whose
+        control port answers this as JSON); `redis` says which Redis the function used."""
+        return {
+            "result": self.result,
+            "error": self.error,
+            "logs": self.logs,
+            "duration_ms": self.duration_ms,
+            "cold": self.cold,
+            "init_ms": self.init_ms,
+            "redis": redis,
+        }
+
 
 InvocationListener = Callable[[FunctionSpec, Invocation], None]
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     # Not at run time: `relay invoke` imports this module for `pending_entry` alone.
     from relay_local.output import Output
     from relay_local.runtime.invoker import Invocation, Invoker
-    from relay_local.state.aws import AsyncAws
+    from relay_local.state.wire import AsyncAws
     from relay_local.template.model import Destination, FunctionSpec, StackModel
 
 LAMBDA_RETRY_DELAYS_S = (60.0, 120.0)
@@ -69,7 +69,7 @@ async def send_to_destination(
     aws: AsyncAws, model: StackModel, destination: Destination, record: dict[str, Any]
 ) -> str:
     """Send an invocation record to an SQS queue or SNS topic; returns where it went."""
-    from relay_local.state.aws import SQS
+    from relay_local.state.wire import SQS
 
     body = json.dumps(record)
     if destination.kind == "SQS":
@@ -197,7 +197,7 @@ class AsyncInvoker:
                 f" ({spec.logical_id} has no OnFailure destination)"
             )
             return
-        from relay_local.state.aws import AwsError
+        from relay_local.state.wire import AwsError
 
         record = failure_record(spec, invocation, entry["event"], attempts, condition)
         try:

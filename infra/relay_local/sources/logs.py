@@ -6,7 +6,7 @@ pattern are written to `<state-dir>/log-deliveries.jsonl` (so a kill -9 between
 the invocation and the delivery loses nothing) and queued; lines that arrive
 within a second travel in one delivery per log stream, handed to Lambda's asynchronous
 invocation (`AsyncInvoker`: journaled, retried, then the destination's
-OnFailure queue). Only the filter pattern forms of `log_patterns` are
+OnFailure queue). Only the filter pattern forms of `template.languages.log_patterns` are
 supported; others are refused when the template is read.
 """
 
@@ -24,8 +24,8 @@ from typing import Any
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invocation
 from relay_local.sources.async_invoke import AsyncInvoker
-from relay_local.sources.log_patterns import Matcher, compile_pattern
 from relay_local.state.journal import Journal, read_journal, rewrite
+from relay_local.template.languages.log_patterns import Matcher, compile_pattern
 from relay_local.template.loader import ACCOUNT_ID
 from relay_local.template.model import FunctionSpec, StackModel, SubscriptionSpec
 

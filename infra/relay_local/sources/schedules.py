@@ -20,7 +20,7 @@ from typing import Any
 
 from relay_local.output import Output
 from relay_local.sources.async_invoke import AsyncInvoker
-from relay_local.sources.schedule_expressions import Schedule, parse_schedule
+from relay_local.template.languages.schedule_expressions import Schedule, parse_schedule
 from relay_local.template.loader import ACCOUNT_ID, REGION
 from relay_local.template.model import ScheduleSpec, StackModel
 

@@ -4,10 +4,13 @@ Moto stores topics and answers Publish, but a delivery it made itself would
 bypass the journal. So the template's subscriptions stay out of moto: this hook
 sees every successful Publish and PublishBatch and, before the answer returns
 to the publisher, delivers each message to every subscription whose filter
-policy matches (`sns_filters`): a queue gets a journaled SendMessage (the SNS
-JSON envelope, or the raw message with raw delivery), a function an
+policy matches (`template.languages.sns_filters`): a queue gets a journaled
+SendMessage (the SNS JSON envelope, or the raw message with raw delivery), a function an
 asynchronous invocation (journaled by `AsyncInvoker`). A publish that returned
 is therefore never lost, even to a kill -9.
+
+The hook runs in the AWS process, which is handed it (`state.process.serve`):
+local AWS knows nothing of the sources, only that a hook sees every call.
 """
 
 from __future__ import annotations
@@ -18,11 +21,11 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from relay_local.sources.async_invoke import iso_now
-from relay_local.sources.sns_filters import Matcher, compile_filter_policy
-from relay_local.state.aws import SQS, Answer, AwsCall, AwsError, WsgiApp, call
+from relay_local.state.wire import SQS, Answer, AwsCall, AwsError, WsgiApp, call
+from relay_local.template.languages.sns_filters import Matcher, compile_filter_policy
 from relay_local.template.loader import REGION
 from relay_local.template.model import StackModel, TopicSpec, TopicSubscriptionSpec
 
@@ -30,13 +33,9 @@ _CERT = f"https://sns.{REGION}.amazonaws.com/SimpleNotificationService-local.pem
 _DEDUP_WINDOW_S = 300.0
 
 Attributes = dict[str, dict[str, str]]
-
-
-class Submitter(Protocol):
-    """Lambda's asynchronous invocation, as far as a delivery needs it: accepted when
-    `submit` returns (durable: journaled by the stack)."""
-
-    def submit(self, function: str, event: Any, source: str) -> None: ...
+# Lambda's asynchronous invocation of a function with an event, from a source: accepted
+# when it returns (durable: journaled by the stack).
+Submit = Callable[[str, Any, str], None]
 
 
 def _message_attributes(form: dict[str, list[str]], prefix: str) -> Attributes:
@@ -158,22 +157,18 @@ def _unsubscribe(subscription: TopicSubscriptionSpec) -> str:
 class SnsDeliveries:
     """The middleware hook that turns a successful Publish into its deliveries."""
 
-    def __init__(self, report: Callable[[str], None]) -> None:
+    def __init__(self, app: WsgiApp, report: Callable[[str], None], submit: Submit) -> None:
+        self.app = app  # moto behind the journal: a delivery to a queue is journaled
         self.report = report
-        self.async_invoker: Submitter | None = None  # set once the stack can take deliveries
-        self.app: Callable[[], WsgiApp | None] = lambda: None
+        self.submit = submit
         self.model: StackModel | None = None
         self._topics: dict[str, TopicSpec] = {}
         self._subscriptions: dict[str, list[tuple[TopicSubscriptionSpec, Matcher]]] = {}
         self._lock = threading.Lock()
         self._recent: dict[tuple[str, str], float] = {}  # FIFO deduplication ids seen
 
-    def bind(self, model: StackModel, app: Callable[[], WsgiApp | None]) -> None:
-        """The model and the journaling app (moto's entry with the journal), once they exist."""
-        self.app = app
-        self.apply(model)
-
     def apply(self, model: StackModel) -> None:
+        """Follow the template's topics and subscriptions: at start, and after each edit."""
         by_topic: dict[str, list[tuple[TopicSubscriptionSpec, Matcher]]] = {}
         for subscription in model.topic_subscriptions:
             matcher = compile_filter_policy(
@@ -240,10 +235,7 @@ class SnsDeliveries:
             if not matches(published.attributes, published.text_for(subscription.protocol)):
                 continue
             if subscription.protocol == "lambda":
-                if self.async_invoker is None:
-                    self.report(f"[relay] SNS {topic.name}: published before the stack was up")
-                    continue
-                self.async_invoker.submit(
+                self.submit(
                     subscription.endpoint,
                     published.lambda_event(subscription),
                     f"SNS {topic.name} ({subscription.logical_id})",
@@ -274,8 +266,7 @@ class SnsDeliveries:
         return False
 
     def _to_queue(self, published: Published, subscription: TopicSubscriptionSpec) -> None:
-        app = self.app()
-        assert self.model is not None and app is not None
+        assert self.model is not None
         queue = self.model.queues[subscription.endpoint]
         request: dict[str, Any] = {"QueueUrl": queue.url}
         if subscription.raw:
@@ -290,6 +281,6 @@ class SnsDeliveries:
                 published.dedup_id or hashlib.sha256(request["MessageBody"].encode()).hexdigest()
             )
         try:
-            call(app, SQS + "SendMessage", request)
+            call(self.app, SQS + "SendMessage", request)
         except AwsError as exc:
             self.report(f"[relay] SNS {published.topic.name} -> {queue.name}: {exc}")

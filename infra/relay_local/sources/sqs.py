@@ -26,8 +26,8 @@ import httpx
 
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invocation, Invoker
-from relay_local.sources.event_filters import sqs_view
-from relay_local.state.aws import SQS, AsyncAws, AwsError
+from relay_local.state.wire import SQS, AsyncAws, AwsError
+from relay_local.template.languages.event_filters import sqs_view
 from relay_local.template.loader import REGION
 from relay_local.template.model import QueueSpec, SqsSourceSpec, StackModel
 

@@ -23,9 +23,9 @@ from typing import Any
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invocation, Invoker
 from relay_local.sources.async_invoke import iso_now, send_to_destination
-from relay_local.state.aws import AsyncAws, AwsError
 from relay_local.state.journal import Journal, read_journal, rewrite
 from relay_local.state.streams import StreamLog
+from relay_local.state.wire import AsyncAws, AwsError
 from relay_local.template.model import StackModel, StreamSourceSpec
 
 MAX_BACKOFF_S = 30.0

@@ -1,4 +1,4 @@
-"""Local AWS in a process of its own: `python -m relay_local.state.process`.
+"""Local AWS in a process of its own, and the stack's handle on it.
 
 Moto is pure Python: under load (a click pipeline, a fan-out) it keeps a core
 busy, and in the stack's own process it held the GIL the gateways need: a
@@ -14,6 +14,9 @@ stream records), and the two talk over a socket pair, length-prefixed JSON:
   journal), `apply` (a changed template: create what it adds), `ack`.
 
 The AWS process exits when the stack closes its end (or dies, even by kill -9).
+Its main is `serve`, run by the module the stack names (`relay_local.aws_process`),
+which hands it the SNS deliveries (`sources.sns`): local AWS sees every call
+through its hooks and knows nothing of the sources.
 """
 
 from __future__ import annotations
@@ -29,9 +32,25 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from relay_local.framing import frame, receive_frame, take_frames
+
+if TYPE_CHECKING:
+    from relay_local.state.aws import Hook
+    from relay_local.state.wire import WsgiApp
+    from relay_local.template.model import StackModel
+
+    class Deliveries(Hook, Protocol):
+        """The middleware hook that delivers what is published to the template's subscriptions."""
+
+        def apply(self, model: StackModel) -> None: ...
+
+    # Makes the deliveries from moto behind the journal, a way to print, and Lambda's
+    # asynchronous invocation (function, event, source; durable once it returns).
+    MakeDeliveries = Callable[
+        [WsgiApp, Callable[[str], None], Callable[[str, Any, str], None]], Deliveries
+    ]
 
 
 def _frame(message: dict[str, Any]) -> bytes:
@@ -74,7 +93,7 @@ class _ChildChannel:
 
 
 class _RemoteSubmit:
-    """What the SNS hook hands a function's delivery to: the stack, acknowledged."""
+    """Where the deliveries hand a function's event: the stack, acknowledged."""
 
     def __init__(self, channel: _ChildChannel) -> None:
         self.channel = channel
@@ -87,8 +106,7 @@ class _RemoteSubmit:
             raise TimeoutError(f"the stack did not take the delivery to {function}")
 
 
-def _child(args: argparse.Namespace) -> int:
-    from relay_local.sources.sns import SnsDeliveries
+def _child(args: argparse.Namespace, make_deliveries: MakeDeliveries) -> int:
     from relay_local.state.aws import LocalAws
     from relay_local.state.s3 import S3Guard
     from relay_local.state.streams import StreamRecorder, install
@@ -103,16 +121,19 @@ def _child(args: argparse.Namespace) -> int:
         state_dir / "streams",
         lambda table, record: channel.send({"stream": {"table": table, "record": record}}),
     )
-    sns = SnsDeliveries(lambda text: channel.send({"line": text}))
-    sns.async_invoker = _RemoteSubmit(channel)
     try:
         url = aws.bind(args.listen_fd)
         model = build_model(Path(args.template), url, parameters)
         install(recorder)
         recorder.open(list(model.tables.values()))
-        aws.hooks.extend([S3Guard(), sns])
+        aws.hooks.append(S3Guard())
         replayed = aws.prepare(model)
-        sns.bind(model, lambda: aws.app)
+        assert aws.app is not None
+        deliveries = make_deliveries(
+            aws.app, lambda text: channel.send({"line": text}), _RemoteSubmit(channel).submit
+        )
+        deliveries.apply(model)
+        aws.hooks.append(deliveries)
         recorder.capturing = True
         aws.serve()
     except TemplateError as exc:
@@ -136,7 +157,7 @@ def _child(args: argparse.Namespace) -> int:
             elif "apply" in message:
                 # Off the reader thread: creating resources goes through the middleware,
                 # whose hooks may wait for this reader to see an `ack`.
-                work = (channel, aws, recorder, sns, message["apply"])
+                work = (channel, aws, recorder, deliveries, message["apply"])
                 threading.Thread(target=_apply, args=work, daemon=True).start()
     finally:
         recorder.close()
@@ -144,9 +165,13 @@ def _child(args: argparse.Namespace) -> int:
 
 
 def _apply(
-    channel: _ChildChannel, aws: Any, recorder: Any, sns: Any, request: dict[str, Any]
+    channel: _ChildChannel,
+    aws: Any,
+    recorder: Any,
+    deliveries: Deliveries,
+    request: dict[str, Any],
 ) -> None:
-    from relay_local.state.aws import create_resources
+    from relay_local.state.provision import create_resources
     from relay_local.template.build import build_model
 
     try:
@@ -154,7 +179,7 @@ def _apply(
         create_resources(aws.moto, model)
         aws.create_secrets(model.secrets.values())
         recorder.open(list(model.tables.values()))
-        sns.apply(model)
+        deliveries.apply(model)
     except Exception as exc:  # noqa: BLE001 - the stack reports it and keeps its old model
         channel.send({"applied": {"key": request["key"], "error": str(exc)}})
         return
@@ -189,14 +214,16 @@ class _ParentChannel(asyncio.Protocol):
 
 
 class AwsProcess:
-    """The stack's handle on the AWS process."""
+    """The stack's handle on the AWS process: `python -m main`, a module whose main is `serve`."""
 
     def __init__(
         self,
+        main: str,
         on_stream: Callable[[str, dict[str, Any]], None],
         on_invoke: Callable[[str, Any, str], None],
         on_line: Callable[[str], None],
     ) -> None:
+        self.main = main
         self.on_stream = on_stream
         self.on_invoke = on_invoke
         self.on_line = on_line
@@ -225,7 +252,7 @@ class AwsProcess:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "relay_local.state.process",
+                self.main,
                 "--state-dir",
                 str(state_dir),
                 "--template",
@@ -320,8 +347,9 @@ class AwsProcess:
                 await self.process.wait()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="relay_local.state.process")
+def serve(argv: list[str], make_deliveries: MakeDeliveries) -> int:
+    """The AWS process's main, with its arguments from `AwsProcess.start`."""
+    parser = argparse.ArgumentParser()
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--template", required=True)
     parser.add_argument("--parameters", default="{}")
@@ -329,8 +357,4 @@ def main() -> int:
     parser.add_argument("--listen-fd", type=int, required=True)
     # The stack prints; this process says nothing on its own streams but errors.
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    return _child(parser.parse_args())
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return _child(parser.parse_args(argv), make_deliveries)

@@ -14,29 +14,18 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlencode
+from typing import Any
+from urllib.parse import parse_qsl, quote
 from xml.etree import ElementTree
-
-from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from relay_local.state import s3_auth
 from relay_local.state.journal import Journal
-from relay_local.template.loader import REGION
-
-if TYPE_CHECKING:
-    from relay_local.state.aws import Answer, AwsCall, WsgiApp
+from relay_local.state.wire import Answer, AwsCall, WsgiApp, looks_like_browser_upload, rest_call
 
 RECORD = "s3"
-LOCAL_ACCESS_KEY = "testing"
-_AUTH = (
-    f"AWS4-HMAC-SHA256 Credential={LOCAL_ACCESS_KEY}/20240101/{REGION}/s3/aws4_request, "
-    "SignedHeaders=host, Signature=local"
-)
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 # What a replayed request must not carry: transport, signature and tracing headers.
 _DROPPED_HEADERS = frozenset(
@@ -109,16 +98,6 @@ class Blobs:
                 path.unlink(missing_ok=True)
 
 
-def is_signed_v2(query: str) -> bool:
-    return "Signature=" in query and "AWSAccessKeyId=" in query
-
-
-def looks_like_browser_upload(environ: dict[str, Any]) -> bool:
-    return environ.get("REQUEST_METHOD") == "POST" and str(
-        environ.get("CONTENT_TYPE", "")
-    ).startswith("multipart/form-data")
-
-
 def mutates(method: str) -> bool:
     return method in ("PUT", "POST", "DELETE")
 
@@ -159,30 +138,6 @@ def record(environ: dict[str, Any], body: bytes, response: bytes, blobs: Blobs) 
     return entry
 
 
-def _request(
-    app: WsgiApp,
-    method: str,
-    path: str,
-    query: list[tuple[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
-    body: bytes = b"",
-) -> tuple[int, dict[str, str], bytes]:
-    builder = EnvironBuilder(
-        method=method,
-        path=path,
-        base_url="http://localhost/",
-        query_string=urlencode(query or []),
-        headers=[*(headers or {}).items(), ("Authorization", _AUTH)],
-        data=body,
-    )
-    app_iter, status, response_headers = run_wsgi_app(app, builder.get_environ())
-    payload = b"".join(app_iter)
-    if hasattr(app_iter, "close"):
-        app_iter.close()
-    lower = {name.lower(): value for name, value in response_headers.items()}
-    return int(status.split(" ", 1)[0]), lower, payload
-
-
 def replay(app: WsgiApp, entry: dict[str, Any], blobs: Blobs, uploads: dict[str, str]) -> bool:
     """Apply one journaled S3 write again; multipart upload ids are mapped to the new ones."""
     body = b""
@@ -192,7 +147,7 @@ def replay(app: WsgiApp, entry: dict[str, Any], blobs: Blobs, uploads: dict[str,
             return False
         body = found
     query = [(k, uploads.get(v, v) if k == "uploadId" else v) for k, v in entry.get("q", [])]
-    status, _, payload = _request(
+    status, _, payload = rest_call(
         app, str(entry["m"]), str(entry["p"]), query, dict(entry.get("h", {})), body
     )
     if "upload" in entry:
@@ -202,37 +157,15 @@ def replay(app: WsgiApp, entry: dict[str, Any], blobs: Blobs, uploads: dict[str,
     return 200 <= status < 300
 
 
-def create_bucket(app: WsgiApp, name: str, cors: str) -> None:
-    _request(app, "PUT", f"/{name}")
-    if cors:
-        rules = "".join(_cors_rule(rule) for rule in json.loads(cors))
-        document = f"<CORSConfiguration>{rules}</CORSConfiguration>".encode()
-        _request(app, "PUT", f"/{name}", [("cors", "")], {}, document)
-
-
-def _cors_rule(rule: dict[str, Any]) -> str:
-    parts: list[str] = []
-    for key in ("AllowedHeaders", "AllowedMethods", "AllowedOrigins", "ExposeHeaders"):
-        tag = {"ExposeHeaders": "ExposeHeader"}.get(key, key[:-1])
-        parts.extend(f"<{tag}>{_escape(str(value))}</{tag}>" for value in rule.get(key) or [])
-    if "MaxAgeSeconds" in rule:
-        parts.append(f"<MaxAgeSeconds>{int(rule['MaxAgeSeconds'])}</MaxAgeSeconds>")
-    return f"<CORSRule>{''.join(parts)}</CORSRule>"
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _objects(app: WsgiApp) -> Iterator[tuple[str, str]]:
-    _, _, listing = _request(app, "GET", "/")
+    _, _, listing = rest_call(app, "GET", "/")
     buckets = ElementTree.fromstring(listing)  # noqa: S314 - moto's own answer, in process
     for bucket in buckets.iter(f"{_NS}Bucket"):
         name = bucket.findtext(f"{_NS}Name") or ""
         token: str | None = None
         while True:
             query = [("list-type", "2")] + ([("continuation-token", token)] if token else [])
-            _, _, page = _request(app, "GET", f"/{name}", query)
+            _, _, page = rest_call(app, "GET", f"/{name}", query)
             root = ElementTree.fromstring(page)  # noqa: S314
             for item in root.iter(f"{_NS}Contents"):
                 yield name, item.findtext(f"{_NS}Key") or ""
@@ -247,7 +180,7 @@ def snapshot(journal: Journal, blobs: Blobs, app: WsgiApp | None = None) -> None
         return
     for bucket, key in _objects(app):
         path = f"/{bucket}/{key}"
-        status, headers, body = _request(app, "GET", path)
+        status, headers, body = rest_call(app, "GET", path)
         if status != 200:
             continue
         kept = {name: headers[name] for name in _KEPT_ON_SNAPSHOT if name in headers}

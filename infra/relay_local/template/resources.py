@@ -14,9 +14,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from relay_local.sources.log_patterns import compile_pattern
 from relay_local.template import websocket
 from relay_local.template.context import Context, as_json
+from relay_local.template.languages.log_patterns import compile_pattern
 from relay_local.template.loader import ref_target
 from relay_local.template.model import (
     BucketSpec,
@@ -242,13 +242,12 @@ def _event_rule(ctx: Context, logical_id: str, resource: dict[str, Any]) -> None
         function = ctx.target(target.get("Arn"))
         if function not in ctx.model.functions:
             raise TemplateError(f"{where}: target {target.get('Id')} must be a template function")
-        payload = target.get("Input")
         ctx.model.schedules.append(
             ScheduleSpec(
                 name=name,
                 function=str(function),
                 expression=str(ctx.resolve(props["ScheduleExpression"])),
-                input=None if payload is None else str(ctx.resolve(payload)),
+                input=_optional(ctx, target.get("Input")),
                 enabled=state != "DISABLED",
             )
         )
@@ -261,14 +260,13 @@ def _schedule(ctx: Context, logical_id: str, resource: dict[str, Any]) -> None:
     function = ctx.target(target.get("Arn"))
     if function not in ctx.model.functions:
         raise TemplateError(f"{where}: Target.Arn must be a template function")
-    payload = target.get("Input")
     ctx.model.schedules.append(
         ScheduleSpec(
             name=ctx.names.name(logical_id, resource),
             function=str(function),
             expression=str(ctx.resolve(props.get("ScheduleExpression"))),
             timezone=str(ctx.resolve(props.get("ScheduleExpressionTimezone", "UTC"))),
-            input=None if payload is None else str(ctx.resolve(payload)),
+            input=_optional(ctx, target.get("Input")),
             scheduler=True,
             enabled=str(ctx.resolve(props.get("State", "ENABLED"))) != "DISABLED",
             start=_optional(ctx, props.get("StartDate")),

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay_local.sources.event_filters import FilterCriteriaError, compile_filter_criteria
 from relay_local.template.context import Context
+from relay_local.template.languages.event_filters import (
+    FilterCriteriaError,
+    compile_filter_criteria,
+)
 from relay_local.template.model import RecordFilter, TemplateError
 
 

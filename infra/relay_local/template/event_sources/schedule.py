@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay_local.sources.schedule_expressions import ScheduleError, parse_schedule
 from relay_local.template.context import Context
+from relay_local.template.languages.schedule_expressions import ScheduleError, parse_schedule
 from relay_local.template.model import ScheduleSpec, TemplateError
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from relay_local.sources.sns_filters import FilterPolicyError, compile_event_pattern
+from relay_local.template.languages.sns_filters import FilterPolicyError, compile_event_pattern
 from relay_local.template.model import RecordFilter
 
 # Lambda's default quota of filters per event source mapping.
