@@ -137,12 +137,12 @@ def conversations(aws: Any) -> list[str]:
     """A 1:1 conversation of alice and bob with a message, and a group bob is not in."""
     from relay.chat.models import Message
     from relay.chat.service import conversations as made
-    from relay.chat.service import store
+    from relay.chat.service import sequencer
 
     chat = made()
     direct = chat.create("alice", ["bob"], None).view.conversation
     group = chat.create("alice", ["carol", "dave"], "fuzz").view.conversation
-    store().append(
+    sequencer().append(
         direct,
         lambda seq: Message(
             direct.conversation_id, "m-fuzz", seq, "alice", "hi", 1_795_000_000_000
