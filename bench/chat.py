@@ -234,15 +234,17 @@ def _calls_per_message() -> list[str]:
     import redis
     from moto import mock_aws
 
-    from relay.chat.connections import ConnectionStore
+    from relay.chat.connections_table import ChatConnectionsTable
     from relay.chat.conversations import Conversations
+    from relay.chat.conversations_table import ConversationsTable
+    from relay.chat.delivery import QueueSender, Session
     from relay.chat.frames import Protocol
-    from relay.chat.messaging import Messaging, Session
+    from relay.chat.messages_table import MessagesTable
+    from relay.chat.messaging import Messaging
     from relay.chat.models import Connection
     from relay.chat.notifications import Notifier
+    from relay.chat.ordering import Sequencer
     from relay.chat.presence import Presence
-    from relay.chat.service import QueueSender
-    from relay.chat.store import ChatStore
     from relay.platform.cache import RedisGate
     from relay.platform.clock import SystemClock
     from relay.platform.ratelimit import RateLimiter
@@ -275,17 +277,19 @@ def _calls_per_message() -> list[str]:
             client.meta.events.register("before-call", counted)
         clock = SystemClock()
         gate = RedisGate(clock)
-        store = ChatStore(db, "ConversationsTable", "MessagesTable")
+        table = ConversationsTable(db, "ConversationsTable")
+        messages = MessagesTable(db, "MessagesTable")
+        conversations = Conversations(table, messages, None, clock)
         messaging = Messaging(
-            store,
-            ConnectionStore(db, "ChatConnectionsTable"),
+            conversations,
+            Sequencer(db, table, messages),
+            ChatConnectionsTable(db, "ChatConnectionsTable"),
             Presence(r, gate, clock),
             Notifier(sns, topic, r, gate, clock),
             None,
             clock,
             QueueSender(sqs, urls["ChatDeliveryQueue"]),
         )
-        conversations = Conversations(store, None, clock)
         protocol = Protocol(messaging, RateLimiter(r, clock), gate)
         trips: list[int] = []
         original = redis.connection.Connection.send_packed_command
@@ -332,6 +336,8 @@ def _calls_per_message() -> list[str]:
 
 
 def _drain(sqs: Any, url: str, messaging: Any) -> None:
+    from relay.chat.delivery import DeliveryJob
+
     class Quiet:
         def post(self, connection_id: str, data: bytes) -> bool:
             return True
@@ -342,7 +348,7 @@ def _drain(sqs: Any, url: str, messaging: Any) -> None:
         if not batch:
             return
         for message in batch:
-            messaging.deliver_job(message["Body"], lambda endpoint: Quiet())
+            messaging.deliver(DeliveryJob.read(message["Body"]), Quiet())
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 

@@ -96,7 +96,7 @@ def _stubbed_http(client: Any) -> None:
 
 
 def run() -> PartResult:
-    from relay.shortener.clicks import ClickLog
+    from relay.shortener.click_log import ClickLog
 
     result = PartResult("clicks")
     log = ClickLog()

@@ -177,11 +177,19 @@ MODELS: dict[str, Callable[[random.Random], Callable[[], int]]] = {
 }
 
 
+def _client(moto_url: str) -> Any:
+    """A DynamoDB client of its own (a Meter wraps the client it is given); credentials
+    and region are the bench's environment."""
+    import boto3
+
+    return boto3.client("dynamodb", endpoint_url=moto_url)
+
+
 def _units_per_click(moto_url: str) -> list[tuple[str, float, float, float, float]]:
     import httpx
 
     from bench.common import create_template_resources
-    from relay.shortener.click_store import ClickStore
+    from relay.shortener.clicks_table import ClicksTable
     from relay.shortener.counting import ClickCounter
 
     httpx.post(f"{moto_url}/moto-api/reset")  # moto's state is per process: other parts ran
@@ -189,8 +197,8 @@ def _units_per_click(moto_url: str) -> list[tuple[str, float, float, float, floa
     figures = []
     for name, model in MODELS.items():
         rng = random.Random(7)
-        store = ClickStore("ClicksTable", "us-east-1", moto_url)
-        meter = Meter(store._connection.client, "ClicksTable")
+        store = ClicksTable(_client(moto_url), "ClicksTable")
+        meter = Meter(store.client, "ClicksTable")
         counter = ClickCounter(store, lambda: NOW_MS, lambda s: None)
         deliveries = _deliveries(rng, model(rng))
         clicks = 0

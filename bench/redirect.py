@@ -162,15 +162,15 @@ def _server_counters() -> tuple[int, dict[str, int]]:
 _ENCODE = f"""
 import sys
 from relay.shortener.redirects import encode
-from relay.shortener.store import Link
+from relay.shortener.models import Link
 link = Link({CODE!r}, "https://example.com/a/long/target?bench=1", None, 0, None, 301)
 sys.stdout.write(encode(link).decode())
 """
 
 
 def _encoded_entry() -> bytes:
-    """encode(Link(...)) run in a child: the store module imports botocore, which this
-    process must not, so that the cache-hit calls can be checked for it."""
+    """encode(Link(...)) run in a child, so that this process imports nothing the
+    cache-hit calls do not, and they can be checked for boto3."""
     done = run_python(_ENCODE, bench_env())
     if done.returncode != 0:
         raise RuntimeError(f"encoding the cache entry failed: {done.stderr[-2000:]}")
@@ -331,7 +331,7 @@ def _breakdown(
 ) -> list[str]:
     """Where a cache hit's time goes: its parts timed alone, then cProfile's view."""
     from relay.platform.ratelimit import rule as configured_rule
-    from relay.shortener.clicks import ClickLog
+    from relay.shortener.click_log import ClickLog
 
     module = sys.modules["relay_fn_Redirect"]
     redirects = module.redirects()

@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relay.platform.clock import SystemClock
 from relay.platform.http import caller, make_resolver, resolve
 from relay.platform.observability import logger
 from relay.platform.schemas import error_responses
-from relay.shortener import analytics
-from relay.shortener.click_store import ClickStore
-from relay.shortener.links import Links
+from relay.shortener import service
 from relay.shortener.schemas import AnalyticsOut
-from relay.shortener.store import LinkStore
 
 app = make_resolver()
-
-
-clock = SystemClock()
-
-
-@functools.cache
-def links() -> Links:
-    return Links(LinkStore())
-
-
-@functools.cache
-def clicks() -> ClickStore:
-    return ClickStore.from_settings()
 
 
 @app.get(
@@ -39,8 +20,7 @@ def clicks() -> ClickStore:
     responses=error_responses(401, 403, 404, 429),
 )
 def link_analytics(code: str) -> AnalyticsOut:
-    link = links().readable(code, caller(app).user_id)
-    summary = analytics.summary(clicks(), link.code, link.created_ms, clock.now_ms())
+    link, summary = service.analytics().of(code, caller(app).user_id)
     return AnalyticsOut.of(link, summary)
 
 

@@ -12,21 +12,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relay.chat.delivery import management_api
-from relay.chat.messaging import Session
-from relay.chat.models import Connection
+from relay.chat.delivery import Session
 from relay.chat.service import protocol
-from relay.platform.observability import logger
+from relay.platform.observability import flushing, logger
 from relay.platform.websocket import socket_event
 
 
 @logger.inject_lambda_context
+@flushing
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     socket = socket_event(event)
-    session = Session(
-        Connection(socket.connection_id, socket.user_id),
-        socket.endpoint,
-        management_api(socket.endpoint),
-    )
-    protocol().handle(session, socket.route, socket.body)
+    protocol().handle(Session.of(socket), socket.route, socket.body)
     return {"statusCode": 200}

@@ -8,15 +8,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relay.chat.delivery import management_api
-from relay.chat.service import messaging
-from relay.platform.config import settings
-from relay.platform.observability import logger
+from relay.chat.service import sweep_presence
+from relay.platform.observability import flushing, logger
 
 
 @logger.inject_lambda_context
+@flushing
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    lapsed = messaging().sweep(settings().chat_ws_endpoint, management_api)
+    lapsed = sweep_presence()
     if lapsed:
         logger.info("presence lapsed", extra={"users": len(lapsed)})
     return {"lapsed": len(lapsed)}

@@ -10,12 +10,13 @@ come again. Batches already counted leave markers, so a redelivery counts only
 what is new. A failed delivery that Lambda parked on the dead-letter queue, once
 redriven here, is packed into the batches ClickShipper would have sent, so the
 clicks it already shipped are not counted twice.
+
+The SQS records, and Lambda's invocation records inside them, are read here and in
+relay.platform.aws_events: the shortener is handed message bodies and log lines.
 """
 
 from __future__ import annotations
 
-import functools
-import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -23,25 +24,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.platform.aws_events import failed_log_delivery
-from relay.platform.clock import SystemClock
 from relay.platform.observability import logger, metrics
-from relay.shortener.click_store import ClickStore, Conflict
-from relay.shortener.clicks import Batch, Click, pack, unpack
-from relay.shortener.counting import ClickCounter
-
-clock = SystemClock()
-
-
-def _set_aside(click: Click, reason: str) -> None:
-    logger.warning("click set aside", extra={"click": click.id, "code": click.code, "why": reason})
-
-
-@functools.cache
-def counter() -> ClickCounter:
-    return ClickCounter(ClickStore.from_settings(), clock.now_ms, time.sleep, _set_aside)
+from relay.shortener import service
+from relay.shortener.clicks import Batch, pack, unpack
+from relay.shortener.clicks_table import Conflict
 
 
 def batches_of(body: str) -> list[Batch]:
+    """The batches one message brings: a batch ClickShipper sent, or the log lines of a
+    delivery Lambda gave up on (redriven from the dead-letter queue)."""
     lines = failed_log_delivery(body)
     return pack(lines) if lines is not None else [unpack(body)]
 
@@ -63,7 +54,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         else:
             counting.append(message_id)
     try:
-        outcome = counter().count(batches)
+        outcome = service.click_counter().count(batches)
     except (Conflict, ClientError, BotoCoreError):
         logger.exception(
             "counting failed; the messages will come again", extra={"message_ids": counting}

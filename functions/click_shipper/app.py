@@ -8,12 +8,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relay.platform.aws_events import log_lines
 from relay.platform.observability import logger
-from relay.shortener.shipping import ship
+from relay.shortener import service
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     lines = log_lines(event.get("awslogs"))
-    sent = ship(lines) if lines else 0
+    sent = service.shipper().ship(lines) if lines else 0
     logger.info("shipped clicks", extra={"lines": len(lines), "messages": sent})
     return {"messages": sent}

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from relay.chat.rules import DEFAULT_PAGE, MAX_PAGE
 from relay.chat.schemas import (
     AttachmentBody,
     AttachmentOut,
@@ -48,7 +49,8 @@ def create(body: CreateConversationBody) -> Response[ConversationOut]:
     responses=error_responses(400, 401),
 )
 def mine(
-    limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Annotated[str | None, Query()] = None
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    cursor: Annotated[str | None, Query()] = None,
 ) -> ConversationPage:
     views, next_cursor = conversations().mine(caller(app).require_user(), limit, cursor)
     return ConversationPage(items=[ConversationOut.of(v) for v in views], next_cursor=next_cursor)
@@ -61,8 +63,11 @@ def mine(
 )
 def history(
     conversation_id: str,
-    before: Annotated[int | None, Query(ge=1, description="Messages below this seq")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    before: Annotated[
+        str | None,
+        Query(description="Messages below this seq, or the nextCursor of the page after"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> MessagePage:
     page = conversations().history(caller(app).require_user(), conversation_id, before, limit)
     return MessagePage(items=[MessageOut.of(m) for m in page.items], next_cursor=page.next_cursor)

@@ -9,73 +9,28 @@ is no click.
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
-from relay.platform.cache import redis_client, redis_gate
-from relay.platform.config import settings
 from relay.platform.errors import NotFound, RelayError, Unexpected
 from relay.platform.responses import error_payload
-from relay.shortener.clicks import ClickLog
-from relay.shortener.redirects import Redirects
+from relay.shortener.rules import CACHE_CONTROL
+from relay.shortener.service import redirects
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 log = logging.getLogger(__name__)
 
-# Browsers keep a 301 forever unless told otherwise; a minute keeps clicks, expiry
-# and deletion visible while still sparing repeat visits (docs/decisions.md).
-CACHE_CONTROL = {301: "private, max-age=60", 302: "private, no-cache"}
 
+def __getattr__(name: str) -> Any:
+    """OPENAPI_PATHS, the path's entry in docs/openapi.json (relay_local.openapi merges
+    it), is made on request: it lives with the shortener's schemas, which load pydantic."""
+    if name == "OPENAPI_PATHS":
+        from relay.shortener.schemas import REDIRECT_PATHS
 
-def _openapi_operation(method: str) -> dict[str, Any]:
-    digits = {"schema": {"type": "string", "pattern": "^[0-9]+$"}}
-    limits = {
-        name: digits for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
-    }
-    moved = {
-        "Location": {"required": True, "schema": {"type": "string"}},
-        "Cache-Control": {"required": True, "schema": {"type": "string"}},
-        **limits,
-    }
-    body = {} if method == "head" else {"content": _ERROR_BODY}
-    return {
-        "summary": "Follow a short link" if method == "get" else "Check a short link (no click)",
-        "operationId": "redirect" if method == "get" else "redirect_head",
-        "parameters": [
-            {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
-        ],
-        "responses": {
-            "301": {
-                "description": "To the long URL (Cache-Control: private, max-age=60)",
-                "headers": moved,
-            },
-            "302": {
-                "description": "To the long URL, for links made with redirectType 302",
-                "headers": moved,
-            },
-            "404": {"description": "Unknown code", "headers": limits, **body},
-            "410": {"description": "Expired link", "headers": limits, **body},
-            "429": {
-                "description": "Rate limited; see Retry-After and RateLimit-*",
-                "headers": {**limits, "Retry-After": digits},
-                **body,
-            },
-        },
-    }
-
-
-_ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
-# The path's entry in docs/openapi.json (relay_local.openapi merges it).
-OPENAPI_PATHS = {"/{code}": {"get": _openapi_operation("get"), "head": _openapi_operation("head")}}
-
-
-@functools.cache
-def redirects() -> Redirects:
-    conf = settings()
-    return Redirects(redis_client(), redis_gate(), ClickLog(), trust_country=conf.behind_cloudfront)
+        return REDIRECT_PATHS
+    raise AttributeError(name)
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

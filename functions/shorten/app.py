@@ -2,43 +2,30 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from relay.platform.cache import redis_client, redis_gate
-from relay.platform.config import settings
 from relay.platform.http import caller, make_resolver, resolve
 from relay.platform.observability import logger
 from relay.platform.responses import JSON
 from relay.platform.schemas import error_responses
-from relay.shortener import hosts
-from relay.shortener.links import Links
-from relay.shortener.redirects import LinkCache
+from relay.shortener import service
+from relay.shortener.rules import DEFAULT_PAGE, MAX_PAGE
 from relay.shortener.schemas import LinkOut, LinkPage, ShortenBody
-from relay.shortener.store import LinkStore
 
 app = make_resolver()
 
 
-@functools.cache
-def links() -> Links:
-    return Links(LinkStore(), cache=LinkCache(redis_client(), redis_gate()))
+def api_host() -> str:
+    return app.current_event.request_context.domain_name
 
 
 def base_url() -> str:
-    event = app.current_event
-    scheme = event.headers.get("x-forwarded-proto", "https")
-    return hosts.public_base_url(
-        settings().short_base_url, event.request_context.domain_name, scheme
-    )
-
-
-def own_hosts() -> frozenset[str]:
-    return hosts.own_hosts(settings().short_base_url, app.current_event.request_context.domain_name)
+    scheme = app.current_event.headers.get("x-forwarded-proto", "https")
+    return service.public_base_url(api_host(), scheme)
 
 
 @app.post(
@@ -52,9 +39,9 @@ def own_hosts() -> frozenset[str]:
     },
 )
 def shorten(body: ShortenBody) -> Response[LinkOut]:
-    result = links().shorten(body.request(), owner=caller(app).user_id, own_hosts=own_hosts())
-    out = LinkOut.of(result.link, base_url())
-    return Response(201 if result.created else 200, JSON, out)
+    owner, own_hosts = caller(app).user_id, service.own_hosts(api_host())
+    result = service.links().shorten(body.request(), owner=owner, own_hosts=own_hosts)
+    return Response(201 if result.created else 200, JSON, LinkOut.of(result.link, base_url()))
 
 
 @app.get(
@@ -63,10 +50,11 @@ def shorten(body: ShortenBody) -> Response[LinkOut]:
     responses=error_responses(400, 401),
 )
 def list_links(
-    limit: Annotated[int, Query(ge=1, le=100)] = 20, cursor: Annotated[str | None, Query()] = None
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    cursor: Annotated[str | None, Query()] = None,
 ) -> LinkPage:
     owner = caller(app).require_user()
-    items, next_cursor = links().list(owner, limit, cursor)
+    items, next_cursor = service.links().list(owner, limit, cursor)
     base = base_url()
     return LinkPage(items=[LinkOut.of(link, base) for link in items], next_cursor=next_cursor)
 
@@ -77,7 +65,7 @@ def list_links(
     responses={204: {"description": "Deleted", "content": {}}, **error_responses(401, 403, 404)},
 )
 def delete_link(code: str) -> Response[None]:
-    links().delete(code, owner=caller(app).require_user())
+    service.links().delete(code, owner=caller(app).require_user())
     return Response(204)
 
 

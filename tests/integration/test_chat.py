@@ -15,19 +15,22 @@ import pytest
 from botocore.stub import Stubber
 
 from relay.chat.attachments import Attachments
-from relay.chat.connections import ConnectionStore
+from relay.chat.connections_table import ChatConnectionsTable
 from relay.chat.conversations import Conversations, direct_id
-from relay.chat.delivery import ManagementApi
+from relay.chat.conversations_table import ConversationsTable
+from relay.chat.delivery import DeliveryJob, ManagementApi, QueueSender, Session
 from relay.chat.frames import Protocol
-from relay.chat.messaging import Messaging, Session
+from relay.chat.messages_table import MessagesTable
+from relay.chat.messaging import Messaging
 from relay.chat.models import Connection, Message
-from relay.chat.notifications import PUSH_WINDOW_MS, Notifier
-from relay.chat.presence import PRESENCE_TTL_MS, Presence
-from relay.chat.service import QueueSender
-from relay.chat.store import ChatStore
+from relay.chat.notifications import Notifier
+from relay.chat.ordering import Sequencer
+from relay.chat.presence import Presence
+from relay.chat.rules import PRESENCE_TTL_MS, PUSH_WINDOW_MS
 from relay.platform.cache import RedisGate
+from relay.platform.dynamo import Backoff
 from relay.platform.errors import Forbidden, Invalid
-from relay.platform.ratelimit import RateLimiter
+from relay.platform.ratelimit import RateLimiter, rule
 
 ENDPOINT = "https://example.execute-api.us-east-1.amazonaws.com/test"
 
@@ -52,10 +55,12 @@ class FakeGateway:
 class Chat:
     def __init__(self, aws: Any, redis_client: Any, clock: Any) -> None:
         self.gateway = FakeGateway()
-        self.store = ChatStore(
-            aws.dynamodb, "ConversationsTable", "MessagesTable", sleep=lambda s: None
+        self.table = ConversationsTable(aws.dynamodb, "ConversationsTable")
+        self.messages = MessagesTable(aws.dynamodb, "MessagesTable")
+        self.sequencer = Sequencer(
+            aws.dynamodb, self.table, self.messages, Backoff(sleep=lambda s: None)
         )
-        self.connections = ConnectionStore(aws.dynamodb, "ChatConnectionsTable")
+        self.connections = ChatConnectionsTable(aws.dynamodb, "ChatConnectionsTable")
         self.gate = RedisGate(clock)
         self.presence = Presence(redis_client, self.gate, clock)
         sns = boto3.client("sns")
@@ -74,8 +79,10 @@ class Chat:
         self.attachments = Attachments(s3, "attachments")
         self.sqs = aws.sqs
         self.delivery_queue = aws.queue_urls["ChatDeliveryQueue"]
+        self.conversations = Conversations(self.table, self.messages, self.attachments, clock)
         self.messaging = Messaging(
-            self.store,
+            self.conversations,
+            self.sequencer,
             self.connections,
             self.presence,
             Notifier(sns, self.topic, redis_client, self.gate, clock),
@@ -83,7 +90,6 @@ class Chat:
             clock,
             QueueSender(aws.sqs, self.delivery_queue),
         )
-        self.conversations = Conversations(self.store, self.attachments, clock)
         self.protocol = Protocol(self.messaging, RateLimiter(redis_client, clock), self.gate)
 
     def session(self, user: str, connection_id: str | None = None) -> Session:
@@ -140,18 +146,18 @@ def test_a_group_holds_1000_members_and_refuses_the_1001st(chat: Chat) -> None:
 
 def test_seq_is_allocated_past_a_sender_that_took_it_first(chat: Chat) -> None:
     cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
-    stale = chat.store.get(cid)
+    stale = chat.table.get(cid)
     assert stale is not None
     chat.messaging.send(chat.session("alice"), cid, "first", None, [])
     # bob's view of the conversation predates alice's message: his transaction must lose,
     # read the counter again, and take the next seq rather than overwrite or skip.
-    message, duplicate = chat.store.append(
+    message, duplicate = chat.sequencer.append(
         stale,
         lambda seq: Message(cid, "m-bob", seq, "bob", "second", 1),
     )
 
     assert (message.seq, duplicate) == (2, False)
-    assert [m.content for m in chat.store.history(cid, None, 10)] == ["first", "second"]
+    assert [m.content for m in chat.messages.history(cid, None, 10)] == ["first", "second"]
 
 
 def test_retried_client_message_id_is_stored_once(chat: Chat) -> None:
@@ -163,7 +169,7 @@ def test_retried_client_message_id_is_stored_once(chat: Chat) -> None:
     again = chat.messaging.send(alice, cid, "once", "c-1", [])
 
     assert again.seq == first.seq == 1 and again.message_id == first.message_id
-    assert len(chat.store.history(cid, None, 10)) == 1
+    assert len(chat.messages.history(cid, None, 10)) == 1
     assert len(chat.gateway.frames("bob-conn", "message")) == 1
     assert [a["seq"] for a in chat.gateway.frames("alice-conn", "ack")] == [1, 1]
 
@@ -174,7 +180,7 @@ def test_a_non_member_cannot_send(chat: Chat) -> None:
     with pytest.raises(Forbidden):
         chat.messaging.send(chat.session("eve"), cid, "let me in", None, [])
 
-    assert chat.store.history(cid, None, 10) == []
+    assert chat.messages.history(cid, None, 10) == []
 
 
 def test_a_gone_connection_is_removed_and_the_others_still_receive(chat: Chat) -> None:
@@ -214,7 +220,7 @@ def test_a_large_group_is_fanned_out_in_chunks_through_the_delivery_queue(chat: 
     chat.messaging.send(owner, cid, "to all", None, [])
     jobs = chat.delivery_jobs()
     for body in jobs:
-        chat.messaging.deliver_job(body, lambda endpoint: chat.gateway)
+        chat.messaging.deliver(DeliveryJob.read(body), chat.gateway)
 
     assert len(jobs) == 3
     assert all(len(chat.gateway.frames(f"{m}-conn", "message")) == 1 for m in members[:10])
@@ -320,7 +326,8 @@ def test_two_warm_processes_with_stale_copies_still_allocate_seq_without_gaps(
     second = Chat.__new__(Chat)
     second.__dict__.update(first.__dict__)
     second.messaging = Messaging(
-        first.store,
+        Conversations(first.table, first.messages, first.attachments, clock),
+        first.sequencer,
         first.connections,
         first.presence,
         Notifier(boto3.client("sns"), first.topic, redis_client, first.gate, clock),
@@ -336,7 +343,7 @@ def test_two_warm_processes_with_stale_copies_still_allocate_seq_without_gaps(
     ]
 
     assert seqs == [1, 2, 3, 4, 5, 6]
-    assert [m.seq for m in first.store.history(cid, None, 10)] == [1, 2, 3, 4, 5, 6]
+    assert [m.seq for m in first.messages.history(cid, None, 10)] == [1, 2, 3, 4, 5, 6]
 
 
 def test_the_delivery_consumer_fails_a_body_that_is_not_a_job_alone(aws: Any) -> None:
@@ -370,3 +377,96 @@ def test_conversations_are_listed_newest_activity_first_a_page_at_a_time(
     assert order == expected and end is None
     with pytest.raises(Invalid):
         chat.conversations.mine("a", cursor="not-a-cursor")
+
+
+def test_a_conversation_list_cursor_is_refused_in_anyone_elses_list(chat: Chat, clock: Any) -> None:
+    for other in ("b", "c", "d"):
+        chat.conversations.create("a", [other], None)
+        chat.conversations.create("z", [other], None)
+        clock.advance(1)
+    _, theirs = chat.conversations.mine("a", limit=1)
+    assert theirs is not None
+
+    with pytest.raises(Invalid) as refused:
+        chat.conversations.mine("z", limit=1, cursor=theirs)
+
+    assert refused.value.code == "invalid_cursor"
+
+
+def test_history_pages_back_by_cursor_or_by_seq_and_refuses_another_conversations_cursor(
+    chat: Chat,
+) -> None:
+    cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
+    other = chat.conversations.create("alice", ["carol"], None).view.conversation.conversation_id
+    for conversation in (cid, other):
+        for text in ("one", "two", "three"):
+            chat.messaging.send(chat.session("alice"), conversation, text, None, [])
+
+    newest = chat.conversations.history("alice", cid, None, 2)
+    by_cursor = chat.conversations.history("alice", cid, newest.next_cursor, 2)
+    by_seq = chat.conversations.history("alice", cid, "2", 2)
+    elsewhere = chat.conversations.history("alice", other, None, 2).next_cursor
+    with pytest.raises(Invalid) as refused:
+        chat.conversations.history("alice", cid, elsewhere, 2)
+
+    assert [m.content for m in newest.items] == ["two", "three"]
+    assert [m.content for m in by_cursor.items] == ["one"] and by_cursor.next_cursor is None
+    assert [m.content for m in by_seq.items] == ["one"]
+    assert refused.value.code == "invalid_cursor"
+
+
+def test_a_flood_of_unroutable_frames_is_limited_and_the_limit_names_the_next_message(
+    chat: Chat,
+) -> None:
+    cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
+    alice = chat.session("alice")
+    allowed = rule("chat-connection").limit
+
+    for _ in range(allowed):
+        chat.protocol.handle(alice, "$default", "not json")
+    chat.protocol.handle(
+        alice,
+        "sendMessage",
+        json.dumps(
+            {
+                "action": "sendMessage",
+                "conversationId": cid,
+                "content": "hi",
+                "clientMessageId": "c",
+            }
+        ),
+    )
+    chat.protocol.handle(alice, "ping", json.dumps({"action": "ping"}))
+
+    errors = chat.gateway.frames("alice-conn", "error")
+    assert {e["code"] for e in errors[:allowed]} == {"malformed_json"}
+    assert (errors[allowed]["code"], errors[allowed]["clientMessageId"]) == ("rate_limited", "c")
+    assert chat.gateway.frames("alice-conn", "pong") == [{"type": "pong"}]
+    assert chat.messages.history(cid, None, 10) == []
+
+
+def test_the_frame_function_counts_a_limited_frame_as_a_metric(aws: Any, monkeypatch: Any) -> None:
+    import io
+    from contextlib import redirect_stdout
+
+    from relay.platform import config
+    from tests.support.lambdas import ROOT, Context, handler
+
+    # One frame a minute per connection: the second is limited however slowly it comes.
+    monkeypatch.setenv("RATE_LIMITS", json.dumps({"chat-connection": 1}))
+    config.settings.cache_clear()
+    event = json.loads((ROOT / "events" / "chat-message-ping.json").read_text())
+    event["requestContext"]["routeKey"] = "$default"
+    event["body"] = "not json"
+    chat_message = handler("ChatMessage")
+    out = io.StringIO()
+    try:
+        chat_message(event, Context())
+        with redirect_stdout(out):
+            chat_message(event, Context())
+    finally:
+        monkeypatch.delenv("RATE_LIMITS")
+        config.settings.cache_clear()
+
+    metrics = [json.loads(line) for line in out.getvalue().splitlines() if '"_aws"' in line]
+    assert [name for m in metrics for name in m if name == "RateLimited"] == ["RateLimited"]

@@ -6,17 +6,15 @@ import io
 import json
 from contextlib import redirect_stdout
 
-from relay.shortener import analytics
-from relay.shortener.click_store import ClickStore
-from relay.shortener.store import LinkStore
+from relay.shortener import analytics, service
 from tests.support.lambdas import call, http_event
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
 
 
 def summary_of(code):
-    link = LinkStore().get(code)
-    clicks = ClickStore("ClicksTable", "us-east-1")
+    link = service.links_table().get(code)
+    clicks = service.clicks_table()
     return analytics.summary(clicks, code, link.created_ms, link.created_ms)
 
 
@@ -203,7 +201,7 @@ def test_large_click_deliveries_fit_sqs_limits(aws):
 
 
 def test_a_reclaimed_code_does_not_show_the_previous_links_clicks(aws):
-    from relay.shortener import store
+    from relay.shortener import links_table
 
     first = json.loads(shorten("https://a.example", user="alice", custom_code="promo1")["body"])
     call("ClickShipper", awslogs_event(click_lines(aws, "promo1", 3, {})))
@@ -216,7 +214,9 @@ def test_a_reclaimed_code_does_not_show_the_previous_links_clicks(aws):
     )
     assert call("Shorten", delete)["statusCode"] == 204
     # The tombstone's TTL has run out and DynamoDB removed it.
-    aws.dynamodb.delete_item(TableName="LinksTable", Key={"pk": {"S": store.link_key("promo1")}})
+    aws.dynamodb.delete_item(
+        TableName="LinksTable", Key={"pk": {"S": links_table.link_key("promo1")}}
+    )
 
     reclaimed = shorten("https://b.example", user="bob", custom_code="promo1")
     analytics_event = http_event(

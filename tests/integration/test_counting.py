@@ -7,8 +7,8 @@ import json
 import pytest
 
 from relay.shortener import analytics
-from relay.shortener.click_store import ClickStore, Conflict, LinkKey, MonthKey, Refused
 from relay.shortener.clicks import Batch, Click, pack
+from relay.shortener.clicks_table import ClicksTable, Conflict, LinkKey, MonthKey, Refused
 from relay.shortener.counting import ClickCounter
 
 NOW = 1_795_000_000_000
@@ -25,7 +25,7 @@ def batch_of(*clicks: Click) -> Batch:
 
 @pytest.fixture
 def store(aws):
-    return ClickStore("ClicksTable", "us-east-1")
+    return ClicksTable(aws.dynamodb, "ClicksTable")
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_a_batch_is_counted_once_however_often_it_comes(counter, store):
 def transactions(store):
     """The item count of each transaction the store sends."""
     sizes = []
-    client = store._connection.client
+    client = store.client
     send = client.transact_write_items
 
     def counted(**kwargs):
@@ -120,7 +120,7 @@ def test_a_batch_too_big_for_one_transaction_is_cut_in_halves_counted_once(count
 class _RefusingStore:
     """A store that refuses, as DynamoDB's ValidationException, any write holding one click."""
 
-    def __init__(self, store: ClickStore, poison_code: str) -> None:
+    def __init__(self, store: ClicksTable, poison_code: str) -> None:
         self.store = store
         self.poison = poison_code
 
@@ -155,7 +155,7 @@ def test_a_click_dynamodb_refuses_is_set_aside_and_the_rest_counted_once(store, 
 
 
 class _ConflictingStore:
-    def __init__(self, store: ClickStore, conflicts: int) -> None:
+    def __init__(self, store: ClicksTable, conflicts: int) -> None:
         self.store = store
         self.conflicts = conflicts
 

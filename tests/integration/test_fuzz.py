@@ -97,10 +97,10 @@ schema.app = Gateway()
 def links(aws: Any) -> Iterator[None]:
     """The links the fuzzer's requests may name (written through the store: the expired
     one could not be made through the API)."""
+    from relay.shortener.links_table import LinksTable
     from relay.shortener.models import Link
-    from relay.shortener.store import LinkStore
 
-    store = LinkStore()
+    store = LinksTable(aws.dynamodb, "LinksTable")
     now = 1_795_000_000_000
     for code, owner, redirect_type, expires_ms in (
         ("fuzzA1ice", "alice", 301, None),
@@ -138,12 +138,12 @@ def conversations(aws: Any) -> list[str]:
     """A 1:1 conversation of alice and bob with a message, and a group bob is not in."""
     from relay.chat.models import Message
     from relay.chat.service import conversations as made
-    from relay.chat.service import store
+    from relay.chat.service import sequencer
 
     chat = made()
     direct = chat.create("alice", ["bob"], None).view.conversation
     group = chat.create("alice", ["carol", "dave"], "fuzz").view.conversation
-    store().append(
+    sequencer().append(
         direct,
         lambda seq: Message(
             direct.conversation_id, "m-fuzz", seq, "alice", "hi", 1_795_000_000_000

@@ -6,12 +6,12 @@ from relay.platform.clock import iso
 from relay.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from relay.shortener import codes
 from relay.shortener.links import Links, ShortenRequest
-from relay.shortener.store import LinkStore
+from relay.shortener.links_table import LinksTable
 
 
 @pytest.fixture
 def links(aws, clock):
-    return Links(LinkStore(), clock)
+    return Links(LinksTable(aws.dynamodb, "LinksTable"), clock)
 
 
 def test_shortening_the_same_url_twice_gives_the_same_code(links):
@@ -139,7 +139,7 @@ def test_analytics_are_readable_by_the_owner_only(links):
 
 
 def test_a_store_is_built_with_its_table(aws, clock):
-    elsewhere = Links(LinkStore("NoSuchTable"), clock)
+    elsewhere = Links(LinksTable(aws.dynamodb, "NoSuchTable"), clock)
 
     with pytest.raises(Exception, match=r"NoSuchTable|non-existent|not found"):
         elsewhere.shorten(ShortenRequest("https://example.com/a"), owner="alice")
@@ -149,7 +149,7 @@ def test_a_store_is_built_with_its_table(aws, clock):
 def test_a_code_no_link_can_have_is_unknown_without_asking_dynamodb(aws, clock, code):
     # The store points at a table that does not exist: any call to DynamoDB would fail.
     # (Real DynamoDB refuses a key over 2,048 bytes with ValidationException; moto says 404.)
-    links = Links(LinkStore("NoSuchTable"), clock)
+    links = Links(LinksTable(aws.dynamodb, "NoSuchTable"), clock)
 
     with pytest.raises(NotFound):
         links.readable(code, "alice")
@@ -157,12 +157,12 @@ def test_a_code_no_link_can_have_is_unknown_without_asking_dynamodb(aws, clock, 
         links.delete(code, "alice")
 
 
-class InterleavingStore(LinkStore):
+class InterleavingStore(LinksTable):
     """Lets another client's whole delete land just before this one's write reaches the
     table: after anything this delete read or checked, before what it writes."""
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, client):
+        super().__init__(client, "LinksTable")
         self.meanwhile = None
 
     def delete(self, *args, **kwargs):
@@ -174,7 +174,7 @@ class InterleavingStore(LinkStore):
 
 def test_of_two_concurrent_deletes_one_succeeds_and_the_other_finds_nothing(aws, clock):
     # (Threads would not show it: moto applies a condition and its write without a lock.)
-    store = InterleavingStore()
+    store = InterleavingStore(aws.dynamodb)
     links = Links(store, clock)
     code = links.shorten(ShortenRequest("https://example.com/a"), owner="alice").link.code
     outcomes = []

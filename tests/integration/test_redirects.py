@@ -6,17 +6,17 @@ import redis
 from relay.platform.cache import RedisGate
 from relay.platform.clock import iso
 from relay.platform.errors import Gone, NotFound, RateLimited
-from relay.shortener.clicks import ClickLog
+from relay.shortener.click_log import ClickLog
 from relay.shortener.links import Links, ShortenRequest
+from relay.shortener.links_table import LinksTable
 from relay.shortener.redirects import LinkCache, Redirects, cache_key
-from relay.shortener.store import LinkStore
 
 HEADERS = {"referer": "https://news.example/", "user-agent": "curl/8"}
 
 
-class CountingStore(LinkStore):
-    def __init__(self):
-        super().__init__()
+class CountingStore(LinksTable):
+    def __init__(self, client):
+        super().__init__(client, "LinksTable")
         self.reads = 0
 
     def get(self, code):
@@ -38,7 +38,7 @@ class CountingRedis(redis.Redis):
 
 @pytest.fixture
 def world(aws, redis_client, clock):
-    store = CountingStore()
+    store = CountingStore(aws.dynamodb)
     client = CountingRedis(connection_pool=redis_client.connection_pool)
     gate = RedisGate(clock)
     clicks = []
@@ -164,7 +164,7 @@ def test_redirects_are_rate_limited_per_ip(world):
 
 
 def test_with_redis_down_redirects_are_served_from_dynamodb(aws, clock):
-    store = CountingStore()
+    store = CountingStore(aws.dynamodb)
     code = Links(store, clock).shorten(ShortenRequest("https://example.com/a"), None).link.code
     dead = CountingRedis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     gate = RedisGate(clock)
@@ -258,7 +258,8 @@ def test_the_click_line_says_how_the_cache_answered(world, aws, clock, redis_cli
     redirects.resolve(code, "198.51.100.1", HEADERS)
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     lines = []
-    Redirects(dead, RedisGate(clock), ClickLog(lines.append), clock).resolve(
+    table = LinksTable(aws.dynamodb, "LinksTable")
+    Redirects(dead, RedisGate(clock), ClickLog(lines.append), clock, table).resolve(
         code, "198.51.100.1", HEADERS
     )
 
@@ -285,7 +286,7 @@ def test_the_country_header_is_not_trusted_unless_cloudfront_is_in_front(world):
 def test_behind_cloudfront_the_country_is_two_letters_or_nothing(
     aws, redis_client, clock, header, country
 ):
-    store = LinkStore()
+    store = LinksTable(aws.dynamodb, "LinksTable")
     gate = RedisGate(clock)
     clicks = []
     redirects = Redirects(

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from relay.shortener.clicks import ClickLog
+from relay.shortener.click_log import ClickLog
 from relay_local.template.loader import load_template
 from tests.conftest import TEMPLATE
 

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from relay.shortener import clicks
-from relay.shortener.clicks import ClickLog
+from relay.shortener.click_log import ClickLog
 
 
 def logged_click(code="Ab3dE9x", **headers):

@@ -3,10 +3,13 @@ keys retried with back-off (bounded), cancellation reasons read one way, one cur
 
 from __future__ import annotations
 
+import functools
+import types
+
 import pytest
 from botocore.exceptions import ClientError
 
-from relay.platform import cursors, dynamo
+from relay.platform import clients, cursors, dynamo
 from relay.platform.errors import Invalid
 
 
@@ -131,3 +134,33 @@ def test_a_cursor_not_made_for_this_list_is_refused_alike(cursor):
         cursors.decode(cursor, "alice", [cursors.text(str.isascii), cursors.whole()])
 
     assert refused.value.code == "invalid_cursor" and refused.value.status == 400
+
+
+def test_counters_of_one_item_move_together_whatever_their_names(aws):
+    key = {"pk": {"S": "LINK#kit#1"}, "sk": {"S": "MONTH#2026-12"}}
+    deltas = {"clicks": 2, "c_DE": 1, "a name, with: punctuation": 3}
+
+    for _ in range(2):
+        aws.dynamodb.update_item(**dynamo.add_counts("ClicksTable", key, deltas))
+
+    item = aws.dynamodb.get_item(TableName="ClicksTable", Key=key)["Item"]
+    assert {name: int(item[name]["N"]) for name in deltas} == {
+        "clicks": 4,
+        "c_DE": 2,
+        "a name, with: punctuation": 6,
+    }
+
+
+def test_a_client_on_first_use_is_made_when_first_called_and_only_then():
+    made = []
+
+    @functools.cache
+    def make():
+        made.append("client")
+        return types.SimpleNamespace(ping=lambda: "pong")
+
+    client = clients.OnFirstUse(make)
+    assert made == []
+
+    assert client.ping() == "pong" and client.ping() == "pong"
+    assert made == ["client"]

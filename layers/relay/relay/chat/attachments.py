@@ -12,40 +12,17 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
+from relay.chat.models import Upload
+from relay.chat.rules import CONTENT_TYPES, MAX_ATTACHMENT_BYTES, UPLOAD_TTL_S
 from relay.platform.errors import Invalid, TooLarge
 
-MAX_BYTES = 10 * 1024 * 1024
-UPLOAD_TTL_S = 300
-CONTENT_TYPES = frozenset(
-    {
-        "image/jpeg",
-        "image/png",
-        "image/gif",
-        "image/webp",
-        "video/mp4",
-        "audio/mpeg",
-        "application/pdf",
-        "text/plain",
-    }
-)
 _ID = re.compile(r"att_[0-9a-f]{32}")
 
 
 def _key(conversation_id: str, attachment_id: str) -> str:
     return f"attachments/{conversation_id}/{attachment_id}"
-
-
-@dataclass(frozen=True)
-class Upload:
-    attachment_id: str
-    url: str
-    fields: dict[str, str]
-    expires_in_s: int
-    max_bytes: int
-    content_type: str
 
 
 class Attachments:
@@ -59,8 +36,8 @@ class Attachments:
                 f"contentType must be one of {', '.join(sorted(CONTENT_TYPES))}.",
                 code="unsupported_type",
             )
-        if size > MAX_BYTES:
-            raise TooLarge(f"Attachments are at most {MAX_BYTES // (1024 * 1024)} MiB.")
+        if size > MAX_ATTACHMENT_BYTES:
+            raise TooLarge(f"Attachments are at most {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB.")
         attachment_id = f"att_{secrets.token_hex(16)}"
         post = self._s3.generate_presigned_post(
             self._bucket,

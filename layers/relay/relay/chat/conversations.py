@@ -1,43 +1,47 @@
-"""Conversations as the HTTP API offers them: create, list with unread counts, read
-history, and ask for an attachment upload.
+"""Conversations: create, list with unread counts, read history, move a member's read
+mark, and ask for an attachment upload; what the HTTP API and Messaging ask of them.
 
 A 1:1 conversation's id is derived from its two members (sorted, hashed), so
 whoever creates it, and however often, it is the same conversation; a group's id is
-random. Groups hold up to MAX_GROUP_MEMBERS members, the creator included. A
-member's unread count is the conversation's last seq minus their `lastRead`
-(sending counts as reading what came before).
+random. Groups hold up to MAX_GROUP_MEMBERS (relay.chat.rules) members, the creator
+included. A member's unread count is the conversation's last seq minus their
+`lastRead` (sending counts as reading what came before).
+
+Pages are walked with the one cursor codec (relay.platform.cursors): a conversation
+list's cursor is bound to its caller, a history cursor to its conversation.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import secrets
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
-from relay.chat.attachments import Attachments, Upload
+from relay.chat.attachments import Attachments
+from relay.chat.conversations_table import ConversationsTable
+from relay.chat.messages_table import MessagesTable
 from relay.chat.models import (
     DIRECT,
     GROUP,
-    MAX_GROUP_MEMBERS,
-    MAX_NAME_CHARS,
     Conversation,
     ConversationView,
+    Created,
+    HistoryPage,
     Message,
+    Upload,
 )
-from relay.chat.store import ChatStore
+from relay.chat.rules import KNOWN_MAX, MAX_GROUP_MEMBERS, MAX_NAME_CHARS, MAX_PAGE
+from relay.platform import cursors
 from relay.platform.clock import Clock
 from relay.platform.errors import Forbidden, Invalid, NotFound
 
 _ID = re.compile(r"[dg][0-9a-f]{32}")
+# A seq a client names (`before`): a whole number above zero, as a JSON number can hold it.
+_SEQ = re.compile(r"[1-9][0-9]{0,14}")
 # As relay.platform.auth accepts user ids in tokens.
 _USER_ID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
-MAX_PAGE = 100
-# Conversations a warm process keeps (members and a last-seq hint), most recent first.
-KNOWN_MAX = 10_000
 
 
 def direct_id(a: str, b: str) -> str:
@@ -50,40 +54,41 @@ def _order(view: ConversationView) -> tuple[int, str]:
     return (-(c.last_message_ms or c.created_ms), c.conversation_id)
 
 
-def _cursor(position: tuple[int, str]) -> str:
-    text = f"{-position[0]}:{position[1]}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+def _list_scope(user_id: str) -> str:
+    """A conversation list's cursors are the caller's: nobody else's list takes them."""
+    return f"conversations:{user_id}"
 
 
-def _position(cursor: str) -> tuple[int, str]:
-    """A cursor made by `_cursor`; Invalid for anything else."""
-    try:
-        if len(cursor) > 100:
-            raise ValueError("too long")
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        ms, _, conversation_id = text.partition(":")
-        if not _ID.fullmatch(conversation_id):
-            raise ValueError("not a conversation")
-        return (-int(ms), conversation_id)
-    except (ValueError, UnicodeError) as error:
-        raise Invalid("cursor: not a cursor this API gave.", code="bad_cursor") from error
+def _history_scope(conversation_id: str) -> str:
+    return f"history:{conversation_id}"
 
 
-@dataclass(frozen=True)
-class Created:
-    view: ConversationView
-    created: bool
+def _after(cursor: str, user_id: str) -> tuple[int, str]:
+    """The position (as `_order` sorts) a conversation list's cursor names."""
+    activity_ms, conversation_id = cursors.decode(
+        cursor, _list_scope(user_id), [cursors.whole(), cursors.text(_ID.fullmatch)]
+    )
+    return (-int(activity_ms), str(conversation_id))
 
 
-@dataclass(frozen=True)
-class HistoryPage:
-    items: list[Message]
-    next_cursor: str | None
+def _before(before: str, conversation_id: str) -> int:
+    """`before` as a seq: a seq as such, or a cursor this conversation's history gave."""
+    if _SEQ.fullmatch(before):
+        return int(before)
+    (seq,) = cursors.decode(before, _history_scope(conversation_id), [cursors.whole(2)])
+    return int(seq)
 
 
 class Conversations:
-    def __init__(self, store: ChatStore, attachments: Attachments | None, clock: Clock) -> None:
-        self._store = store
+    def __init__(
+        self,
+        table: ConversationsTable,
+        messages: MessagesTable,
+        attachments: Attachments | None,
+        clock: Clock,
+    ) -> None:
+        self._table = table
+        self._messages = messages
         self._attachments = attachments
         self._clock = clock
         self._known: OrderedDict[str, Conversation] = OrderedDict()
@@ -116,16 +121,16 @@ class Conversations:
         conversation = Conversation(
             conversation_id, kind, name.strip() if name else None, tuple(everyone), 0, None, now
         )
-        created = self._store.create(conversation)
+        created = self._table.create(conversation)
         if not created:
-            existing = self._store.get(conversation_id)
+            existing = self._table.get(conversation_id)
             if existing is None:  # pragma: no cover - a direct id is never deleted
                 raise NotFound("No such conversation.")
             return Created(self.view(existing, caller), created=False)
         return Created(ConversationView(conversation, unread=0), created=True)
 
     def view(self, conversation: Conversation, user_id: str) -> ConversationView:
-        membership = self._store.membership(conversation.conversation_id, user_id)
+        membership = self._table.membership(conversation.conversation_id, user_id)
         last_read = membership.last_read if membership else conversation.last_seq
         return ConversationView(conversation, max(0, conversation.last_seq - last_read))
 
@@ -135,22 +140,30 @@ class Conversations:
         """A page of the user's conversations, newest activity first, with unread counts,
         and the cursor of the next page (None at the end). A cursor names the position
         (activity, id) after which the next page starts, so a page is never repeated."""
-        after = _position(cursor) if cursor is not None else None
-        memberships = self._store.memberships(user_id)
-        found = self._store.get_many(m.conversation_id for m in memberships)
+        after = _after(cursor, user_id) if cursor is not None else None
         views = [
-            ConversationView(
-                found[m.conversation_id], max(0, found[m.conversation_id].last_seq - m.last_read)
-            )
-            for m in memberships
-            if m.conversation_id in found
+            ConversationView(conversation, max(0, conversation.last_seq - last_read))
+            for conversation, last_read in self.joined(user_id)
         ]
         views.sort(key=_order)
         if after is not None:
             views = [view for view in views if _order(view) > after]
         page = views[: min(limit, MAX_PAGE)]
         more = len(views) > len(page)
-        return page, (_cursor(_order(page[-1])) if more and page else None)
+        if not (more and page):
+            return page, None
+        activity, conversation_id = _order(page[-1])
+        return page, cursors.encode(_list_scope(user_id), [-activity, conversation_id])
+
+    def joined(self, user_id: str) -> list[tuple[Conversation, int]]:
+        """Every conversation the user is in, with their lastRead."""
+        memberships = self._table.memberships(user_id)
+        found = self._table.get_many(m.conversation_id for m in memberships)
+        return [
+            (found[m.conversation_id], m.last_read)
+            for m in memberships
+            if m.conversation_id in found
+        ]
 
     def require_member(
         self, conversation_id: str, user_id: str, *, fresh: bool = False
@@ -161,7 +174,7 @@ class Conversations:
         is only a hint, which the seq transaction corrects); `fresh` reads the table."""
         conversation = None if fresh else self._known.get(conversation_id)
         if conversation is None and _ID.fullmatch(conversation_id):
-            conversation = self._store.get(conversation_id)
+            conversation = self._table.get(conversation_id)
             if conversation is not None:
                 self.remember(conversation)
         if conversation is None:
@@ -178,12 +191,25 @@ class Conversations:
                 self._known.popitem(last=False)
 
     def history(
-        self, user_id: str, conversation_id: str, before: int | None, limit: int
+        self, user_id: str, conversation_id: str, before: str | None, limit: int
     ) -> HistoryPage:
+        """A page of history below `before` (a seq, or the cursor of the page after it),
+        oldest first, and the cursor of the page before it (None at the start)."""
         self.require_member(conversation_id, user_id)
-        items = self._store.history(conversation_id, before, min(limit, MAX_PAGE))
+        below = _before(before, conversation_id) if before is not None else None
+        items = self._messages.history(conversation_id, below, min(limit, MAX_PAGE))
         more = bool(items) and items[0].seq > 1 and len(items) == min(limit, MAX_PAGE)
-        return HistoryPage(items, str(items[0].seq) if more else None)
+        if not more:
+            return HistoryPage(items, None)
+        return HistoryPage(items, cursors.encode(_history_scope(conversation_id), [items[0].seq]))
+
+    def mark_read(self, conversation_id: str, user_id: str, seq: int) -> bool:
+        """Move the member's lastRead up to seq; False when it was there already."""
+        return self._table.mark_read(conversation_id, user_id, seq)
+
+    def unread(self, conversation_id: str, last_read: int, limit: int) -> list[Message]:
+        """Up to `limit` messages above `last_read`, oldest first."""
+        return self._messages.after(conversation_id, last_read, limit)
 
     def upload(self, user_id: str, conversation_id: str, content_type: str, size: int) -> Upload:
         self.require_member(conversation_id, user_id)

@@ -1,16 +1,19 @@
 """Delivery: pushing frames to connections through API Gateway's `@connections` API.
 
-`Gateway` posts one frame to one connection. `Deliverer` sends a frame to many
-connections at once on a thread pool, with short timeouts and no retries, so one
+A `Session` is the connection a WebSocket event came from and the gateway that
+answers it, read from the event at the edge (`Session.of`). `Gateway` posts one
+frame to one connection. `Deliverer` sends a frame to many connections at once on
+a thread pool, with short timeouts and no retries (relay.chat.rules), so one
 slow or vanished connection costs the others nothing: a connection that answers
 GoneException is removed (that one only, never the sender's), any other failure is
 logged and left for the client's next `sync`. The management client is built from
 the event's own `domainName` and `stage`, as on AWS (and the local stack serves the
 same API on the same address).
 
-Groups above INLINE_MAX members are not delivered by the function that stored the
-message: their members are cut into chunks and put on the delivery queue, where
-ChatDelivery sends each chunk (`relay.chat.messaging.Messaging.deliver_chunk`).
+Groups above INLINE_MAX members (relay.chat.rules) are not delivered by the function
+that stored the message: their members are cut into chunks, each a `DeliveryJob` on
+the delivery queue (`QueueSender`), which ChatDelivery reads back (`DeliveryJob.read`)
+and sends (`relay.chat.messaging.Messaging.deliver`).
 """
 
 from __future__ import annotations
@@ -20,16 +23,22 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from relay.chat.models import Connection
+from relay.chat.models import Connection, Message
+from relay.chat.rules import (
+    CHUNK,
+    POST_CONNECT_TIMEOUT_S,
+    POST_MAX_ATTEMPTS,
+    POST_READ_TIMEOUT_S,
+    WORKERS,
+)
+from relay.platform.websocket import SocketEvent
 
 log = logging.getLogger(__name__)
-
-# Up to this many members, the sending function delivers; above, the delivery queue.
-INLINE_MAX = 100
-CHUNK = 100
-WORKERS = 32
+# SQS takes at most ten messages per SendMessageBatch.
+_SQS_BATCH = 10
 
 
 class Gateway(Protocol):
@@ -60,14 +69,96 @@ def management_api(endpoint: str) -> ManagementApi:
 
     # A stalled client must not hold a worker for long; the message is in history anyway.
     config = Config(
-        connect_timeout=1,
-        read_timeout=2,
-        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=POST_CONNECT_TIMEOUT_S,
+        read_timeout=POST_READ_TIMEOUT_S,
+        retries={"max_attempts": POST_MAX_ATTEMPTS, "mode": "standard"},
         max_pool_connections=WORKERS,
     )
     return ManagementApi(
         boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
     )
+
+
+@dataclass(frozen=True)
+class Session:
+    connection: Connection
+    endpoint: str  # the @connections API, https://{domainName}/{stage}
+    gateway: Gateway
+
+    @property
+    def user_id(self) -> str:
+        return self.connection.user_id
+
+    @classmethod
+    def of(cls, socket: SocketEvent) -> Session:
+        """The session of a WebSocket event, answered through its own stage's API."""
+        connection = Connection(socket.connection_id, socket.user_id)
+        return cls(connection, socket.endpoint, management_api(socket.endpoint))
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    """A chunk of a large group's members to send a frame to, as the delivery queue
+    carries it; `message` (the frame's message, when it is one) notifies those offline."""
+
+    conversation_id: str
+    endpoint: str
+    members: list[str]
+    exclude: str | None
+    frame: dict[str, Any]
+    message: Message | None
+
+    def body(self) -> str:
+        return json.dumps(
+            {
+                "conversationId": self.conversation_id,
+                "endpoint": self.endpoint,
+                "members": self.members,
+                "exclude": self.exclude,
+                "frame": self.frame,
+                "notify": self.message is not None,
+            }
+        )
+
+    @classmethod
+    def read(cls, body: str) -> DeliveryJob:
+        """The job a queue message carries; ValueError for a body that is not one."""
+        try:
+            job = json.loads(body)
+            frame, members, endpoint = job["frame"], job["members"], job["endpoint"]
+            exclude = job.get("exclude")
+            if not (
+                isinstance(frame, dict)
+                and isinstance(endpoint, str)
+                and isinstance(members, list)
+                and all(isinstance(member, str) for member in members)
+                and isinstance(exclude, str | None)
+            ):
+                raise TypeError("frame, members, endpoint or exclude of the wrong type")
+            message = Message.of_frame(frame) if job.get("notify") else None
+            return cls(
+                str(job.get("conversationId", "")), endpoint, members, exclude, frame, message
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"not a delivery job: {error!r}") from error
+
+
+class QueueSender:
+    """Puts delivery jobs on the delivery queue, ten to a call."""
+
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        self._sqs = sqs
+        self._url = queue_url
+
+    def __call__(self, jobs: list[DeliveryJob]) -> None:
+        for start in range(0, len(jobs), _SQS_BATCH):
+            entries = [
+                {"Id": str(i), "MessageBody": job.body()}
+                for i, job in enumerate(jobs[start : start + _SQS_BATCH])
+            ]
+            answer = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
+            if answer.get("Failed"):
+                raise RuntimeError(f"delivery jobs not queued: {answer['Failed']}")
 
 
 @functools.cache

@@ -6,8 +6,9 @@ action, a missing or mistyped field, content over the limit, a conversation the
 sender is not in, a flood) answers the sender with
 `{"type": "error", "code", "message"}` (and the `clientMessageId`, when the frame
 had one) and leaves the connection open. Rate limits apply per connection and per
-user, through the same limiter and rule table as the HTTP API; `ping` is exempt,
-so a limited client can still keep its presence.
+user, on the one path of the HTTP API (relay.platform.ratelimit: GUARDS says which
+rules guard which action, `enforce` applies them); `ping` is exempt, so a limited
+client can still keep its presence.
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from relay.chat.messaging import Messaging, Session
-from relay.chat.models import MAX_ATTACHMENTS, MAX_CLIENT_MESSAGE_ID, MAX_CONTENT_CHARS
+from relay.chat.delivery import Session
+from relay.chat.messaging import Messaging
+from relay.chat.rules import (
+    MAX_ATTACHMENTS,
+    MAX_CLIENT_MESSAGE_ID,
+    MAX_CONTENT_CHARS,
+    MAX_FRAME_ID,
+)
 from relay.platform.cache import RedisGate
-from relay.platform.errors import Invalid, RateLimited, RelayError, TooLarge
-from relay.platform.ratelimit import RateLimiter, rule
+from relay.platform.errors import Invalid, RelayError, TooLarge
+from relay.platform.ratelimit import RateLimiter, enforce, guard
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +39,7 @@ class _Frame(BaseModel):
 
 
 class SendMessage(_Frame):
-    conversationId: str = Field(min_length=1, max_length=64)
+    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
     content: str
     clientMessageId: str | None = Field(
         default=None, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID
@@ -41,11 +48,11 @@ class SendMessage(_Frame):
 
 
 class Typing(_Frame):
-    conversationId: str = Field(min_length=1, max_length=64)
+    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
 
 
 class Read(_Frame):
-    conversationId: str = Field(min_length=1, max_length=64)
+    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
     seq: int = Field(ge=1)
 
 
@@ -80,22 +87,14 @@ class Protocol:
 
     def handle(self, session: Session, route: str, body: str | None) -> None:
         """Answer one frame; never raises for anything the client sent."""
-        client_message_id: str | None = None
+        frame = _read(body)
+        raw_id = frame.get("clientMessageId") if isinstance(frame, dict) else None
+        client_message_id = raw_id if isinstance(raw_id, str) else None
         try:
-            frame = _parse(body)
-            raw_id = frame.get("clientMessageId")
-            client_message_id = raw_id if isinstance(raw_id, str) else None
-            action = frame.get("action")
-            if route not in ACTIONS or action != route:
-                shown = action if isinstance(action, str) else None
-                raise Invalid(
-                    f"Unknown action {shown[:40]!r}; one of {', '.join(ACTIONS)}."
-                    if shown is not None
-                    else f"The frame needs an action: one of {', '.join(ACTIONS)}.",
-                    code="unknown_action",
-                )
-            if route != "ping":
-                self._limit(session)
+            # The route's guard first: a flood of frames is limited whatever they hold.
+            self._limit(session, route)
+            if isinstance(frame, Invalid):
+                raise frame
             self._dispatch(session, route, frame)
         except RelayError as error:
             self._messaging.reply(session, error_frame(error, client_message_id))
@@ -110,18 +109,25 @@ class Protocol:
                 },
             )
 
-    def _limit(self, session: Session) -> None:
-        checks = [
-            (rule("chat-connection"), session.connection.connection_id),
-            (rule("chat-user"), session.user_id),
-        ]
-        decision = self._gate.attempt(lambda: self._limiter.check(checks))
-        if decision is not None and not decision.allowed:
-            raise RateLimited(
-                f"Too many frames; retry in {decision.retry_after_s} s.", code="rate_limited"
+    def _limit(self, session: Session, route: str) -> None:
+        """The route's rate rules (relay.platform.ratelimit.GUARDS; `ping` has none)."""
+        limits = guard(route)
+        if limits is not None:
+            checks = limits.checks(
+                user_id=session.user_id, connection_id=session.connection.connection_id
             )
+            enforce(checks, self._limiter, self._gate)
 
     def _dispatch(self, session: Session, route: str, frame: dict[str, Any]) -> None:
+        action = frame.get("action")
+        if route not in ACTIONS or action != route:
+            shown = action if isinstance(action, str) else None
+            raise Invalid(
+                f"Unknown action {shown[:40]!r}; one of {', '.join(ACTIONS)}."
+                if shown is not None
+                else f"The frame needs an action: one of {', '.join(ACTIONS)}.",
+                code="unknown_action",
+            )
         model = _MODELS.get(route)
         try:
             parsed = model.model_validate(frame) if model is not None else None
@@ -151,11 +157,12 @@ class Protocol:
             self._messaging.ping(session)
 
 
-def _parse(body: str | None) -> dict[str, Any]:
+def _read(body: str | None) -> dict[str, Any] | Invalid:
+    """The frame as a JSON object, or the error to answer it with."""
     try:
         frame = json.loads(body or "")
-    except (ValueError, RecursionError) as error:
-        raise Invalid("The frame is not JSON.", code="malformed_json") from error
+    except (ValueError, RecursionError):
+        return Invalid("The frame is not JSON.", code="malformed_json")
     if not isinstance(frame, dict):
-        raise Invalid("The frame must be a JSON object.", code="malformed_json")
+        return Invalid("The frame must be a JSON object.", code="malformed_json")
     return frame

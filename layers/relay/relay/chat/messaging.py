@@ -2,77 +2,59 @@
 
 Each operation takes a `Session` (the connection, its user, and the gateway that
 reaches connections) and answers through it. A message is stored first
-(relay.chat.store: durable, gap-free seq, once per clientMessageId), acknowledged to
+(relay.chat.ordering: durable, gap-free seq, once per clientMessageId), acknowledged to
 the sender, then delivered: to every connection of the other members and the
 sender's other connections, at once; members with no connection are offline and
 get a push notification (batched, relay.chat.notifications). Groups above
-INLINE_MAX members are delivered through the delivery queue in chunks. Presence
-(relay.chat.presence) is told about connects, pings and disconnects, and members of
-a user's conversations hear when they come and go.
+INLINE_MAX members (relay.chat.rules) are delivered through the delivery queue in
+chunks (relay.chat.delivery). Presence (relay.chat.presence) is told about
+connects, pings and disconnects, and members of a user's conversations hear when
+they come and go.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from relay.chat.attachments import Attachments
-from relay.chat.connections import ConnectionStore
+from relay.chat.connections_table import ChatConnectionsTable
 from relay.chat.conversations import Conversations
-from relay.chat.delivery import INLINE_MAX, Deliverer, Gateway, chunks, pool
+from relay.chat.delivery import Deliverer, DeliveryJob, Gateway, Session, chunks, pool
 from relay.chat.models import Connection, Conversation, Message
 from relay.chat.notifications import Notifier
+from relay.chat.ordering import Contention, Missing, NotMember, Sequencer
 from relay.chat.presence import Presence
-from relay.chat.store import ChatStore, Contention, Missing, NotMember
+from relay.chat.rules import INLINE_MAX, PRESENCE_MAX_GROUP, SIGNALS_MAX_GROUP, SYNC_MAX
 from relay.platform.clock import Clock, iso
 from relay.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
-# Presence is pushed to the members of 1:1 conversations and of groups up to this size;
-# a larger group's members read it on demand (a thousand pushes per connect is not worth it).
-PRESENCE_MAX_GROUP = 100
-SYNC_MAX = 1000
-# Typing and read receipts reach the others in groups up to this size; in a larger group
-# they would be a queue job per keystroke for signals nobody follows (the reader's own
-# lastRead still moves, and unread counts with it).
-SIGNALS_MAX_GROUP = INLINE_MAX
-
-
-@dataclass(frozen=True)
-class Session:
-    connection: Connection
-    endpoint: str  # the @connections API, https://{domainName}/{stage}
-    gateway: Gateway
-
-    @property
-    def user_id(self) -> str:
-        return self.connection.user_id
-
 
 class Messaging:
     def __init__(
         self,
-        store: ChatStore,
-        connections: ConnectionStore,
+        conversations: Conversations,
+        sequencer: Sequencer,
+        connections: ChatConnectionsTable,
         presence: Presence,
         notifier: Notifier,
         attachments: Attachments | None,
         clock: Clock,
-        enqueue: Callable[[list[dict[str, Any]]], None],
+        enqueue: Callable[[list[DeliveryJob]], None],
     ) -> None:
-        self._store = store
+        self._conversations = conversations
+        self._sequencer = sequencer
         self._connections = connections
         self._presence = presence
         self._notifier = notifier
         self._attachments = attachments
         self._clock = clock
         self._enqueue = enqueue
-        self._conversations = Conversations(store, attachments, clock)
 
     # ---------------------------------------------------------------- the connection
     def connect(self, session: Session) -> None:
@@ -101,9 +83,7 @@ class Messaging:
 
     def _announce(self, session: Session, status: str) -> None:
         contacts: set[str] = set()
-        memberships = self._store.memberships(session.user_id)
-        found = self._store.get_many(m.conversation_id for m in memberships)
-        for conversation in found.values():
+        for conversation, _ in self._conversations.joined(session.user_id):
             if len(conversation.members) <= PRESENCE_MAX_GROUP:
                 contacts.update(conversation.members)
         contacts.discard(session.user_id)
@@ -150,7 +130,7 @@ class Messaging:
             else None
         )
         try:
-            message, duplicate = self._store.append(conversation, made)
+            message, duplicate = self._sequencer.append(conversation, made)
         except NotMember as error:
             raise Forbidden(
                 "You are not a member of this conversation.", code="not_a_member"
@@ -192,7 +172,7 @@ class Messaging:
                 f"seq: the conversation's last message is {conversation.last_seq}.",
                 code="bad_seq",
             )
-        moved = self._store.mark_read(conversation_id, session.user_id, seq)
+        moved = self._conversations.mark_read(conversation_id, session.user_id, seq)
         self._notifier.read(conversation_id, session.user_id)
         if moved and len(conversation.members) <= SIGNALS_MAX_GROUP:
             frame = {
@@ -207,13 +187,11 @@ class Messaging:
     def sync(self, session: Session) -> int:
         """Every message the user has not read, oldest first per conversation; then a
         `synced` frame with the count (and `more` when SYNC_MAX cut it short)."""
-        memberships = self._store.memberships(session.user_id)
-        found = self._store.get_many(m.conversation_id for m in memberships)
         pending = sorted(
             (
-                (found[m.conversation_id], m.last_read)
-                for m in memberships
-                if m.conversation_id in found and found[m.conversation_id].last_seq > m.last_read
+                (conversation, last_read)
+                for conversation, last_read in self._conversations.joined(session.user_id)
+                if conversation.last_seq > last_read
             ),
             key=lambda pair: pair[0].last_message_ms or 0,
         )
@@ -225,7 +203,7 @@ class Messaging:
             if budget <= 0:
                 more = True
                 break
-            messages = self._store.after(conversation.conversation_id, last_read, budget)
+            messages = self._conversations.unread(conversation.conversation_id, last_read, budget)
             for message in messages:
                 deliverer.send([session.connection], message.frame())
             sent += len(messages)
@@ -269,14 +247,14 @@ class Messaging:
         if len(members) > INLINE_MAX:
             self._enqueue(
                 [
-                    {
-                        "conversationId": conversation.conversation_id,
-                        "endpoint": session.endpoint,
-                        "members": chunk,
-                        "exclude": session.connection.connection_id,
-                        "frame": frame,
-                        "notify": message is not None,
-                    }
+                    DeliveryJob(
+                        conversation.conversation_id,
+                        session.endpoint,
+                        chunk,
+                        session.connection.connection_id,
+                        frame,
+                        message,
+                    )
                     for chunk in chunks(members)
                 ]
             )
@@ -299,39 +277,11 @@ class Messaging:
         if message is not None:
             self._notify(message, offline)
 
+    def deliver(self, job: DeliveryJob, gateway: Gateway) -> None:
+        """One chunk from the delivery queue (see `_deliver`)."""
+        self.deliver_chunk(gateway, job.members, job.exclude, job.frame, job.message)
+
     def _notify(self, message: Message, offline: list[str]) -> None:
         offline = [user for user in offline if user != message.sender_id]
         if offline:
             self._notifier.notify(message, offline)
-
-    def deliver_job(self, body: str, gateway_of: Callable[[str], Gateway]) -> None:
-        """One chunk from the delivery queue (see `_deliver`); ValueError for a body that
-        is not one."""
-        try:
-            job = json.loads(body)
-            frame, members, endpoint = job["frame"], job["members"], job["endpoint"]
-            if not (
-                isinstance(frame, dict)
-                and isinstance(endpoint, str)
-                and isinstance(members, list)
-                and all(isinstance(member, str) for member in members)
-            ):
-                raise TypeError("frame, members or endpoint of the wrong type")
-            message = _message_of(frame) if job.get("notify") else None
-        except (KeyError, TypeError, AttributeError) as error:
-            raise ValueError(f"not a delivery job: {error!r}") from error
-        self.deliver_chunk(gateway_of(endpoint), members, job.get("exclude"), frame, message)
-
-
-def _message_of(frame: dict[str, Any]) -> Message:
-    from relay.platform.clock import parse_iso
-
-    return Message(
-        conversation_id=frame["conversationId"],
-        message_id=frame["messageId"],
-        seq=int(frame["seq"]),
-        sender_id=frame["senderId"],
-        content=frame["content"],
-        timestamp_ms=parse_iso(frame["timestamp"]),
-        attachments=tuple(frame.get("attachments") or ()),
-    )

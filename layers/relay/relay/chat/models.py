@@ -1,25 +1,18 @@
-"""The chat's entities and limits: a conversation, a member's view of it, a message.
+"""The chat's entities: conversations, a member's view of and place in them, messages,
+connections, and what the logic hands back (a created conversation, a page of
+history, an upload).
 
-Plain dataclasses beside the logic that uses them: the tables (store.py) turn items
-into these, the HTTP and WebSocket shapes (schemas.py, frames.py) turn these into
-JSON, and neither knows the other.
+Plain dataclasses beside the logic that uses them: the tables (`*_table.py`) turn
+items into these, the HTTP and WebSocket shapes (schemas.py, frames.py) turn these
+into JSON, and neither knows the other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from relay.platform.clock import iso
-
-# The seed's group size; the 1001st member is refused.
-MAX_GROUP_MEMBERS = 1000
-# A message is text a person typed; 4,000 characters is a long one (WhatsApp allows ~65k,
-# Slack 40k, but a frame is at most 32 KB on API Gateway and JSON escapes can triple it).
-MAX_CONTENT_CHARS = 4000
-MAX_ATTACHMENTS = 10
-MAX_NAME_CHARS = 100
-MAX_CLIENT_MESSAGE_ID = 64
+from relay.platform.clock import iso, parse_iso
 
 DIRECT = "direct"
 GROUP = "group"
@@ -68,6 +61,19 @@ class Message:
             "timestamp": iso(self.timestamp_ms),
         }
 
+    @classmethod
+    def of_frame(cls, frame: dict[str, Any]) -> Message:
+        """The message a `frame()` shows (KeyError, TypeError or ValueError for another)."""
+        return cls(
+            conversation_id=frame["conversationId"],
+            message_id=frame["messageId"],
+            seq=int(frame["seq"]),
+            sender_id=frame["senderId"],
+            content=frame["content"],
+            timestamp_ms=parse_iso(frame["timestamp"]),
+            attachments=tuple(frame.get("attachments") or ()),
+        )
+
     def ack(self) -> dict[str, Any]:
         """What the sender's connection receives."""
         return {
@@ -81,20 +87,40 @@ class Message:
 
 
 @dataclass(frozen=True)
-class Sent:
-    message: Message
-    duplicate: bool  # a retried clientMessageId: stored before, not delivered again
-
-
-@dataclass(frozen=True)
 class Connection:
     connection_id: str
     user_id: str
 
 
-@dataclass
-class Recipients:
-    """Where a conversation's event goes: live connections, and members with none."""
+@dataclass(frozen=True)
+class Membership:
+    """A member's place in a conversation: what they have read up to."""
 
-    connections: list[Connection] = field(default_factory=list)
-    offline: list[str] = field(default_factory=list)
+    conversation_id: str
+    last_read: int
+
+
+@dataclass(frozen=True)
+class Created:
+    """A conversation asked for: made now, or the 1:1 conversation that already was."""
+
+    view: ConversationView
+    created: bool
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    items: list[Message]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A presigned POST for one attachment: S3 holds the upload to what it names."""
+
+    attachment_id: str
+    url: str
+    fields: dict[str, str]
+    expires_in_s: int
+    max_bytes: int
+    content_type: str

@@ -16,11 +16,9 @@ import json
 from typing import Any
 
 from relay.chat.models import Message
+from relay.chat.rules import PREVIEW_CHARS, PUSH_WINDOW_MS
 from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock
-
-PUSH_WINDOW_MS = 60_000
-PREVIEW_CHARS = 100
 
 
 def _key(conversation_id: str, user_id: str) -> str:

@@ -14,13 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from relay.chat.rules import PRESENCE_TTL_MS, SWEEP_MAX
 from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock
 
-# Clients ping every 5 minutes, inside API Gateway's 10-minute idle timeout; two missed
-# pings and they are offline. Pings are paid per message at 10 M connections
-# (docs/scale.md): a closed connection goes offline at once through $disconnect anyway.
-PRESENCE_TTL_MS = 11 * 60_000
 _DUE = "chat:presence:due"
 
 
@@ -80,7 +77,7 @@ class Presence:
 
         return self._gate.attempt(run) or set()
 
-    def lapsed(self, limit: int = 1000) -> list[str]:
+    def lapsed(self, limit: int = SWEEP_MAX) -> list[str]:
         """Users whose every connection stopped pinging: now offline, each reported once."""
         now = self._clock.now_ms()
 

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from relay.chat.attachments import CONTENT_TYPES, MAX_BYTES, Upload
-from relay.chat.models import MAX_GROUP_MEMBERS, MAX_NAME_CHARS, ConversationView, Message
+from relay.chat.models import ConversationView, Message, Upload
+from relay.chat.rules import CONTENT_TYPES, MAX_ATTACHMENT_BYTES, MAX_GROUP_MEMBERS, MAX_NAME_CHARS
 from relay.platform.clock import iso
 from relay.platform.schemas import Camel, CamelBody
 
@@ -89,7 +89,9 @@ class AttachmentBody(CamelBody):
         description="The file's type; one of " + ", ".join(sorted(CONTENT_TYPES)) + ".",
         json_schema_extra={"examples": ["image/png"]},
     )
-    size: int = Field(ge=1, description=f"The file's size in bytes, at most {MAX_BYTES}.")
+    size: int = Field(
+        ge=1, description=f"The file's size in bytes, at most {MAX_ATTACHMENT_BYTES}."
+    )
 
 
 class AttachmentOut(Camel):

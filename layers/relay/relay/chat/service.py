@@ -7,20 +7,22 @@ real Redis and a frozen clock. Clients are made on first use, never at import.
 from __future__ import annotations
 
 import functools
-import json
 from typing import TYPE_CHECKING, Any
 
 from relay.chat.attachments import Attachments
-from relay.chat.connections import ConnectionStore
+from relay.chat.connections_table import ChatConnectionsTable
 from relay.chat.conversations import Conversations
+from relay.chat.conversations_table import ConversationsTable
+from relay.chat.delivery import QueueSender, management_api
+from relay.chat.messages_table import MessagesTable
 from relay.chat.messaging import Messaging
 from relay.chat.notifications import Notifier
+from relay.chat.ordering import Sequencer
 from relay.chat.presence import Presence
-from relay.chat.store import ChatStore
 from relay.platform.cache import redis_client, redis_gate
 from relay.platform.clock import SystemClock
 from relay.platform.config import settings
-from relay.platform.ratelimit import RateLimiter
+from relay.platform.dynamo import dynamodb_client
 
 if TYPE_CHECKING:
     from relay.chat.frames import Protocol
@@ -46,9 +48,18 @@ class _OnFirstUse:
 
 
 @functools.cache
-def store() -> ChatStore:
-    conf = settings()
-    return ChatStore(client("dynamodb"), conf.conversations_table, conf.messages_table)
+def conversations_table() -> ConversationsTable:
+    return ConversationsTable(dynamodb_client(), settings().conversations_table)
+
+
+@functools.cache
+def messages_table() -> MessagesTable:
+    return MessagesTable(dynamodb_client(), settings().messages_table)
+
+
+@functools.cache
+def sequencer() -> Sequencer:
+    return Sequencer(dynamodb_client(), conversations_table(), messages_table())
 
 
 @functools.cache
@@ -58,25 +69,7 @@ def attachments() -> Attachments:
 
 @functools.cache
 def conversations() -> Conversations:
-    return Conversations(store(), attachments(), SystemClock())
-
-
-class QueueSender:
-    """Puts delivery jobs on the delivery queue, ten to a call."""
-
-    def __init__(self, sqs: Any, queue_url: str) -> None:
-        self._sqs = sqs
-        self._url = queue_url
-
-    def __call__(self, jobs: list[dict[str, Any]]) -> None:
-        for start in range(0, len(jobs), 10):
-            entries = [
-                {"Id": str(i), "MessageBody": json.dumps(job)}
-                for i, job in enumerate(jobs[start : start + 10])
-            ]
-            answer = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
-            if answer.get("Failed"):
-                raise RuntimeError(f"delivery jobs not queued: {answer['Failed']}")
+    return Conversations(conversations_table(), messages_table(), attachments(), SystemClock())
 
 
 @functools.cache
@@ -84,8 +77,9 @@ def messaging() -> Messaging:
     conf = settings()
     clock = SystemClock()
     return Messaging(
-        store(),
-        ConnectionStore(client("dynamodb"), conf.connections_table),
+        conversations(),
+        sequencer(),
+        ChatConnectionsTable(dynamodb_client(), conf.connections_table),
         Presence(redis_client(), redis_gate(), clock),
         Notifier(_OnFirstUse("sns"), conf.chat_push_topic_arn, redis_client(), redis_gate(), clock),
         attachments(),
@@ -98,5 +92,12 @@ def messaging() -> Messaging:
 def protocol() -> Protocol:
     # Only ChatMessage reads frames: the others do not load pydantic's models (~35 ms).
     from relay.chat.frames import Protocol
+    from relay.platform.ratelimit import rate_limiter
 
-    return Protocol(messaging(), RateLimiter(redis_client()), redis_gate())
+    return Protocol(messaging(), rate_limiter(), redis_gate())
+
+
+def sweep_presence() -> list[str]:
+    """Users whose pings stopped, now offline; their contacts are told through the
+    chat's `@connections` API (ChatPresenceSweep answers no WebSocket event)."""
+    return messaging().sweep(settings().chat_ws_endpoint, management_api)

@@ -14,7 +14,7 @@ written here once:
 - `cancellation_reasons`: the per-item codes of a cancelled transaction, which is
   how every store tells "already done" from "somebody raced us".
 - `add_to`: the transaction item that moves a counter, so counts change in the
-  same transaction as what they count.
+  same transaction as what they count; `add_counts`, many counters of one item.
 - `query_pages`: a Query's items a page at a time, to the last page; and
   `delete_partition`, which deletes every item under one partition key.
 - `put_new` and `delete_existing`: the transaction items that create or remove one
@@ -198,16 +198,30 @@ def add_to(
     """The TransactWriteItems entry that adds `delta` to a counter (made at 0 if absent);
     `condition` (an expression over the item) guards it, as `attribute_exists(pk)` does
     for a counter on something that must still exist."""
+    return {"Update": add_counts(table, key, {counter: delta}, condition=condition)}
+
+
+def add_counts(
+    table: str, key: Item, deltas: Mapping[str, int], *, condition: str | None = None
+) -> dict[str, Any]:
+    """The update (an UpdateItem request, or a TransactWriteItems `Update`) that adds each
+    delta to its counter on one item, all at once (each made at 0 if absent): DynamoDB
+    lets a transaction touch an item once, so the counters of one item move together.
+
+    Counter names may be anything (they are chosen at run time: a country, a device);
+    they travel as `#c0, #c1...`, values as `:c0, :c1...`. A caller may add to the
+    expression (`SET ...`), the names and the values."""
+    names = sorted(deltas)
     update: dict[str, Any] = {
         "TableName": table,
         "Key": key,
-        "UpdateExpression": "ADD #counter :delta",
-        "ExpressionAttributeNames": {"#counter": counter},
-        "ExpressionAttributeValues": {":delta": n(delta)},
+        "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(names))),
+        "ExpressionAttributeNames": {f"#c{i}": name for i, name in enumerate(names)},
+        "ExpressionAttributeValues": {f":c{i}": n(deltas[name]) for i, name in enumerate(names)},
     }
     if condition is not None:
         update["ConditionExpression"] = condition
-    return {"Update": update}
+    return update
 
 
 def query_pages(client: Any, request: Mapping[str, Any]) -> Iterator[list[Item]]:

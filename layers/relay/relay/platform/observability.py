@@ -15,7 +15,8 @@ worth on these short paths (docs/decisions.md).
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger
 
@@ -50,3 +51,20 @@ def flush() -> None:
     if _pending:
         _pending = False
         metrics().flush_metrics()
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def flushing(handler: Handler) -> Handler:
+    """A Lambda handler (not behind the HTTP resolver, which flushes by itself) whose
+    counts are written when it returns or raises, as one line per invocation."""
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        finally:
+            flush()
+
+    return cast(Handler, wrapped)

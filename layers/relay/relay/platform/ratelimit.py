@@ -26,7 +26,7 @@ from typing import Any
 
 import redis
 
-from relay.platform.cache import redis_client, redis_gate
+from relay.platform.cache import RedisGate, redis_client, redis_gate
 from relay.platform.clock import Clock, SystemClock
 from relay.platform.config import settings
 from relay.platform.errors import RateLimited
@@ -223,13 +223,18 @@ def rate_limiter() -> RateLimiter:
     return RateLimiter(redis_client())
 
 
-def enforce(checks: list[tuple[Rule, str]], limiter: RateLimiter | None = None) -> Decision | None:
+def enforce(
+    checks: list[tuple[Rule, str]],
+    limiter: RateLimiter | None = None,
+    gate: RedisGate | None = None,
+) -> Decision | None:
     """The one rate-limit path of HTTP routes and WebSocket frames: apply `checks` at once,
     raise RateLimited (counted as a metric) when any is exhausted, and fail open (None)
-    when Redis is unavailable, through the process's gate."""
+    when Redis is unavailable, through the process's gate (or the `gate` given with the
+    `limiter`, as tests give theirs)."""
     if not checks:
         return None
-    decision = redis_gate().attempt(lambda: (limiter or rate_limiter()).check(checks))
+    decision = (gate or redis_gate()).attempt(lambda: (limiter or rate_limiter()).check(checks))
     if decision is not None and not decision.allowed:
         from relay.platform.observability import count
 

@@ -1,8 +1,9 @@
 """A link's analytics, as DESIGN shapes them: totals by day, referrer, country and device.
 
-One bounded read of the link's partition (click_store), then the shaping:
-referrers and countries are the top 20 plus `other`, and `other` is what the
-top 20 leave of the total, so each sums to `clicks`; days are the last year.
+One bounded read of the link's partition (clicks_table), then the shaping:
+referrers and countries are the top TOP plus `other`, and `other` is what the
+top leave of the total, so each sums to `clicks`; days are the last DAYS
+(relay.shortener.rules).
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from relay.shortener.click_store import ClickStore, Counters, LinkKey
+from relay.platform.clock import Clock
 from relay.shortener.clicks import DIRECT
-
-TOP = 20
-DAYS = 366
+from relay.shortener.clicks_table import ClicksTable, Counters, LinkKey
+from relay.shortener.links import Links
+from relay.shortener.models import Link
+from relay.shortener.rules import DAYS, TOP
 
 
 @dataclass(frozen=True)
 class Summary:
+    """A link's analytics, as DESIGN shapes them."""
+
     clicks: int
     referrers: dict[str, int]
     countries: dict[str, int]
@@ -46,8 +50,8 @@ def _referrers(counters: Counters) -> list[tuple[str, int]]:
     return _ranked(counts)
 
 
-def summary(store: ClickStore, code: str, generation: int, now_ms: int) -> Summary:
-    counters = store.read(LinkKey(code, generation))
+def summary(clicks: ClicksTable, code: str, generation: int, now_ms: int) -> Summary:
+    counters = clicks.read(LinkKey(code, generation))
     today = datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
     first_day = (today - timedelta(days=DAYS - 1)).isoformat()
     return Summary(
@@ -57,3 +61,17 @@ def summary(store: ClickStore, code: str, generation: int, now_ms: int) -> Summa
         daily=dict(sorted((d, n) for d, n in counters.days.items() if d >= first_day)),
         devices=dict(_ranked(counters.devices)),
     )
+
+
+class Analytics:
+    """GET /api/analytics/{code}: a link's summary, for whoever may read it."""
+
+    def __init__(self, links: Links, clicks: ClicksTable, clock: Clock) -> None:
+        self._links = links
+        self._clicks = clicks
+        self._clock = clock
+
+    def of(self, code: str, user_id: str | None) -> tuple[Link, Summary]:
+        """The link and its summary; anonymous links are public, owned ones their owner's."""
+        link = self._links.readable(code, user_id)
+        return link, summary(self._clicks, link.code, link.created_ms, self._clock.now_ms())

@@ -1,17 +1,12 @@
-"""Clicks: written by the redirect as one log line each, packed into batches, counted once.
-
-The redirect must not wait on the network to record a click, and must not lose one.
-So it writes a JSON line to its log (microseconds, no round trip); CloudWatch Logs
-keeps it and a subscription filter hands it to ClickShipper, which packs lines into
-batches on the click queue; ClickConsumer counts each batch once (counting.py). The
-figures behind this choice are in docs/decisions.md.
+"""Clicks after the redirect logged them (click_log.py): read back, packed into batches,
+counted once (counting.py).
 
 A batch is the unit of exactly-once counting: its id is a digest of its clicks' ids,
 and `pack` cuts the same lines into the same batches every time, so a delivery that
 is retried, or redriven from the dead-letter queue, produces batches the counter has
-already seen. The hot path does no parsing: referrer host and device class are
-worked out here, by the consumer, from the raw values the redirect logged, and every
-value that becomes a key is bounded in bytes and characters.
+already seen. Referrer host and device class are worked out here, by the consumer,
+from the raw values the redirect logged, and every value that becomes a key is
+bounded in bytes and characters (relay.shortener.rules).
 """
 
 from __future__ import annotations
@@ -19,23 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
+from relay.shortener.click_log import KIND
 from relay.shortener.codes import PLAUSIBLE
+from relay.shortener.rules import CLICKS_PER_BATCH, MAX_BATCH_BYTES, MAX_HEADER, MAX_HOST_BYTES
 
-KIND = "click"
-MAX_HEADER = 512
-MAX_HOST_BYTES = 100  # a referrer host kept longer than this is cut at a label boundary
-CLICKS_PER_BATCH = 100
 DIRECT = "direct"  # the referrer of a click that names none
-# Well under SQS's message limit (256 KiB, the older and smaller of its limits), so a
-# batch of them can be cut to fit a request too (see shipping.py).
-MAX_BATCH_BYTES = 64 * 1024
-CACHE_ANSWERS = frozenset({"hit", "miss", "down", ""})
 
 
 @dataclass(frozen=True)
@@ -67,6 +54,7 @@ class Batch:
         return cls(digest[:32], members)
 
     def body(self) -> str:
+        """The batch as a click queue message (`unpack` reads it back)."""
         return f'{{"batch":"{self.id}","clicks":[{",".join(map(_serialized, self.clicks))}]}}'
 
     def halves(self) -> tuple[Batch, Batch]:
@@ -76,48 +64,6 @@ class Batch:
             Batch(f"{self.id}.0", self.clicks[:middle]),
             Batch(f"{self.id}.1", self.clicks[middle:]),
         )
-
-
-def _stdout(line: str) -> None:
-    # Looked up per call: Lambda's runtime (and the local stack) may swap sys.stdout.
-    sys.stdout.write(line)
-    sys.stdout.flush()
-
-
-class ClickLog:
-    """Where the redirect records a click: one structured line on the function's log.
-
-    `country` comes from a source clients cannot set (the redirect decides which),
-    "" when there is none. `cache` says how the redirect's cache answered (hit, miss,
-    down): metric filters in the template count it from the same line, at no cost
-    per request.
-    """
-
-    def __init__(self, write: Callable[[str], None] = _stdout) -> None:
-        self._write = write
-
-    def record(
-        self,
-        code: str,
-        generation: int,
-        now_ms: int,
-        headers: dict[str, str],
-        *,
-        country: str = "",
-        cache: str = "",
-    ) -> None:
-        line = {
-            "kind": KIND,
-            "id": secrets.token_hex(16),
-            "code": code,
-            "gen": generation,
-            "ts": now_ms,
-            "referer": headers.get("referer", "")[:MAX_HEADER],
-            "ua": headers.get("user-agent", "")[:MAX_HEADER],
-            "country": country[:2],
-            "cache": cache if cache in CACHE_ANSWERS else "",
-        }
-        self._write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
 _ID = re.compile(r"[0-9a-f]{32}")

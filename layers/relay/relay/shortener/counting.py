@@ -15,20 +15,21 @@ derived from its id, so the same batch is always cut the same way and a
 redelivery finds the halves' markers). A single click DynamoDB refuses is set
 aside, logged and counted in a metric, and the rest are counted. When another
 consumer wrote the same item at the same moment, the transaction is retried
-after a short random pause.
+after a short random pause (the storage kit's back-off, CONFLICT_RETRIES times).
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from relay.shortener.click_store import (
+from relay.platform.dynamo import Backoff
+from relay.shortener.clicks import Batch, Click, country, device_class, referrer_host
+from relay.shortener.clicks_table import (
     MAX_TRANSACTION_ITEMS,
     AlreadyCounted,
-    ClickStore,
+    ClicksTable,
     Conflict,
     Increments,
     LinkKey,
@@ -36,15 +37,8 @@ from relay.shortener.click_store import (
     Referrers,
     Refused,
 )
-from relay.shortener.clicks import Batch, Click, country, device_class, referrer_host
+from relay.shortener.rules import CONFLICT_RETRIES, FIRST_PAUSE_S, MAX_PAUSE_S
 from relay.shortener.topk import TopK
-
-# A hot link's month item is written by every consumer at once; with the consumer's
-# concurrency capped (template: ClickConsumerConcurrency) eight tries spread over
-# up to ~2.5 s let each writer through before the message would go back to the queue.
-CONFLICT_RETRIES = 8
-FIRST_PAUSE_S = 0.01
-MAX_PAUSE_S = 1.0
 
 
 @dataclass
@@ -87,14 +81,15 @@ def _clicks(batches: Sequence[Batch]) -> int:
 class ClickCounter:
     def __init__(
         self,
-        store: ClickStore,
+        store: ClicksTable,
         now_ms: Callable[[], int],
         pause: Callable[[float], None],
         on_set_aside: Callable[[Click, str], None] = lambda click, reason: None,
     ) -> None:
         self._store = store
         self._now_ms = now_ms
-        self._pause = pause  # waits between conflict retries; the tests pass a recorder
+        # Waits between conflict retries (`pause`: time.sleep; the tests pass a recorder).
+        self._backoff = Backoff(sleep=pause, base_s=FIRST_PAUSE_S, cap_s=MAX_PAUSE_S)
         self._on_set_aside = on_set_aside
 
     def count(self, batches: Sequence[Batch]) -> Outcome:
@@ -121,8 +116,7 @@ class ClickCounter:
                     raise
                 # Another consumer wrote the same item: back off with full jitter, so
                 # the writers of a hot link spread out, then read again.
-                ceiling = min(MAX_PAUSE_S, FIRST_PAUSE_S * 2**attempt)
-                self._pause(random.uniform(FIRST_PAUSE_S / 2, ceiling))  # noqa: S311
+                self._backoff.pause(attempt)
                 continue
             except Refused as refusal:
                 if len(batches) == 1 and len(batches[0].clicks) == 1:

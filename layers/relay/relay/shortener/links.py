@@ -22,24 +22,18 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from relay.platform.clock import Clock, SystemClock, parse_iso
 from relay.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from relay.shortener import codes
-from relay.shortener.models import Link, Shortened, ShortenRequest
-from relay.shortener.store import (
-    BadCursor,
+from relay.shortener.links_table import (
     CodeTaken,
     Contention,
     DedupRace,
-    LinkStore,
+    LinksTable,
     Missing,
     NotOwned,
 )
+from relay.shortener.models import Link, Shortened, ShortenRequest
+from relay.shortener.rules import MAX_ATTEMPTS, MAX_EXPIRY_MS, MAX_PAGE, MAX_URL_LENGTH
 
 __all__ = ["Links", "ShortenRequest", "Shortened", "check_url"]
-
-MAX_URL_LENGTH = 2048
-# At the seed's five-year load 5.2 % of the code space is used: eight collisions in a
-# row then happen once in 2e10 shortenings (docs/decisions.md).
-MAX_ATTEMPTS = 8
-MAX_PAGE = 100
 
 # Everything printable in ASCII stays as the client wrote it; only what a Location
 # header cannot carry is percent-encoded.
@@ -48,8 +42,6 @@ _ASCII_PRINTABLE = "".join(chr(i) for i in range(33, 127))
 # controls and spaces refused before). `%`: a percent-encoded host is decoded by browsers
 # and by nothing else, which makes it a disguise; refused rather than guessed at.
 _FORBIDDEN_IN_HOST = frozenset('#%/:<>?@[\\]^|"{}`\x7f')
-# The latest expiry that still has a four-digit year (9999-12-31T23:59:59Z).
-MAX_EXPIRY_MS = 253_402_300_799_000
 
 
 class LinkCache(Protocol):
@@ -178,7 +170,7 @@ def _unknown(code: str) -> NotFound:
 
 class Links:
     def __init__(
-        self, store: LinkStore, clock: Clock | None = None, cache: LinkCache | None = None
+        self, store: LinksTable, clock: Clock | None = None, cache: LinkCache | None = None
     ) -> None:
         self._store = store
         self._clock = clock or SystemClock()
@@ -273,12 +265,9 @@ class Links:
             self._cache.forget(code)
 
     def list(self, owner: str, limit: int, cursor: str | None) -> tuple[list[Link], str | None]:
+        """A page of the owner's links, newest first; a cursor made for anyone else's
+        links, or not made here, is a 400 (`invalid_cursor`)."""
         if not 1 <= limit <= MAX_PAGE:
             raise Invalid(f"limit: between 1 and {MAX_PAGE}.", code="invalid_limit")
-        try:
-            page = self._store.by_owner(owner, limit, cursor or None)
-        except BadCursor:
-            raise Invalid(
-                "cursor: not a cursor this API gave you.", code="invalid_cursor"
-            ) from None
+        page = self._store.by_owner(owner, limit, cursor or None)
         return page.links, page.next_cursor

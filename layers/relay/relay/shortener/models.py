@@ -1,7 +1,7 @@
 """The shortener's entities: a link, what a caller asks to shorten, and what came of it.
 
 Plain dataclasses, beside the logic that uses them and apart from storage: the
-links table (store.py) turns items into these, the HTTP shapes (schemas.py) turn
+links table (links_table.py) turns items into these, the HTTP shapes (schemas.py) turn
 these into JSON, and neither knows the other. Importing this module costs nothing,
 so the redirect's hot path can use `Link` without loading the store.
 """

@@ -6,39 +6,35 @@ cache; an unknown code is cached too (negative caching), so a scan of random cod
 cannot hammer the table. When Redis is down, redirects are served from DynamoDB.
 
 A cached link carries the time it was read from DynamoDB, and is served for at most
-MAX_AGE_MS after that: the entry's TTL is the same minute, and an entry the clock
-finds older is read again. A delete takes the link out of the cache at once; when
-it cannot (Redis unreachable at that moment), the link still stops redirecting
-within that minute, whatever the cache holds.
+CACHE_TTL_S after that (relay.shortener.rules): the entry's TTL is the same, and an
+entry the clock finds older is read again. A delete takes the link out of the cache
+at once; when it cannot (Redis unreachable at that moment), the link still stops
+redirecting within CACHE_TTL_S, whatever the cache holds.
 
-This module must stay cheap to import: the link store (and with it botocore) is
-loaded only on a cache miss, so a warm cache means no boto3 on the cold start.
+This module must stay cheap to import: the links table (and with it botocore) is
+handed in as a `LinkReader` that the service makes on the first cache miss, so a
+warm cache means no boto3 on the cold start.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock, SystemClock
 from relay.platform.errors import Gone, NotFound
-from relay.platform.ratelimit import RateLimiter, rule
+from relay.platform.ratelimit import RateLimiter, Rule, guard, rule
 from relay.shortener import codes
-from relay.shortener.clicks import ClickLog
+from relay.shortener.click_log import ClickLog
+from relay.shortener.rules import CACHE_TTL_S, NEGATIVE_TTL_S
 
 if TYPE_CHECKING:
     import redis
 
     from relay.shortener.models import Link
-    from relay.shortener.store import LinkStore
 
-# The most a cached link may lag behind DynamoDB: how long a delete whose invalidation
-# was lost keeps redirecting. Refilling a hot code once a minute costs one read.
-CACHE_TTL_S = 60
 MAX_AGE_MS = CACHE_TTL_S * 1000
-NEGATIVE_TTL_S = 60
 _MISSING = b"-"
 
 
@@ -79,11 +75,19 @@ def _country(value: str) -> str:
     return value.upper() if len(value) == 2 and value.isascii() and value.isalpha() else ""
 
 
-@functools.cache
-def _default_store() -> LinkStore:
-    from relay.shortener.store import LinkStore
+class LinkReader(Protocol):
+    """Where a cache miss reads a link (relay.shortener.links_table.LinksTable)."""
 
-    return LinkStore()
+    def get(self, code: str) -> Link | None: ...
+
+
+def _rule() -> Rule:
+    """The per-IP rule relay.platform.ratelimit.GUARDS sets on the redirect's routes (GET and
+    HEAD alike), applied here in the same Redis call as the cache lookup."""
+    limits = guard("GET /{code}")
+    if limits is None or limits.anonymous is None:
+        raise LookupError("GUARDS names no per-IP rule for GET /{code}")
+    return rule(limits.anonymous)
 
 
 class LinkCache:
@@ -127,17 +131,17 @@ class Redirects:
         client: redis.Redis,
         gate: RedisGate,
         clicks: ClickLog,
-        clock: Clock | None = None,
-        store: LinkStore | None = None,
+        clock: Clock,
+        store: LinkReader,
         *,
         trust_country: bool = False,
     ) -> None:
         self._gate = gate
         self._clicks = clicks
-        self._clock = clock or SystemClock()
+        self._clock = clock
         self._cache = LinkCache(client, gate, self._clock)
         self._limiter = RateLimiter(client, self._clock)
-        self._rule = rule("redirect-ip")
+        self._rule = _rule()
         self._store = store
         # CloudFront-Viewer-Country is a header like any other unless CloudFront sets it.
         self._trust_country = trust_country
@@ -166,7 +170,7 @@ class Redirects:
         if entry is not None:
             status, expires_ms, generation, long_url = entry
         else:
-            link = (self._store or _default_store()).get(code)
+            link = self._store.get(code)
             if decision is not None:
                 answer = "miss"
                 self._cache.fill(code, link, now, replace=cached is not None)

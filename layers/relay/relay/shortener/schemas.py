@@ -2,19 +2,28 @@
 
 Pydantic models here are the API contract: Powertools validates request bodies
 against them (a wrong shape is a 400 naming the field) and documents them in
-docs/openapi.json. The redirect does not import this module: pydantic has no place
-on its hot path.
+docs/openapi.json. The redirect skips the resolver, so its entry is written out
+here (REDIRECT_PATHS); the redirect itself does not import this module: pydantic
+has no place on its hot path.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from relay.platform.clock import iso
-from relay.platform.schemas import Camel, CamelBody
+from relay.platform.schemas import Camel, CamelBody, rate_limit_headers
 from relay.shortener.models import ShortenRequest
+from relay.shortener.rules import (
+    CACHE_CONTROL,
+    CODE_PATTERN,
+    CUSTOM_CODE_CHARS,
+    CUSTOM_CODE_MAX,
+    CUSTOM_CODE_MIN,
+    MAX_URL_LENGTH,
+)
 
 if TYPE_CHECKING:
     from relay.shortener.analytics import Summary
@@ -26,20 +35,22 @@ class ShortenBody(CamelBody):
     # checks it, so that a wrong value is a 400 with its own code (url_too_long, ...).
     long_url: str = Field(
         description=(
-            "The http or https URL to shorten, at most 2048 characters; no user name or "
-            "password, and not a link to this shortener. International hosts are read as "
-            "browsers read them (UTS #46)."
+            f"The http or https URL to shorten, at most {MAX_URL_LENGTH} characters; no user "
+            "name or password, and not a link to this shortener. International hosts are "
+            "read as browsers read them (UTS #46)."
         ),
         json_schema_extra={
             "format": "uri",
-            "maxLength": 2048,
+            "maxLength": MAX_URL_LENGTH,
             "examples": ["https://example.com/articles/serverless"],
         },
     )
     custom_code: str | None = Field(
         default=None,
-        description="4 to 32 of [A-Za-z0-9_-]; needs a token.",
-        json_schema_extra={"pattern": "^[A-Za-z0-9_-]{4,32}$"},
+        description=(
+            f"{CUSTOM_CODE_MIN} to {CUSTOM_CODE_MAX} of [{CUSTOM_CODE_CHARS}]; needs a token."
+        ),
+        json_schema_extra={"pattern": f"^{CODE_PATTERN}$"},
     )
     expires_at: str | None = Field(
         default=None,
@@ -99,3 +110,55 @@ class AnalyticsOut(Camel):
             daily=summary.daily,
             devices=summary.devices,
         )
+
+
+def _redirect_operation(method: str) -> dict[str, Any]:
+    """The OpenAPI operation of GET or HEAD /{code}: a HEAD answers what a GET would,
+    without a body and without counting a click."""
+    limits = rate_limit_headers()
+    moved = {
+        "Location": {"required": True, "schema": {"type": "string"}},
+        "Cache-Control": {"required": True, "schema": {"type": "string"}},
+        **limits,
+    }
+    error = (
+        {}
+        if method == "head"
+        else {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        }
+    )
+    return {
+        "summary": "Follow a short link" if method == "get" else "Check a short link (no click)",
+        "operationId": "redirect" if method == "get" else "redirect_head",
+        "parameters": [
+            {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "responses": {
+            "301": {
+                "description": f"To the long URL (Cache-Control: {CACHE_CONTROL[301]})",
+                "headers": moved,
+            },
+            "302": {
+                "description": (
+                    f"To the long URL, for links made with redirectType 302 "
+                    f"(Cache-Control: {CACHE_CONTROL[302]})"
+                ),
+                "headers": moved,
+            },
+            "404": {"description": "Unknown code", "headers": limits, **error},
+            "410": {"description": "Expired link", "headers": limits, **error},
+            "429": {
+                "description": "Rate limited; see Retry-After and RateLimit-*",
+                "headers": rate_limit_headers(retry_after=True),
+                **error,
+            },
+        },
+    }
+
+
+# The redirect's path in docs/openapi.json (functions/redirect serves it without the
+# resolver; relay_local.openapi merges it).
+REDIRECT_PATHS = {
+    "/{code}": {"get": _redirect_operation("get"), "head": _redirect_operation("head")}
+}

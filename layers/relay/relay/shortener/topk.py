@@ -1,13 +1,13 @@
 """The top referrers of a link in bounded space: the Space-Saving summary (Metwally,
 Agrawal and El Abbadi, 2005).
 
-At most CAPACITY hosts are tracked. A host already tracked adds to its count; a new
-host takes a free slot, or else the slot of the host with the smallest count,
-starting from that count (which becomes its `error`, the most it may be
-overcounted by). Any host with more than total / CAPACITY clicks is guaranteed a
+At most CAPACITY hosts (rules.TOPK_CAPACITY) are tracked. A host already tracked adds
+to its count; a new host takes a free slot, or else the slot of the host with the
+smallest count, starting from that count (which becomes its `error`, the most it may
+be overcounted by). Any host with more than total / CAPACITY clicks is guaranteed a
 slot, so spraying random referrers cannot hide a real top referrer; what a host is
 shown with is its guaranteed count (`count - error`), never more than it had, so the
-top 20 plus `other` still sum to the total. docs/decisions.md has the reasoning.
+top referrers plus `other` still sum to the total. docs/decisions.md has the reasoning.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-CAPACITY = 50
+from relay.shortener.rules import TOPK_CAPACITY as CAPACITY
 
 
 @dataclass

@@ -1,47 +1,41 @@
-"""The connections table: who is connected where. Nobody else builds its keys.
+"""ChatConnectionsTable: who is connected where. Nobody else builds its keys.
 
 Two kinds of item under `pk`:
 - `CONN#<connectionId>`: the user behind a connection;
 - `USER#<userId>`: the set of that user's connection ids, so that the connections
   of a whole group are read with BatchGetItem, 100 users a call, instead of one
   index query per member (docs/decisions.md, "Chat connections").
-Both carry `ttl`: API Gateway closes every connection after two hours, so an item a
-lost `$disconnect` left behind disappears by itself; a stale id found before then
-answers GoneException and is removed (`remove`). This table, not Redis, is what
-delivery reads: a Redis outage must not stop messages.
+Both carry `ttl` (CONNECTION_TTL_S): API Gateway closes every connection after two
+hours, so an item a lost `$disconnect` left behind disappears by itself; a stale id
+found before then answers GoneException and is removed (`remove`). This table, not
+Redis, is what delivery reads: a Redis outage must not stop messages.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from relay.chat.models import Connection
-
-# API Gateway's maximum connection duration, and a margin.
-CONNECTION_TTL_S = 2 * 3600 + 600
-_BATCH_GET = 100
+from relay.chat.rules import CONNECTION_TTL_S
+from relay.platform.dynamo import Item, batch_get, n, s
 
 
-def _conn_key(connection_id: str) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": f"CONN#{connection_id}"}}
+def _conn_key(connection_id: str) -> Item:
+    return {"pk": s(f"CONN#{connection_id}")}
 
 
-def _user_key(user_id: str) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": f"USER#{user_id}"}}
+def _user_key(user_id: str) -> Item:
+    return {"pk": s(f"USER#{user_id}")}
 
 
-class ConnectionStore:
-    def __init__(
-        self, client: Any, table: str, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
+class ChatConnectionsTable:
+    def __init__(self, client: Any, table: str) -> None:
         self._db = client
         self._table = table
-        self._sleep = sleep
 
     def add(self, connection: Connection, now_ms: int) -> None:
-        expires = {"N": str(now_ms // 1000 + CONNECTION_TTL_S)}
+        expires = n(now_ms // 1000 + CONNECTION_TTL_S)
         self._db.transact_write_items(
             TransactItems=[
                 {
@@ -49,8 +43,8 @@ class ConnectionStore:
                         "TableName": self._table,
                         "Item": {
                             **_conn_key(connection.connection_id),
-                            "userId": {"S": connection.user_id},
-                            "connectedMs": {"N": str(now_ms)},
+                            "userId": s(connection.user_id),
+                            "connectedMs": n(now_ms),
                             "ttl": expires,
                         },
                     }
@@ -86,30 +80,16 @@ class ConnectionStore:
             ]
         )
 
-    def user_of(self, connection_id: str) -> str | None:
-        item = self._db.get_item(TableName=self._table, Key=_conn_key(connection_id)).get("Item")
-        return str(item["userId"]["S"]) if item else None
-
     def of_users(self, user_ids: Iterable[str]) -> dict[str, list[str]]:
         """Each user's connection ids (users with none are absent)."""
-        ids = list(dict.fromkeys(user_ids))
-        out: dict[str, list[str]] = {}
-        for start in range(0, len(ids), _BATCH_GET):
-            pending: dict[str, Any] = {
-                self._table: {
-                    "Keys": [_user_key(u) for u in ids[start : start + _BATCH_GET]],
-                    "ProjectionExpression": "pk, connections",
-                }
-            }
-            pause = 0.02
-            while pending:
-                answer = self._db.batch_get_item(RequestItems=pending)
-                for item in answer.get("Responses", {}).get(self._table, []):
-                    connections = item.get("connections", {}).get("SS", [])
-                    if connections:
-                        out[item["pk"]["S"].removeprefix("USER#")] = sorted(connections)
-                pending = answer.get("UnprocessedKeys") or {}
-                if pending:
-                    self._sleep(pause)
-                    pause = min(1.0, pause * 2)
-        return out
+        keys = [_user_key(user) for user in dict.fromkeys(user_ids)]
+        found = batch_get(
+            self._db,
+            {self._table: keys},
+            options={self._table: {"ProjectionExpression": "pk, connections"}},
+        )
+        return {
+            item["pk"]["S"].removeprefix("USER#"): sorted(item["connections"]["SS"])
+            for item in found[self._table]
+            if item.get("connections", {}).get("SS")
+        }

@@ -14,11 +14,11 @@ clicks of one link in one delivery are one write:
 
 A batch that was counted leaves `BATCH#<id>`, written in the same transaction as
 its counters on condition that it is new: that is what makes counting
-exactly-once. Markers expire after two weeks, longer than any message lives.
+exactly-once. Markers expire after MARKER_TTL_S, longer than any message lives.
 
-Counter names are chosen at run time (a device class, a country), which PynamoDB
-models cannot declare, so the store speaks DynamoDB's own API through PynamoDB's
-connection.
+A thin store over boto3's low-level client (relay.platform.dynamo): counter names
+are chosen at run time (a device class, a country), which DynamoDB's own API takes
+as they come.
 """
 
 from __future__ import annotations
@@ -28,17 +28,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pynamodb.connection import Connection
 
+from relay.platform.dynamo import (
+    CONDITION_FAILED,
+    TRANSACTION_CONFLICT,
+    Item,
+    add_counts,
+    batch_get,
+    cancellation_reasons,
+    n,
+    s,
+)
 from relay.shortener.clicks import DIRECT
+from relay.shortener.rules import MARKER_TTL_S
 from relay.shortener.topk import TopK
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
-MARKER_TTL_S = 14 * 86_400  # longer than any SQS retention: a redelivery always finds it
 
 
 @dataclass(frozen=True, order=True)
 class LinkKey:
+    """Whose clicks: a code and its generation (a code deleted and claimed again starts
+    from zero)."""
+
     code: str
     generation: int
 
@@ -63,7 +75,7 @@ class Increments:
 
     @property
     def hosts(self) -> dict[str, int]:
-        return {host: n for host, n in self.referrers.items() if host != DIRECT}
+        return {host: count for host, count in self.referrers.items() if host != DIRECT}
 
 
 @dataclass(frozen=True)
@@ -106,60 +118,39 @@ def link_partition(link: LinkKey) -> str:
     return f"LINK#{link.code}#{link.generation}"
 
 
-def _key(month: MonthKey) -> dict[str, dict[str, str]]:
-    return {"pk": _s(link_partition(month.link)), "sk": _s(f"MONTH#{month.month}")}
+def _key(month: MonthKey) -> Item:
+    return {"pk": s(link_partition(month.link)), "sk": s(f"MONTH#{month.month}")}
 
 
-def _s(text: str) -> dict[str, str]:
-    return {"S": text}
+def _add(into: dict[str, int], name: str, count: int) -> None:
+    into[name] = into.get(name, 0) + count
 
 
-def _n(number: int) -> dict[str, str]:
-    return {"N": str(number)}
+class ClicksTable:
+    """The clicks table, handed its client and name (tests pass moto's, the local stack its own)."""
 
-
-def _add(into: dict[str, int], name: str, n: int) -> None:
-    into[name] = into.get(name, 0) + n
-
-
-class ClickStore:
-    def __init__(self, table: str, region: str, host: str | None = None) -> None:
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
         self.table = table
-        self._connection = Connection(region=region, host=host)
-
-    @classmethod
-    def from_settings(cls) -> ClickStore:
-        """The deployment's clicks table, as the template names it."""
-        from relay.platform.config import settings
-
-        conf = settings()
-        return cls(conf.clicks_table, conf.aws_region, conf.aws_endpoint_url)
-
-    @property
-    def _client(self) -> Any:
-        return self._connection.client
 
     def referrers(self, months: Iterable[MonthKey]) -> dict[MonthKey, Referrers]:
         """The referrer summaries of these months, read consistently (a write follows)."""
         wanted = {(link_partition(m.link), f"MONTH#{m.month}"): m for m in months}
         found = {month: Referrers(TopK(), 0) for month in wanted.values()}
-        keys = [_key(month) for month in wanted.values()]
-        while keys:
-            request = {
+        items = batch_get(
+            self.client,
+            {self.table: [_key(month) for month in wanted.values()]},
+            options={
                 self.table: {
-                    "Keys": keys[:100],
                     "ConsistentRead": True,
                     "ProjectionExpression": "pk, sk, refs, version",
                 }
-            }
-            keys = keys[100:]
-            while request:
-                answer = self._client.batch_get_item(RequestItems=request)
-                for item in answer.get("Responses", {}).get(self.table, []):
-                    top = TopK.loads(item.get("refs", {}).get("S", ""))
-                    version = int(item.get("version", {}).get("N", "0"))
-                    found[wanted[item["pk"]["S"], item["sk"]["S"]]] = Referrers(top, version)
-                request = answer.get("UnprocessedKeys") or {}
+            },
+        )
+        for item in items[self.table]:
+            top = TopK.loads(item.get("refs", {}).get("S", ""))
+            version = int(item.get("version", {}).get("N", "0"))
+            found[wanted[item["pk"]["S"], item["sk"]["S"]]] = Referrers(top, version)
         return found
 
     def add(
@@ -180,9 +171,9 @@ class ClickStore:
                 "Put": {
                     "TableName": self.table,
                     "Item": {
-                        "pk": _s(f"BATCH#{batch_id}"),
-                        "sk": _s("-"),
-                        "ttl": _n(now_ms // 1000 + MARKER_TTL_S),
+                        "pk": s(f"BATCH#{batch_id}"),
+                        "sk": s("-"),
+                        "ttl": n(now_ms // 1000 + MARKER_TTL_S),
                     },
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
@@ -192,7 +183,7 @@ class ClickStore:
         for month, adds in sorted(increments.items()):
             items.append({"Update": self._update(month, adds, referrers.get(month))})
         try:
-            self._client.transact_write_items(TransactItems=items)
+            self.client.transact_write_items(TransactItems=items)
         except ClientError as error:
             raise _translated(error, batch_ids) from error
 
@@ -200,31 +191,23 @@ class ClickStore:
         self, month: MonthKey, adds: Increments, refs: tuple[Referrers, TopK] | None
     ) -> dict[str, Any]:
         counters = {"clicks": adds.total}
-        counters.update({f"t_{day}": n for day, n in adds.days.items()})
-        counters.update({f"d_{name}": n for name, n in adds.devices.items()})
-        counters.update({f"c_{name}": n for name, n in adds.countries.items()})
+        counters.update({f"t_{day}": count for day, count in adds.days.items()})
+        counters.update({f"d_{name}": count for name, count in adds.devices.items()})
+        counters.update({f"c_{name}": count for name, count in adds.countries.items()})
         if adds.referrers.get(DIRECT):
             counters["r_direct"] = adds.referrers[DIRECT]
-        ordered = sorted(counters)
-        names = {f"#a{i}": name for i, name in enumerate(ordered)}
-        values = {f":a{i}": _n(counters[name]) for i, name in enumerate(ordered)}
-        update: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": _key(month),
-            "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(ordered))),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
+        update = add_counts(self.table, _key(month), counters)
         if refs is not None:
             before, after = refs
+            values = update["ExpressionAttributeValues"]
             update["UpdateExpression"] += " SET refs = :refs, version = :next"
-            values[":refs"] = _s(after.dumps())
-            values[":next"] = _n(before.version + 1)
+            values[":refs"] = s(after.dumps())
+            values[":next"] = n(before.version + 1)
             if before.version == 0:
                 update["ConditionExpression"] = "attribute_not_exists(version)"
             else:
                 update["ConditionExpression"] = "version = :read"
-                values[":read"] = _n(before.version)
+                values[":read"] = n(before.version)
         return update
 
     def read(self, link: LinkKey) -> Counters:
@@ -238,10 +221,10 @@ class ClickStore:
         request: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": _s(link_partition(link))},
+            "ExpressionAttributeValues": {":pk": s(link_partition(link))},
         }
         while True:
-            page = self._client.query(**request)
+            page = self.client.query(**request)
             for item in page.get("Items", []):
                 month = item["sk"]["S"].removeprefix("MONTH#")
                 for name, value in item.items():
@@ -256,8 +239,8 @@ class ClickStore:
                     elif name.startswith("c_"):
                         _add(countries, name[2:], int(value["N"]))
                     elif name == "refs":
-                        for host, n in TopK.loads(value["S"]).guaranteed().items():
-                            _add(referrers, host, n)
+                        for host, count in TopK.loads(value["S"]).guaranteed().items():
+                            _add(referrers, host, count)
             if "LastEvaluatedKey" not in page:
                 break
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -265,16 +248,17 @@ class ClickStore:
 
 
 def _translated(error: ClientError, batch_ids: list[str]) -> Exception:
-    code = error.response.get("Error", {}).get("Code", "")
-    if code == "ValidationException":
+    """What a failed transaction means: a batch counted before (its marker's condition
+    failed), a conflict worth another read and try, or a write DynamoDB refuses."""
+    if error.response.get("Error", {}).get("Code") == "ValidationException":
         return Refused(str(error))
-    if code != "TransactionCanceledException":
+    reasons = cancellation_reasons(error)
+    if not reasons:
         return error
-    reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-    for index, batch_id in enumerate(batch_ids):
-        if index < len(reasons) and reasons[index] == "ConditionalCheckFailed":
+    for batch_id, reason in zip(batch_ids, reasons, strict=False):
+        if reason == CONDITION_FAILED:
             return AlreadyCounted(batch_id)
-    if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+    if CONDITION_FAILED in reasons or TRANSACTION_CONFLICT in reasons:
         return Conflict()
     if "ValidationError" in reasons:
         return Refused(str(error))

@@ -1,0 +1,92 @@
+"""MessagesTable: every message, under `conversationId` and `seq` (a number), so history
+is one query in either direction. Nobody else builds its items.
+
+A message is put only as part of the transaction that allocates its seq
+(relay.chat.ordering), on the condition that the seq is free: `put` hands out that
+transaction's entry rather than writing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from relay.chat.models import Message
+from relay.platform.dynamo import Item, n, s
+
+
+def _message(item: Item) -> Message:
+    return Message(
+        conversation_id=item["conversationId"]["S"],
+        message_id=item["messageId"]["S"],
+        seq=int(item["seq"]["N"]),
+        sender_id=item["senderId"]["S"],
+        content=item["content"]["S"],
+        timestamp_ms=int(item["ts"]["N"]),
+        attachments=tuple(a["S"] for a in item.get("attachments", {}).get("L", [])),
+        client_message_id=item["clientMessageId"]["S"] if "clientMessageId" in item else None,
+    )
+
+
+class MessagesTable:
+    def __init__(self, client: Any, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    def put(self, message: Message) -> dict[str, Any]:
+        """The TransactWriteItems entry that stores `message` at its seq, if that is free."""
+        item: Item = {
+            "conversationId": s(message.conversation_id),
+            "seq": n(message.seq),
+            "messageId": s(message.message_id),
+            "senderId": s(message.sender_id),
+            "content": s(message.content),
+            "ts": n(message.timestamp_ms),
+        }
+        if message.attachments:
+            item["attachments"] = {"L": [s(a) for a in message.attachments]}
+        if message.client_message_id:
+            item["clientMessageId"] = s(message.client_message_id)
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(seq)",
+            }
+        }
+
+    def get(self, conversation_id: str, seq: int) -> Message | None:
+        answer = self._db.get_item(
+            TableName=self._table,
+            Key={"conversationId": s(conversation_id), "seq": n(seq)},
+            ConsistentRead=True,
+        )
+        item = answer.get("Item")
+        return _message(item) if item else None
+
+    def history(self, conversation_id: str, before: int | None, limit: int) -> list[Message]:
+        """Up to `limit` messages below seq `before` (or the newest), oldest first."""
+        values: dict[str, Any] = {":c": s(conversation_id)}
+        condition = "conversationId = :c"
+        if before is not None:
+            condition += " AND seq < :before"
+            values[":before"] = n(before)
+        answer = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [_message(item) for item in reversed(answer.get("Items", []))]
+
+    def after(self, conversation_id: str, seq: int, limit: int) -> list[Message]:
+        """Up to `limit` messages above seq, oldest first (what a member has not read)."""
+        answer = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression="conversationId = :c AND seq > :seq",
+            ExpressionAttributeValues={":c": s(conversation_id), ":seq": n(seq)},
+            ScanIndexForward=True,
+            Limit=limit,
+            ConsistentRead=True,
+        )
+        return [_message(item) for item in answer.get("Items", [])]
