@@ -86,13 +86,8 @@ class ProfileOut(Camel):
 
     @classmethod
     def of(cls, profile: Profile, followed_by_me: bool) -> ProfileOut:
-        return cls(
-            user_id=profile.user_id,
-            followers=profile.followers,
-            following=profile.following,
-            posts=profile.posts,
-            followed_by_me=followed_by_me,
-        )
+        # The profile's counters; whether they are a celebrity is not the API's to show.
+        return cls(**vars(profile), followed_by_me=followed_by_me)
 
 
 class CommentOut(Camel):
