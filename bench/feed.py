@@ -68,12 +68,13 @@ def run() -> PartResult:
     from moto import mock_aws
 
     from bench.common import TEMPLATE
-    from relay.feed import fanout as fanout_module
+    from relay.feed import rules as feed_rules
     from relay.feed.fanout import FanOut
     from relay.feed.feed import Feed
+    from relay.feed.models import Post
     from relay.feed.rules import Rules
-    from relay.feed.store import FeedStore, Post
-    from relay.feed.timeline import TimelineCache
+    from relay.feed.service import tables
+    from relay.feed.timeline_cache import TimelineCache
     from relay.platform.cache import RedisGate
     from relay_local.state.provision import create_with_clients
     from relay_local.template.build import build_model
@@ -90,7 +91,7 @@ def run() -> PartResult:
         create_with_clients(
             build_model(TEMPLATE, moto_url="http://127.0.0.1:1"), dynamodb, boto3.client("sqs")
         )
-        store = FeedStore(client=dynamodb)
+        store = tables(dynamodb)
 
         # (a) fan-out
         followers = [f"follower{n:05d}" for n in range(FOLLOWERS)]
@@ -100,7 +101,7 @@ def run() -> PartResult:
                 f"feed:tl:{follower}", {f"{NOW_MS - n:013d}aaaaaaaaaa": 0 for n in range(100)}
             )
         pipe.execute()
-        page = fanout_module.FOLLOWER_PAGE
+        page = feed_rules.FOLLOWER_PAGE
         chunks = [followers[i : i + page] for i in range(0, FOLLOWERS, page)]
         # Filling 10,000 keys leaves the server rehashing its keyspace for a while, which
         # the first fan-outs would pay for; a live server is past that.
@@ -150,7 +151,7 @@ def run() -> PartResult:
                     ]
                 }
             )
-        consumer = FanOut(store, cache, rules)
+        consumer = FanOut(store, cache, RedisGate(), rules)
         post = Post(f"{NOW_MS + 999:013d}cccccccccc", "author", "bench", [], NOW_MS + 999)
         started = time.perf_counter()
         outcome = consumer.created(post)
@@ -170,7 +171,7 @@ def run() -> PartResult:
         celebrity_rules = Rules(celebrity_threshold=3, timeline_length=800, inactive_after_s=3600)
         cache = TimelineCache(client, keep=800, ttl_s=3600)
         feed = Feed(store, cache, RedisGate(), celebrity_rules)
-        consumer = FanOut(store, cache, celebrity_rules)
+        consumer = FanOut(store, cache, feed.gate, celebrity_rules)
         stars = [f"star{n}" for n in range(5)]
         plain = [f"plain{n:02d}" for n in range(50)]
         for star in stars:
@@ -184,7 +185,7 @@ def run() -> PartResult:
             for author in plain + stars:
                 now += 1
                 made = Post(f"{now:013d}dddddddd{n:02d}", author, f"post {n}", [], now)
-                store.create_post(made)
+                feed.publish(made)
                 consumer.created(made)
         feed.read("reader", 20, None)  # celebrity caches warm
         latencies = []

@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from redis.exceptions import RedisError
 
+from relay.feed.posts_table import post_of
 from relay.feed.service import fan_out
-from relay.feed.store import post_of
 from relay.platform.observability import logger, metrics
 
 

@@ -12,12 +12,13 @@ from unittest.mock import ANY
 import pytest
 import redis
 
-from relay.feed import fanout as fanout_module
+from relay.feed import rules as feed_rules
 from relay.feed.fanout import FanOut
 from relay.feed.feed import Feed
 from relay.feed.rules import Rules
-from relay.feed.store import FeedStore
-from relay.feed.timeline import TimelineCache
+from relay.feed.service import tables
+from relay.feed.tables import Tables
+from relay.feed.timeline_cache import TimelineCache
 from relay.platform.cache import RedisGate
 from relay.platform.errors import NotFound
 from tests.support.lambdas import Context, call, handler, http_event
@@ -52,14 +53,14 @@ def world(aws, redis_client, clock):
     pool = CountingPool.from_url(os.environ["REDIS_URL"])
     client = redis.Redis(connection_pool=pool)
     cache = Crashing(client, keep=RULES.timeline_length, ttl_s=RULES.inactive_after_s)
-    store = FeedStore(client=aws.dynamodb)
+    store = tables(aws.dynamodb)
     gate = RedisGate(clock)
     feed = Feed(store, cache, gate, RULES, clock)
-    yield feed, FanOut(store, cache, RULES), client
+    yield feed, FanOut(store, cache, gate, RULES), client
     client.close()
 
 
-def records(store: FeedStore, post_ids: list[str], event: str = "INSERT") -> dict[str, Any]:
+def records(store: Tables, post_ids: list[str], event: str = "INSERT") -> dict[str, Any]:
     """The stream records of these posts, as the posts table's stream would deliver them."""
     out = []
     for n, post_id in enumerate(post_ids, start=1):
@@ -92,9 +93,9 @@ def test_a_consumer_that_crashes_half_way_leaves_every_feed_right_after_the_retr
     for n in range(3):
         clock.advance(1)
         posts.append(feed.post("author", f"post {n}", []).post_id)
-    monkeypatch.setattr(fanout_module, "FOLLOWER_PAGE", 2)  # several pages per post
+    monkeypatch.setattr(feed_rules, "FOLLOWER_PAGE", 2)  # several pages per post
     run = consumer(monkeypatch, fan_out)
-    batch = records(feed.store, posts)
+    batch = records(feed.tables, posts)
 
     Crashing.survive = 6  # the second post dies after its second page of followers
     failed = run(batch)
@@ -111,7 +112,10 @@ def test_a_feed_read_makes_the_same_few_calls_whatever_the_page_size(world, aws,
     feed, _, _ = world
     big = Rules(celebrity_threshold=3, timeline_length=200, inactive_after_s=3600)
     cache = TimelineCache(feed.cache.client, keep=200, ttl_s=60)
-    feed, fan_out = Feed(feed.store, cache, feed.gate, big, clock), FanOut(feed.store, cache, big)
+    feed, fan_out = (
+        Feed(feed.tables, cache, feed.gate, big, clock),
+        FanOut(feed.tables, cache, feed.gate, big),
+    )
     for fan in ("reader", "fan2", "fan3"):
         feed.follow(fan, "star")
     feed.follow("reader", "plain")
@@ -153,7 +157,7 @@ def test_fan_out_skips_readers_whose_timeline_is_not_cached_and_trims_the_rest(w
 
 
 def test_with_redis_down_the_feed_is_read_from_dynamodb(aws, clock):
-    store = FeedStore(client=aws.dynamodb)
+    store = tables(aws.dynamodb)
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.05)
     cache = TimelineCache(dead, keep=RULES.timeline_length, ttl_s=60)
     feed = Feed(store, cache, RedisGate(clock), RULES, clock)
@@ -197,17 +201,17 @@ def test_a_post_fanned_out_while_a_timeline_is_rebuilt_is_kept(world, clock):
     older = feed.post("author", "before", [])
     clock.advance(1)
     during = feed.post("author", "during the rebuild", [])
-    followees = feed.store.followees
+    followees = feed.tables.follows.followees
 
     def followees_while_fanning_out(user: str) -> list[str]:
         found = followees(user)  # the rebuild's DynamoDB reads run; the post lands now
         fan_out.created(during)
         return found
 
-    feed.store.followees = followees_while_fanning_out  # type: ignore[method-assign]
-    feed.store.recent_ids = lambda author, limit: [older.post_id]  # read before the post
-    feed.rebuild("reader")
-    del feed.store.followees, feed.store.recent_ids
+    feed.tables.follows.followees = followees_while_fanning_out  # type: ignore[method-assign]
+    feed.tables.posts.recent_ids = lambda author, limit: [older.post_id]  # type: ignore[method-assign,assignment]
+    feed.timelines.rebuild("reader")
+    del feed.tables.follows.followees, feed.tables.posts.recent_ids
 
     ids = [item.post.post_id for item in feed.read("reader", 20, None).items]
     assert ids == [during.post_id, older.post_id]
@@ -221,17 +225,17 @@ def test_a_share_outlives_the_post_it_shared_and_can_still_be_deleted(world):
     feed.delete("author", original.post_id)
     feed.delete("sharer", share.post_id)
 
-    assert feed.store.get_post(share.post_id) is None
-    assert feed.store.profile("sharer").posts == 0
+    assert feed.tables.posts.get(share.post_id) is None
+    assert feed.tables.profiles.get("sharer").posts == 0
 
 
 def test_a_celebrity_whose_id_looks_like_a_sentinel_is_still_pulled(world, clock):
     feed, _, _ = world
     rules = Rules(celebrity_threshold=1, timeline_length=5, inactive_after_s=3600)
-    feed = Feed(feed.store, feed.cache, feed.gate, rules, clock)
+    feed = Feed(feed.tables, feed.cache, feed.gate, rules, clock)
     feed.follow("reader", "~")
     post = feed.post("~", "tilde", [])
-    FanOut(feed.store, feed.cache, rules).created(post)
+    FanOut(feed.tables, feed.cache, feed.gate, rules).created(post)
 
     assert [item.post.post_id for item in feed.read("reader", 20, None).items] == [post.post_id]
 
@@ -302,11 +306,11 @@ def test_a_share_of_a_share_counts_on_the_post_it_shares_and_uncounts_there_too(
     second = feed.share("other", first.post_id)
 
     assert second.shared_from == original.post_id
-    counts = feed.store.counts_of([original.post_id, first.post_id])
+    counts = feed.tables.posts.get_many([original.post_id, first.post_id])
     assert (counts[original.post_id].shares, counts[first.post_id].shares) == (2, 0)
     feed.delete("other", second.post_id)
     feed.delete("sharer", first.post_id)
-    assert feed.store.get_post(original.post_id).shares == 0  # type: ignore[union-attr]
+    assert feed.tables.posts.get(original.post_id).shares == 0  # type: ignore[union-attr]
 
 
 def test_a_share_of_a_share_whose_post_is_gone_is_a_404(world):
@@ -318,7 +322,7 @@ def test_a_share_of_a_share_whose_post_is_gone_is_a_404(world):
     with pytest.raises(NotFound):
         feed.share("other", first.post_id)
 
-    assert feed.store.profile("other").posts == 0
+    assert feed.tables.profiles.get("other").posts == 0
 
 
 @pytest.mark.parametrize("first", ["follow", "unfollow"])
@@ -343,7 +347,7 @@ def test_a_follow_and_an_unfollow_that_cross_leave_the_cached_feed_as_dynamodb_s
     getattr(feed, first)("reader", "author")
 
     following = first == "unfollow"  # the second request's answer is the last word
-    assert feed.store.is_following("reader", "author") is following
+    assert feed.tables.follows.is_following("reader", "author") is following
     assert bool(client.sismember("feed:fl:reader", "author")) is following
     shown = [item.post.post_id for item in feed.read("reader", 20, None).items]
     assert shown == ([post.post_id] if following else [])
@@ -356,16 +360,16 @@ def test_a_follow_or_unfollow_while_a_timeline_is_rebuilt_is_not_undone_by_it(wo
     if change == "unfollow":
         feed.follow("reader", "author")
     post = feed.post("author", "by the author", [])
-    followees = feed.store.followees
+    followees = feed.tables.follows.followees
 
     def followees_then_the_change(user: str) -> list[str]:
         found = followees(user)  # the rebuild has read whom the reader follows; now:
-        feed.store.followees = followees  # type: ignore[method-assign]
+        feed.tables.follows.followees = followees  # type: ignore[method-assign]
         getattr(feed, change)("reader", "author")  # (the cache is still being rebuilt)
         return found
 
-    feed.store.followees = followees_then_the_change  # type: ignore[method-assign]
-    feed.rebuild("reader")
+    feed.tables.follows.followees = followees_then_the_change  # type: ignore[method-assign]
+    feed.timelines.rebuild("reader")
 
     following = change == "follow"
     assert bool(client.sismember("feed:fl:reader", "author")) is following

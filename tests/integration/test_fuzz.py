@@ -110,13 +110,14 @@ def links(aws: Any) -> Iterator[None]:
     ):
         link = Link(code, f"https://example.com/{code}", owner, now, expires_ms, redirect_type)
         store.create(link, dedup=False)
-    from relay.feed.store import FeedStore, Post
+    from relay.feed import service
+    from relay.feed.models import Post
 
-    posts = FeedStore()
+    feed = service.feed()
     original = Post(POSTS[0], "alice", "fuzzed", [], now)
-    posts.create_post(original)
-    posts.create_post(Post(POSTS[1], "bob", "fuzzed", [], now + 1, shared_from=POSTS[0]))
-    posts.follow("bob", "alice", now)
+    feed.publish(original)
+    feed.publish(Post(POSTS[1], "bob", "fuzzed", [], now + 1, shared_from=POSTS[0]))
+    feed.follow("bob", "alice")
     with dynamodb_limits.enforced():
         yield
 

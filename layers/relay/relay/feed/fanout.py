@@ -1,14 +1,14 @@
 """Fan-out on write: a new post's id goes into its readers' cached timelines.
 
 The posts table's stream brings every new and deleted post here (the post and its
-fan-out job are one write, so a crash cannot lose the job: docs/decisions.md). For
-an ordinary author the followers are read a page at a time from the `Followers`
-index and each page is one call of fanout.lua, which writes only the timelines that
-are cached (an inactive reader's has expired; it is rebuilt when they return) and
-trims each to the timeline length. A celebrity's post is not fanned out: readers
-pull it (relay.feed.feed); only the cache of the celebrity's recent posts learns of
-it. A deleted post leaves the same timelines the same way, and its comments and
-likes are deleted.
+fan-out job are one write, so a crash cannot lose the job: docs/decisions.md); the
+FanOut function decodes each stream record into a Post. For an ordinary author the
+followers are read a page at a time from the `Followers` index and each page is one
+call of fanout.lua, which writes only the timelines that are cached (an inactive
+reader's has expired; it is rebuilt when they return) and trims each to the timeline
+length. A celebrity's post is not fanned out: readers pull it (relay.feed.timelines);
+only the cache of the celebrity's recent posts learns of it. A deleted post leaves
+the same timelines the same way, and its comments and likes are deleted.
 
 Every step is idempotent (ZADD and ZREM of one id, deletes), so a batch that fails
 half-way is simply run again.
@@ -19,11 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relay.feed import rules as feed_rules
+from relay.feed.celebrities import Celebrities
+from relay.feed.models import Post
 from relay.feed.rules import Rules
-from relay.feed.store import FeedStore, Post
-from relay.feed.timeline import TimelineCache
-
-FOLLOWER_PAGE = 5_000
+from relay.feed.tables import Tables
+from relay.feed.timeline_cache import TimelineCache
+from relay.platform.cache import RedisGate
 
 
 @dataclass(frozen=True)
@@ -35,23 +36,15 @@ class Outcome:
 
 
 class FanOut:
-    def __init__(self, store: FeedStore, cache: TimelineCache, rules: Rules) -> None:
-        self.store = store
+    def __init__(self, tables: Tables, cache: TimelineCache, gate: RedisGate, rules: Rules) -> None:
+        self.tables = tables
         self.cache = cache
-        self.rules = rules
-
-    def _celebrity(self, author: str) -> bool:
-        profile = self.store.profile(author)
-        if profile.celebrity:
-            return True
-        if self.rules.is_celebrity(profile.followers):  # e.g. a deployment lowered the threshold
-            self.store.mark_celebrity(author)
-            self.cache.add_celebrity(author)
-            return True
-        return False
+        self.celebrities = Celebrities(tables.profiles, cache, gate, rules)
 
     def created(self, post: Post) -> Outcome:
-        if self._celebrity(post.author_id):
+        # A deployment may have lowered the threshold since the author's last follower.
+        author = self.celebrities.promoted(self.tables.profiles.get(post.author_id))
+        if author.celebrity:
             self.cache.add_recent(post.author_id, post.post_id, feed_rules.CELEBRITY_RECENT)
             return Outcome(0, celebrity=True)
         return Outcome(self._each_reader(post, remove=False))
@@ -63,13 +56,15 @@ class FanOut:
         written = 0
         # A celebrity's posts were pulled, not pushed (unless posted before they were one;
         # those drop out at read time, when hydration finds them gone).
-        if not self.store.profile(post.author_id).celebrity:
+        if not self.tables.profiles.get(post.author_id).celebrity:
             written = self._each_reader(post, remove=True)
-        self.store.delete_engagement(post.post_id)
+        self.tables.comments.delete_all(post.post_id)
+        self.tables.likes.delete_all(post.post_id)
         return Outcome(written)
 
     def _each_reader(self, post: Post, *, remove: bool) -> int:
         written = self.cache.fan_out(post.post_id, [post.author_id], remove=remove)
-        for followers in self.store.follower_pages(post.author_id, FOLLOWER_PAGE):
+        pages = self.tables.follows.follower_pages(post.author_id, feed_rules.FOLLOWER_PAGE)
+        for followers in pages:
             written += self.cache.fan_out(post.post_id, followers, remove=remove)
         return written

@@ -1,56 +1,32 @@
-"""What a user does with the feed: post, follow, like, comment, share, and read.
+"""What a user does with the feed: post, share, delete, follow, like, comment, and read.
 
-The read path (`Feed.read`) is the hybrid model of the seed:
-1. one Redis round trip (read.lua) gives the page of the reader's pushed timeline and,
-   for each celebrity they follow, that celebrity's cached recent posts;
-2. celebrities whose recent posts are not cached are read from DynamoDB in parallel
-   and cached (so a warm read needs none of it);
-3. the ids are merged newest first and de-duplicated, and the page is hydrated (the
-   posts with their counts and whether the reader liked each) in one BatchGetItem;
-   posts deleted meanwhile drop out there.
-So a warm read is one Redis call and one DynamoDB call, whatever the page size. A
-reader whose timeline is not cached (new, evicted, flushed, or away longer than the
-inactivity cut-off, so fan-out skipped them) gets it rebuilt from DynamoDB first;
-with Redis down, the page is merged straight from DynamoDB.
+`Feed` is what the Feed function calls. Each change is one DynamoDB transaction with
+the counters it moves, composed here from the parts each table's store hands out
+(relay.feed.tables); a follow also tells the follower's cached timeline, and may make
+the followee a celebrity (relay.feed.celebrities). Reading the feed is the other half,
+relay.feed.timelines.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 from relay.feed import ids
 from relay.feed import rules as feed_rules
+from relay.feed.celebrities import Celebrities
+from relay.feed.models import Comment, CommentPage, FeedItem, Page, Post, Profile
 from relay.feed.rules import Rules
-from relay.feed.store import AlreadyDone, Comment, FeedStore, Missing, NotOwned, Post, Profile
-from relay.feed.timeline import NotCached, TimelineCache
+from relay.feed.tables import Refused, Tables
+from relay.feed.timeline_cache import TimelineCache
+from relay.feed.timelines import Timelines
 from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock, SystemClock
 from relay.platform.errors import Forbidden, Invalid, NotFound, TooLarge
 
-T = TypeVar("T")
 _USER = re.compile(r"[^\s/]{1,128}")
-
-
-@functools.cache
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="feed")
-
-
-def parallel(calls: Iterable[Callable[[], T]]) -> list[T]:
-    """Run blocking calls (DynamoDB queries) at once; results in order."""
-    pending = list(calls)
-    if len(pending) <= 1:
-        return [call() for call in pending]
-    return list(_pool().map(lambda call: call(), pending))
+GONE = "No such post (it may have been deleted)."
 
 
 def check_user(user_id: str) -> str:
@@ -111,56 +87,21 @@ def _media(urls: list[str]) -> list[str]:
     return urls
 
 
-@dataclass(frozen=True)
-class Item:
-    """A post as one reader sees it."""
-
-    post: Post
-    liked_by_me: bool
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Item]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class CommentPage:
-    items: list[Comment]
-    next_cursor: str | None
-
-
-def _opaque(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def _unopaque(cursor: str, pattern: str) -> str:
-    try:
-        if len(cursor) > ids.MAX_CURSOR:
-            raise ValueError(cursor)
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, ValueError) as error:
-        raise Invalid("cursor: not a cursor of this list.", code="invalid_cursor") from error
-    if not re.fullmatch(pattern, text):
-        raise Invalid("cursor: not a cursor of this list.", code="invalid_cursor")
-    return text
-
-
 class Feed:
     def __init__(
         self,
-        store: FeedStore,
+        tables: Tables,
         cache: TimelineCache,
         gate: RedisGate,
         rules: Rules,
         clock: Clock | None = None,
     ) -> None:
-        self.store = store
+        self.tables = tables
         self.cache = cache
         self.gate = gate
-        self.rules = rules
         self.clock = clock or SystemClock()
+        self.timelines = Timelines(tables, cache, gate, rules, self.clock)
+        self.celebrities = Celebrities(tables.profiles, cache, gate, rules)
 
     # ------------------------------------------------------------------ posts
     def post(self, author: str, content: str, media_urls: list[str]) -> Post:
@@ -171,31 +112,62 @@ class Feed:
             media_urls=_media(media_urls),
             created_ms=self.clock.now_ms(),
         )
-        self.store.create_post(post)
+        self.publish(post)
         return post
 
-    def get(self, viewer: str, post_id: str) -> Item:
-        post = self.store.get_post(check_post_id(post_id))
+    def publish(self, post: Post, *, shared: Post | None = None) -> None:
+        """Store a post and count it on its author's profile (and, for a share, on the
+        shared post: NotFound when that is gone)."""
+        items = [
+            self.tables.posts.put_new(post),
+            self.tables.profiles.count(post.author_id, "posts", 1),
+        ]
+        if shared is not None:
+            items.append(self.tables.posts.count(shared.post_id, "shares", 1))
+        try:
+            self.tables.transact(items)
+        except Refused as refused:
+            if 2 in refused.failed:  # the shared post's count: the post is gone
+                raise NotFound("No such post.") from None
+            raise
+
+    def get(self, viewer: str, post_id: str) -> FeedItem:
+        post = self.tables.posts.get(check_post_id(post_id))
         if post is None:
             raise NotFound("No such post.")
-        return Item(post, self.store.liked(post_id, viewer))
+        return FeedItem(post, self.tables.likes.liked(post_id, viewer))
 
     def delete(self, user: str, post_id: str) -> None:
+        """Delete the user's post and uncount it. Its comments and likes go with it, in
+        the fan-out consumer (the stream carries the delete)."""
+        post = self.tables.posts.get(check_post_id(post_id))
+        if post is None:
+            raise NotFound("No such post.")
+        if post.author_id != user:
+            raise Forbidden("This post is not yours.")
+        items = [
+            self.tables.posts.delete_owned(post_id, user),
+            self.tables.profiles.count(user, "posts", -1),
+        ]
+        if post.shared_from is not None:  # a share: the shared post counts one share less
+            items.append(self.tables.posts.count(post.shared_from, "shares", -1))
         try:
-            self.store.delete_post(check_post_id(post_id), user)
-        except Missing:
-            raise NotFound("No such post.") from None
-        except NotOwned:
-            raise Forbidden("This post is not yours.") from None
+            self.tables.transact(items)
+        except Refused as refused:
+            if 0 in refused.failed:
+                raise NotFound("No such post.") from None  # deleted by a concurrent request
+            if 2 not in refused.failed:
+                raise
+            self.tables.transact(items[:2])  # the shared post is gone already
 
     def share(self, user: str, post_id: str) -> Post:
-        original = self.store.get_post(check_post_id(post_id))
+        original = self.tables.posts.get(check_post_id(post_id))
         if original is None:
             raise NotFound("No such post.")
         # Sharing a share shares what it shared, and counts there: deleting the share
         # uncounts it from `shared_from`, so that is where it must have been counted.
         if original.shared_from is not None:
-            original = self.store.get_post(original.shared_from)
+            original = self.tables.posts.get(original.shared_from)
             if original is None:
                 raise NotFound("No such post (the post it shares was deleted).")
         share = Post(
@@ -206,93 +178,86 @@ class Feed:
             created_ms=self.clock.now_ms(),
             shared_from=original.post_id,
         )
-        try:
-            self.store.create_post(share, shared=original)
-        except Missing:
-            raise NotFound("No such post.") from None
+        self.publish(share, shared=original)
         return share
 
     def posts_of(self, viewer: str, author: str, limit: int, cursor: str | None) -> Page:
-        before = ids.position(cursor)
-        post_ids = self.store.recent_ids_before(check_user(author), limit, before)
-        return self._page(viewer, post_ids, limit)
+        scope = f"posts:{author}"
+        before = ids.position(scope, cursor)
+        post_ids = self.tables.posts.recent_ids(check_user(author), limit, before)
+        return self.timelines.page(viewer, post_ids, limit, scope)
+
+    def read(self, reader: str, limit: int, cursor: str | None, rank: str = "recent") -> Page:
+        """A page of the reader's feed (relay.feed.timelines)."""
+        return self.timelines.read(reader, limit, cursor, rank)
 
     # ------------------------------------------------------------------ people
     def profile(self, viewer: str, user_id: str) -> tuple[Profile, bool]:
-        profile = self.store.profile(check_user(user_id))
-        followed = viewer != user_id and self.store.is_following(viewer, user_id)
+        profile = self.tables.profiles.get(check_user(user_id))
+        followed = viewer != user_id and self.tables.follows.is_following(viewer, user_id)
         return profile, followed
 
     def follow(self, follower: str, followee: str) -> tuple[Profile, bool]:
-        if follower == check_user(followee):
-            raise Invalid("You cannot follow yourself.", code="cannot_follow_self")
-        try:
-            self.store.follow(follower, followee, self.clock.now_ms())
-        except AlreadyDone:
-            return self.store.profile(followee), True
-        profile = self.store.profile(followee)
-        if not profile.celebrity and self.rules.is_celebrity(profile.followers):
-            self.store.mark_celebrity(followee)
-            self.gate.attempt(lambda: self.cache.add_celebrity(followee))
-            profile = Profile(
-                profile.user_id, profile.followers, profile.following, profile.posts, True
-            )
-        self._cache_follow(follower, followee, on=True, celebrity=profile.celebrity)
+        if not self._change_follow(follower, followee, on=True):
+            return self.tables.profiles.get(followee), True
+        profile = self.celebrities.promoted(self.tables.profiles.get(followee))
+        self.timelines.follow_changed(follower, followee, on=True, celebrity=profile.celebrity)
         return profile, True
 
     def unfollow(self, follower: str, followee: str) -> tuple[Profile, bool]:
-        if follower == check_user(followee):
-            raise Invalid("You cannot follow yourself.", code="cannot_follow_self")
-        try:
-            self.store.unfollow(follower, followee)
-        except AlreadyDone:
-            return self.store.profile(followee), False
-        profile = self.store.profile(followee)
-        self._cache_follow(follower, followee, on=False, celebrity=profile.celebrity)
+        if not self._change_follow(follower, followee, on=False):
+            return self.tables.profiles.get(followee), False
+        profile = self.tables.profiles.get(followee)
+        self.timelines.follow_changed(follower, followee, on=False, celebrity=profile.celebrity)
         return profile, False
 
-    def _cache_follow(self, follower: str, followee: str, *, on: bool, celebrity: bool) -> None:
-        """Tell the follower's cached timeline and followees, then make sure DynamoDB still
-        says so: a follow and an unfollow that cross would otherwise leave the cache
-        saying whichever wrote it last, for as long as the reader stays active. Each
-        request checks after its own write, so the last write is always checked."""
-        for _ in range(3):
-            if on:  # their recent posts join the timeline (celebrities' are pulled)
-                limit = 0 if celebrity else feed_rules.REBUILD_PER_AUTHOR
-            else:
-                limit = self.rules.timeline_length
-            recent = self.store.recent_ids(followee, limit) if limit else []
-            written = functools.partial(self._cache_followed, follower, followee, recent, on)
-            if self.gate.attempt(written) is None:
-                return  # Redis is down: the cache is rebuilt from DynamoDB when it is back
-            now = self.store.is_following(follower, followee)
-            if now == on:
-                return
-            on = now
-        self.gate.attempt(lambda: self.cache.drop(follower))  # still moving: rebuild it
-
-    def _cache_followed(self, follower: str, followee: str, recent: list[str], on: bool) -> bool:
-        self.cache.followed(follower, followee, recent, on=on)
+    def _change_follow(self, follower: str, followee: str, *, on: bool) -> bool:
+        """Follow (or unfollow) and count it on both profiles, in one transaction: the
+        follow item first, then the counts. False when it was so already."""
+        if follower == check_user(followee):
+            raise Invalid("You cannot follow yourself.", code="cannot_follow_self")
+        follows, delta = self.tables.follows, 1 if on else -1
+        items = [
+            follows.put_new(follower, followee, self.clock.now_ms())
+            if on
+            else follows.delete_existing(follower, followee),
+            self.tables.profiles.count(follower, "following", delta),
+            self.tables.profiles.count(followee, "followers", delta),
+        ]
+        try:
+            self.tables.transact(items)
+        except Refused as refused:
+            if 0 in refused.failed:  # the follow item: followed (or not) already
+                return False
+            raise
         return True
 
     # ------------------------------------------------------------------ engagement
-    def like(self, user: str, post_id: str) -> Item:
-        try:
-            self.store.like(check_post_id(post_id), user, self.clock.now_ms())
-        except AlreadyDone:
-            pass
-        except Missing:
-            raise NotFound("No such post (it may have been deleted).") from None
+    def like(self, user: str, post_id: str) -> FeedItem:
+        self._change_like(user, check_post_id(post_id), on=True)
         return self.get(user, post_id)
 
-    def unlike(self, user: str, post_id: str) -> Item:
-        try:
-            self.store.unlike(check_post_id(post_id), user)
-        except AlreadyDone:
-            pass
-        except Missing:
-            raise NotFound("No such post (it may have been deleted).") from None
+    def unlike(self, user: str, post_id: str) -> FeedItem:
+        self._change_like(user, check_post_id(post_id), on=False)
         return self.get(user, post_id)
+
+    def _change_like(self, user: str, post_id: str, *, on: bool) -> None:
+        """Like (or unlike) and count it on the post, in one transaction: the like item
+        first, the post's count second. Liking twice counts once."""
+        likes = self.tables.likes
+        items = [
+            likes.put_new(post_id, user, self.clock.now_ms())
+            if on
+            else likes.delete_existing(post_id, user),
+            self.tables.posts.count(post_id, "likes", 1 if on else -1),
+        ]
+        try:
+            self.tables.transact(items)
+        except Refused as refused:
+            if 1 in refused.failed:  # the post's count: the post is gone
+                raise NotFound(GONE) from None
+            if 0 not in refused.failed:  # else liked (or not) already: nothing to count
+                raise
 
     def comment(self, user: str, post_id: str, content: str) -> Comment:
         comment = Comment(
@@ -302,129 +267,22 @@ class Feed:
             content=_content(content, feed_rules.MAX_COMMENT, "content"),
             created_ms=self.clock.now_ms(),
         )
+        items = [
+            self.tables.comments.put(comment),
+            self.tables.posts.count(post_id, "comments", 1),
+        ]
         try:
-            self.store.add_comment(comment)
-        except Missing:
-            raise NotFound("No such post (it may have been deleted).") from None
+            self.tables.transact(items)
+        except Refused as refused:
+            if 1 in refused.failed:  # the post's count: the post is gone
+                raise NotFound(GONE) from None
+            raise
         return comment
 
     def comments(self, post_id: str, limit: int, cursor: str | None) -> CommentPage:
-        if self.store.get_post(check_post_id(post_id)) is None:
+        if self.tables.posts.get(check_post_id(post_id)) is None:
             raise NotFound("No such post.")
-        after = _unopaque(cursor, r"\d{13}[a-z2-7]{10}") if cursor else None
-        found = self.store.comments(post_id, limit, after)
+        scope = f"comments:{post_id}"
+        found = self.tables.comments.page(post_id, limit, ids.position(scope, cursor))
         more = len(found) == limit
-        return CommentPage(found, _opaque(found[-1].comment_id) if more else None)
-
-    # ------------------------------------------------------------------ the feed
-    def read(self, reader: str, limit: int, cursor: str | None, rank: str = "recent") -> Page:
-        if rank == "top":
-            return self._top(reader, limit, cursor)
-        before = ids.position(cursor)
-        return self._page(reader, self.candidates(reader, before, limit), limit)
-
-    def _page(self, reader: str, post_ids: list[str], limit: int) -> Page:
-        posts, liked = self.store.hydrate(post_ids, reader)
-        items = [Item(posts[i], i in liked) for i in post_ids if i in posts]
-        more = len(post_ids) == limit and bool(post_ids)
-        return Page(items, ids.cursor_of(post_ids[-1]) if more else None)
-
-    def _top(self, reader: str, limit: int, cursor: str | None) -> Page:
-        offset = int(_unopaque(cursor, r"top:\d{1,4}")[4:]) if cursor else 0
-        window = self.candidates(reader, None, feed_rules.RANK_WINDOW)
-        posts = self.store.counts_of(window)
-        now = self.clock.now_ms()
-        ranked = sorted(
-            posts.values(),
-            key=lambda p: (
-                feed_rules.score(p.likes, p.comments, p.shares, now - p.created_ms),
-                p.post_id,
-            ),
-            reverse=True,
-        )
-        chosen = [p.post_id for p in ranked[offset : offset + limit]]
-        page = self._page(reader, chosen, limit)
-        more = offset + limit < len(ranked)
-        return Page(page.items, _opaque(f"top:{offset + limit}") if more else None)
-
-    def candidates(self, reader: str, before: str | None, limit: int) -> list[str]:
-        """The ids of a page of the reader's feed, newest first, older than `before`."""
-        found = self.gate.attempt(lambda: self._cached(reader, before, limit))
-        if found is None:
-            return self._uncached(reader, before, limit)
-        return found
-
-    def _cached(self, reader: str, before: str | None, limit: int) -> list[str]:
-        for _ in range(3):
-            try:
-                page = self.cache.page(reader, before, limit)
-                break
-            except NotCached as missing:
-                if missing.what == "celebrities":
-                    self.cache.store_celebrities(self.store.celebrities())
-                else:
-                    self.rebuild(reader)
-        else:
-            raise RuntimeError("the feed cache would not stay warm")  # evicted as fast as filled
-        found = set(page.pushed)
-        uncached = [c for c, (got, _) in page.celebrities.items() if got is None]
-        # A celebrity cache holds their newest posts only; a deep page reads past it.
-        deeper = [
-            c
-            for c, (got, held) in page.celebrities.items()
-            if got is not None and len(got) < limit and held >= feed_rules.CELEBRITY_RECENT
-        ]
-        for got, _ in page.celebrities.values():
-            found.update(got or [])
-        if uncached:
-            recent = parallel(
-                functools.partial(self.store.recent_ids, c, feed_rules.CELEBRITY_RECENT)
-                for c in uncached
-            )
-            self.cache.store_recent(
-                dict(zip(uncached, recent, strict=True)), feed_rules.CELEBRITY_RECENT_TTL_S
-            )
-            for post_ids in recent:
-                found.update(i for i in post_ids if before is None or i < before)
-        if deeper:
-            for post_ids in parallel(
-                functools.partial(self.store.recent_ids_before, c, limit, before) for c in deeper
-            ):
-                found.update(post_ids)
-        return sorted(found, reverse=True)[:limit]
-
-    def _uncached(self, reader: str, before: str | None, limit: int) -> list[str]:
-        """Redis is down: the page straight from DynamoDB, each followed author's newest."""
-        authors = [*self.store.followees(reader), reader]
-        found: set[str] = set()
-        for post_ids in parallel(
-            functools.partial(self.store.recent_ids_before, a, limit, before) for a in authors
-        ):
-            found.update(post_ids)
-        return sorted(found, reverse=True)[:limit]
-
-    def rebuild(self, reader: str) -> None:
-        """The reader's timeline from DynamoDB: the newest posts of everyone they follow
-        (and their own) but celebrities, whose posts are pulled at read time. Reading whom
-        they follow once more afterwards costs one query per rebuild, not per read."""
-        self.cache.open_timeline(reader)
-        followees = self.store.followees(reader)
-        celebrities = set(self.store.celebrities())
-        authors = [a for a in [*followees, reader] if a not in celebrities]
-        found: set[str] = set()
-        for post_ids in parallel(
-            functools.partial(self.store.recent_ids, a, feed_rules.REBUILD_PER_AUTHOR)
-            for a in authors
-        ):
-            found.update(post_ids)
-        newest = sorted(found, reverse=True)[: self.rules.timeline_length]
-        # The reader is among their own followees, so that their own posts are pulled
-        # like a followed celebrity's when they are one.
-        self.cache.store_timeline(reader, newest, [*followees, reader])
-        # A follow or an unfollow that landed meanwhile wrote the cache before this
-        # overwrote it; whom the reader follows now says which to put right again.
-        now = self.store.followees(reader)
-        for gone in set(followees).difference(now):
-            self._cache_follow(reader, gone, on=False, celebrity=gone in celebrities)
-        for new in set(now).difference(followees):
-            self._cache_follow(reader, new, on=True, celebrity=new in celebrities)
+        return CommentPage(found, ids.cursor_of(scope, found[-1].comment_id) if more else None)

@@ -1,23 +1,26 @@
-"""Post and comment ids, and the feed's cursor.
+"""Post and comment ids, and the positions the feed's cursors carry.
 
 An id is the creation time in milliseconds (13 digits) and 10 random base32
 characters, so ids sort as (createdAt, id) do: the cached timelines order by id
-alone (a lexicographic sorted set), the index by author sorts on it, and a cursor
-is simply the last id a page showed. New posts sort after every cursor already
-handed out, so pages have no gaps or repeats while posts arrive.
+alone (a lexicographic sorted set), the index by author sorts on it, and a list's
+position is simply the last id a page showed. New posts sort after every position
+already handed out, so pages have no gaps or repeats while posts arrive.
+
+Every list's cursor is the platform's (relay.platform.cursors), bound to the list it
+was made for (`scope`: the reader's feed, an author's posts, a post's comments), so
+a cursor of one list is refused by every other, alike: 400 `invalid_cursor`.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 import secrets
 
-from relay.platform.errors import Invalid
+from relay.platform import cursors
 
 _ID = re.compile(r"\d{13}[a-z2-7]{10}")
-MAX_CURSOR = 64
+_IS_ID = cursors.text(_ID.fullmatch)
 
 
 def new_id(now_ms: int) -> str:
@@ -32,22 +35,15 @@ def created_ms(post_id: str) -> int:
     return int(post_id[:13])
 
 
-def cursor_of(post_id: str | None) -> str | None:
-    if post_id is None:
-        return None
-    return base64.urlsafe_b64encode(post_id.encode()).decode().rstrip("=")
+def cursor_of(scope: str, last_id: str) -> str:
+    """The cursor of the page after the one that ended at `last_id`, in the list `scope`."""
+    return cursors.encode(scope, [last_id])
 
 
-def position(cursor: str | None) -> str | None:
-    """The id a cursor names; a 400 for anything this module did not make."""
+def position(scope: str, cursor: str | None) -> str | None:
+    """The id a cursor of the list `scope` names (None: the first page); a 400 for any
+    cursor not made for this list."""
     if cursor is None:
         return None
-    try:
-        if len(cursor) > MAX_CURSOR:
-            raise ValueError(cursor)
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, ValueError) as error:
-        raise Invalid("cursor: not a cursor of this feed.", code="invalid_cursor") from error
-    if not is_id(text):
-        raise Invalid("cursor: not a cursor of this feed.", code="invalid_cursor")
-    return text
+    (last_id,) = cursors.decode(cursor, scope, [_IS_ID])
+    return str(last_id)

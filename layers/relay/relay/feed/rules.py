@@ -1,4 +1,9 @@
-"""Every rule of the feed in one place, set by the deployment (template parameters).
+"""Every rule of the feed, each written once: limits, thresholds, windows, TTLs.
+
+Three are the deployment's (`Rules`), each set by the template parameter named beside
+it; the default here is the one place the code holds it, and the parameter's Default
+in template.yaml must equal it (tests/unit/test_feed_rules.py holds them equal). The
+service (relay.feed.service) builds `Rules` from the settings; nothing else reads them.
 
 - `celebrity_threshold`: an author with at least this many followers is a celebrity:
   their posts are not fanned out on write but pulled at read time (the hybrid model).
@@ -8,15 +13,16 @@
 - `inactive_after_s`: a cached timeline not read for this long expires; fan-out writes
   only into timelines that exist, so inactive followers cost nothing and get their
   feed rebuilt from DynamoDB when they come back.
-- `score`: the ranking of `?rank=top`, recency and engagement (docs/decisions.md).
+
+The constants are fixed: no template parameter sets them. `score` is the ranking of
+`?rank=top`, recency and engagement (docs/decisions.md).
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
-from relay.platform.config import settings
+DAY_S = 86_400
 
 # A post: at most this many characters of content and this many media URLs.
 MAX_CONTENT = 2_000
@@ -31,6 +37,8 @@ CELEBRITY_RECENT = 200
 CELEBRITY_RECENT_TTL_S = 3_600
 # A rebuilt timeline takes at most this many newest posts from each followed author.
 REBUILD_PER_AUTHOR = 100
+# Fan-out reads an author's followers this many at a time: one fanout.lua call each.
+FOLLOWER_PAGE = 5_000
 # ?rank=top ranks this many newest posts of the feed.
 RANK_WINDOW = 100
 # Ranking: engagement weights and gravity (how fast age wins over engagement).
@@ -42,9 +50,28 @@ GRAVITY = 1.5
 
 @dataclass(frozen=True)
 class Rules:
+    # Template parameter CelebrityThreshold (environment CELEBRITY_THRESHOLD).
     celebrity_threshold: int = 10_000
+    # Template parameter FeedTimelineLength (environment FEED_TIMELINE_LENGTH).
     timeline_length: int = 800
-    inactive_after_s: int = 30 * 86_400
+    # Template parameter FeedInactiveDays (environment FEED_INACTIVE_DAYS), in days there.
+    inactive_after_s: int = 30 * DAY_S
+
+    @classmethod
+    def set_by(
+        cls,
+        *,
+        celebrity_threshold: int | None,
+        timeline_length: int | None,
+        inactive_days: int | None,
+    ) -> Rules:
+        """The rules a deployment set; a rule it left unset (None) keeps its default."""
+        given = {
+            "celebrity_threshold": celebrity_threshold,
+            "timeline_length": timeline_length,
+            "inactive_after_s": None if inactive_days is None else inactive_days * DAY_S,
+        }
+        return cls(**{name: value for name, value in given.items() if value is not None})
 
     def is_celebrity(self, followers: int) -> bool:
         return followers >= self.celebrity_threshold
@@ -56,13 +83,3 @@ def score(likes: int, comments: int, shares: int, age_ms: int) -> float:
     engagement = 1 + LIKE_WEIGHT * likes + COMMENT_WEIGHT * comments + SHARE_WEIGHT * shares
     hours = max(0, age_ms) / 3_600_000
     return float(engagement / (hours + 2) ** GRAVITY)
-
-
-@functools.cache
-def rules() -> Rules:
-    conf = settings()
-    return Rules(
-        celebrity_threshold=conf.celebrity_threshold,
-        timeline_length=conf.feed_timeline_length,
-        inactive_after_s=conf.feed_inactive_days * 86_400,
-    )

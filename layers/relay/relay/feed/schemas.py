@@ -6,13 +6,21 @@ it, so a wrong value is a 400 or 413 with its own code (empty_content, ...).
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from relay.feed import rules
-from relay.feed.feed import CommentPage, Item, Page
-from relay.feed.store import Comment, Post, Profile
+from relay.feed.models import Comment, CommentPage, FeedItem, Page, Post, Profile
 from relay.platform.clock import iso
 from relay.platform.schemas import Camel, CamelBody
+
+
+def _shown(entity: Post | Comment) -> dict[str, Any]:
+    """An entity's fields as the API names them: its time in ISO 8601, not milliseconds."""
+    fields = dict(vars(entity))
+    fields["created_at"] = iso(fields.pop("created_ms"))
+    return fields
 
 
 class PostBody(CamelBody):
@@ -47,27 +55,22 @@ class PostOut(Camel):
 
     @classmethod
     def of(cls, post: Post, liked_by_me: bool = False) -> PostOut:
-        return cls(
-            post_id=post.post_id,
-            author_id=post.author_id,
-            content=post.content,
-            media_urls=post.media_urls,
-            created_at=iso(post.created_ms),
-            likes=post.likes,
-            comments=post.comments,
-            shares=post.shares,
-            liked_by_me=liked_by_me,
-            shared_from=post.shared_from,
-        )
+        return cls(**_shown(post), liked_by_me=liked_by_me)
 
     @classmethod
-    def of_item(cls, item: Item) -> PostOut:
+    def of_item(cls, item: FeedItem) -> PostOut:
         return cls.of(item.post, item.liked_by_me)
 
 
-class PostPage(Camel):
-    items: list[PostOut]
+class Paged(Camel):
+    """A page of a list: its items and the cursor of the next page (None on the last)."""
+
+    items: list[Any]
     next_cursor: str | None
+
+
+class PostPage(Paged):
+    items: list[PostOut]
 
     @classmethod
     def of(cls, page: Page) -> PostPage:
@@ -83,13 +86,8 @@ class ProfileOut(Camel):
 
     @classmethod
     def of(cls, profile: Profile, followed_by_me: bool) -> ProfileOut:
-        return cls(
-            user_id=profile.user_id,
-            followers=profile.followers,
-            following=profile.following,
-            posts=profile.posts,
-            followed_by_me=followed_by_me,
-        )
+        # The profile's counters; whether they are a celebrity is not the API's to show.
+        return cls(**vars(profile), followed_by_me=followed_by_me)
 
 
 class CommentOut(Camel):
@@ -101,18 +99,11 @@ class CommentOut(Camel):
 
     @classmethod
     def of(cls, comment: Comment) -> CommentOut:
-        return cls(
-            comment_id=comment.comment_id,
-            post_id=comment.post_id,
-            author_id=comment.author_id,
-            content=comment.content,
-            created_at=iso(comment.created_ms),
-        )
+        return cls(**_shown(comment))
 
 
-class CommentList(Camel):
+class CommentList(Paged):
     items: list[CommentOut]
-    next_cursor: str | None
 
     @classmethod
     def of(cls, page: CommentPage) -> CommentList:

@@ -1,16 +1,54 @@
 """The feed as a deployed function builds it: the template's tables, the shared Redis,
-the deployment's rules. Made once per process, on first use."""
+the deployment's rules. The only reader of settings in the feed; what the Feed and
+FanOut functions call. Made once per process, on first use; each function imports
+only the logic it calls (FanOut never loads the read path, Feed never the fan-out).
+"""
 
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING, Any
 
-from relay.feed.fanout import FanOut
-from relay.feed.feed import Feed
-from relay.feed.rules import rules
-from relay.feed.store import FeedStore
-from relay.feed.timeline import TimelineCache
+from relay.feed.comments_table import CommentsTable
+from relay.feed.follows_table import FollowsTable
+from relay.feed.likes_table import LikesTable
+from relay.feed.posts_table import PostsTable
+from relay.feed.profiles_table import ProfilesTable
+from relay.feed.rules import Rules
+from relay.feed.tables import Tables
+from relay.feed.timeline_cache import TimelineCache
 from relay.platform.cache import redis_client, redis_gate
+from relay.platform.config import settings
+from relay.platform.dynamo import dynamodb_client
+
+if TYPE_CHECKING:
+    from relay.feed.fanout import FanOut
+    from relay.feed.feed import Feed
+
+
+@functools.cache
+def rules() -> Rules:
+    conf = settings()
+    return Rules.set_by(
+        celebrity_threshold=conf.celebrity_threshold,
+        timeline_length=conf.feed_timeline_length,
+        inactive_days=conf.feed_inactive_days,
+    )
+
+
+def tables(client: Any = None) -> Tables:
+    """The deployment's five tables, on `client` (the process's DynamoDB client unless
+    given one: tests pass moto's)."""
+    conf = settings()
+    client = client or dynamodb_client()
+    return Tables(
+        client,
+        posts=PostsTable(client, conf.posts_table),
+        follows=FollowsTable(client, conf.follows_table),
+        likes=LikesTable(client, conf.likes_table),
+        comments=CommentsTable(client, conf.comments_table),
+        profiles=ProfilesTable(client, conf.profiles_table),
+    )
 
 
 @functools.cache
@@ -21,9 +59,13 @@ def timeline_cache() -> TimelineCache:
 
 @functools.cache
 def fan_out() -> FanOut:
-    return FanOut(FeedStore(), timeline_cache(), rules())
+    from relay.feed.fanout import FanOut
+
+    return FanOut(tables(), timeline_cache(), redis_gate(), rules())
 
 
 @functools.cache
 def feed() -> Feed:
-    return Feed(FeedStore(), timeline_cache(), redis_gate(), rules())
+    from relay.feed.feed import Feed
+
+    return Feed(tables(), timeline_cache(), redis_gate(), rules())

@@ -32,15 +32,16 @@ class Settings:
     # Rate limit per rule name (requests per the rule's period), from the template's
     # parameters; a rule not named here keeps its default (relay.platform.ratelimit.RULES).
     rate_limits: dict[str, int] = field(default_factory=dict)
-    # The feed's tables and rules (relay.feed.rules says what each rule means).
+    # The feed's tables and rules; a rule the deployment leaves unset is None and keeps
+    # its default, written once in relay.feed.rules (which says what each rule means).
     posts_table: str = "PostsTable"
     follows_table: str = "FollowsTable"
     likes_table: str = "LikesTable"
     comments_table: str = "CommentsTable"
     profiles_table: str = "ProfilesTable"
-    celebrity_threshold: int = 10_000
-    feed_timeline_length: int = 800
-    feed_inactive_days: int = 30
+    celebrity_threshold: int | None = None
+    feed_timeline_length: int | None = None
+    feed_inactive_days: int | None = None
     # ---- Chat
     connections_table: str = "ChatConnectionsTable"
     conversations_table: str = "ConversationsTable"
@@ -78,9 +79,9 @@ def settings() -> Settings:
         likes_table=_env("LIKES_TABLE", "LikesTable"),
         comments_table=_env("COMMENTS_TABLE", "CommentsTable"),
         profiles_table=_env("PROFILES_TABLE", "ProfilesTable"),
-        celebrity_threshold=_positive("CELEBRITY_THRESHOLD", 10_000),
-        feed_timeline_length=_positive("FEED_TIMELINE_LENGTH", 800),
-        feed_inactive_days=_positive("FEED_INACTIVE_DAYS", 30),
+        celebrity_threshold=_positive("CELEBRITY_THRESHOLD"),
+        feed_timeline_length=_positive("FEED_TIMELINE_LENGTH"),
+        feed_inactive_days=_positive("FEED_INACTIVE_DAYS"),
         connections_table=_env("CONNECTIONS_TABLE", "ChatConnectionsTable"),
         conversations_table=_env("CONVERSATIONS_TABLE", "ConversationsTable"),
         messages_table=_env("MESSAGES_TABLE", "MessagesTable"),
@@ -91,11 +92,12 @@ def settings() -> Settings:
     )
 
 
-def _positive(name: str, default: int) -> int:
-    """A whole number above zero (empty: the default); anything else is refused at start."""
+def _positive(name: str) -> int | None:
+    """A whole number above zero (empty: None, the rule's default); anything else is
+    refused at start."""
     text = _env(name)
     if not text:
-        return default
+        return None
     if not text.isdigit() or int(text) < 1:
         raise ValueError(f"{name} must be a whole number above zero, not {text!r}")
     return int(text)

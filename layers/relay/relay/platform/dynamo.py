@@ -15,6 +15,10 @@ written here once:
   how every store tells "already done" from "somebody raced us".
 - `add_to`: the transaction item that moves a counter, so counts change in the
   same transaction as what they count; `add_counts`, many counters of one item.
+- `query_pages`: a Query's items a page at a time, to the last page; and
+  `delete_partition`, which deletes every item under one partition key.
+- `put_new` and `delete_existing`: the transaction items that create or remove one
+  item, refused when it is already there or already gone.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -218,3 +222,68 @@ def add_counts(
     if condition is not None:
         update["ConditionExpression"] = condition
     return update
+
+
+def query_pages(client: Any, request: Mapping[str, Any]) -> Iterator[list[Item]]:
+    """The items a Query finds, a page (one call) at a time, following LastEvaluatedKey
+    until the last page; `request` is the Query's parameters (its `Limit` sizes a page)."""
+    page = dict(request)
+    while True:
+        answer = client.query(**page)
+        yield answer["Items"]
+        if "LastEvaluatedKey" not in answer:
+            return
+        page["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
+def delete_partition(
+    client: Any, table: str, key_name: str, value: dict[str, str], sort_key: str
+) -> int:
+    """Delete every item of `table` whose partition key `key_name` is `value` (a post's
+    likes, say), a page of keys at a time; how many items went."""
+    request = {
+        "TableName": table,
+        "KeyConditionExpression": "#pk = :pk",
+        "ExpressionAttributeNames": {"#pk": key_name, "#sk": sort_key},
+        "ExpressionAttributeValues": {":pk": value},
+        "ProjectionExpression": "#pk, #sk",
+    }
+    deleted = 0
+    for keys in query_pages(client, request):
+        batch_write(client, table, deletes=keys)
+        deleted += len(keys)
+    return deleted
+
+
+def put_new(table: str, item: Item, key_name: str) -> dict[str, Any]:
+    """The TransactWriteItems entry that puts `item` unless its key is taken (`key_name`:
+    one of the table's key attributes); a taken key cancels with ConditionalCheckFailed."""
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(#key)",
+            "ExpressionAttributeNames": {"#key": key_name},
+        }
+    }
+
+
+def delete_existing(table: str, key: Item) -> dict[str, Any]:
+    """The TransactWriteItems entry that deletes the item at `key`; when there is none,
+    the transaction cancels with ConditionalCheckFailed."""
+    return {
+        "Delete": {
+            "TableName": table,
+            "Key": key,
+            "ConditionExpression": "attribute_exists(#key)",
+            "ExpressionAttributeNames": {"#key": next(iter(key))},
+        }
+    }
+
+
+class Table:
+    """What every store over one table starts from: its client and the table's name."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self.client = client
+        self.name = name

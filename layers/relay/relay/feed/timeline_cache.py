@@ -12,7 +12,7 @@ means "not cached", never "empty". In sorted sets of post ids it is "~", which s
 after every id; in sets of users it is "", which no user id can be (a token's
 empty subject is no user at all).
 
-Redis is a cache: every key can be rebuilt from DynamoDB (relay.feed.feed does it).
+Redis is a cache: every key can be rebuilt from DynamoDB (relay.feed.timelines does it).
 The scripts (fanout.lua, read.lua, follow.lua) do many small things in one round trip.
 """
 

@@ -1,0 +1,46 @@
+"""CommentsTable: a post's comments (`postId`, `commentId`), oldest first (comment ids
+sort by time, relay.feed.ids).
+"""
+
+from __future__ import annotations
+
+from relay.feed.models import Comment
+from relay.platform.dynamo import Item, Table, delete_partition, n, s
+
+
+class CommentsTable(Table):
+    def put(self, comment: Comment) -> Item:
+        """The transaction item that stores a comment."""
+        item = {
+            "postId": s(comment.post_id),
+            "commentId": s(comment.comment_id),
+            "authorId": s(comment.author_id),
+            "content": s(comment.content),
+            "createdMs": n(comment.created_ms),
+        }
+        return {"Put": {"TableName": self.name, "Item": item}}
+
+    def page(self, post_id: str, limit: int, after: str | None) -> list[Comment]:
+        """Up to `limit` of the post's comments, oldest first, after the id `after`."""
+        condition = "postId = :p" + (" AND commentId > :after" if after else "")
+        values = {":p": s(post_id)} | ({":after": s(after)} if after else {})
+        reply = self.client.query(
+            TableName=self.name,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            Limit=limit,
+        )
+        return [
+            Comment(
+                post_id=item["postId"]["S"],
+                comment_id=item["commentId"]["S"],
+                author_id=item["authorId"]["S"],
+                content=item["content"]["S"],
+                created_ms=int(item["createdMs"]["N"]),
+            )
+            for item in reply["Items"]
+        ]
+
+    def delete_all(self, post_id: str) -> int:
+        """Delete a deleted post's comments; how many there were."""
+        return delete_partition(self.client, self.name, "postId", s(post_id), "commentId")

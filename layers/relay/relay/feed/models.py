@@ -1,0 +1,66 @@
+"""The feed's entities: a post, a comment, a profile, a post as one reader sees it, and
+the pages of the feed's lists.
+
+Plain dataclasses beside the logic that uses them: the tables (`*_table.py`) turn items
+into these, the HTTP shapes (schemas.py) turn these into JSON, and neither knows the
+other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Post:
+    post_id: str
+    author_id: str
+    content: str
+    media_urls: list[str]
+    created_ms: int
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    shared_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Comment:
+    post_id: str
+    comment_id: str
+    author_id: str
+    content: str
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A user's counters; `celebrity` once they crossed the celebrity threshold."""
+
+    user_id: str
+    followers: int = 0
+    following: int = 0
+    posts: int = 0
+    celebrity: bool = False
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """A post as one reader sees it: with whether they liked it."""
+
+    post: Post
+    liked_by_me: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of posts (the feed, an author's posts), and the cursor of the next one."""
+
+    items: list[FeedItem]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    items: list[Comment]
+    next_cursor: str | None
