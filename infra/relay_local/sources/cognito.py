@@ -31,24 +31,28 @@ _RESPONSES: dict[str, dict[str, Any]] = {
 SDK_VERSION = "aws-sdk-unknown-unknown"  # what Cognito reports when the caller's SDK is unknown
 
 
+def trigger_event(call: TriggerCall) -> dict[str, Any]:
+    """The event Cognito invokes a trigger with (also what tests hand a trigger in process)."""
+    return {
+        "version": "1",
+        "triggerSource": call.source,
+        "region": REGION,
+        "userPoolId": call.pool.id,
+        "userName": call.user_name,
+        "callerContext": {"awsSdkVersion": SDK_VERSION, "clientId": call.client_id},
+        "request": call.request,
+        "response": dict(_RESPONSES.get(call.trigger, {})),
+    }
+
+
 class CognitoTriggers:
     def __init__(self, call: Call) -> None:
         self.call = call
 
     def run(self, call: TriggerCall) -> dict[str, Any]:
         trigger = call.trigger
-        event = {
-            "version": "1",
-            "triggerSource": call.source,
-            "region": REGION,
-            "userPoolId": call.pool.id,
-            "userName": call.user_name,
-            "callerContext": {"awsSdkVersion": SDK_VERSION, "clientId": call.client_id},
-            "request": call.request,
-            "response": dict(_RESPONSES.get(trigger, {})),
-        }
         source = f"Cognito {call.source} ({call.pool.logical_id})"
-        result, error = self.call(call.function, event, source)
+        result, error = self.call(call.function, trigger_event(call), source)
         if error is not None:
             message = str(error.get("errorMessage") or error.get("errorType") or "")
             raise TriggerFailed(
