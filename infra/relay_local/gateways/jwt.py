@@ -19,6 +19,7 @@ formatting prints them) under `requestContext.authorizer.jwt`.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ def authorize(
     if not token:
         return _refusal("the token is missing", route_scopes)
     try:
-        _, claims = verify(token, keys)
+        claims = _signed(token, keys)
         if claims.get("iss") != spec.issuer:
             raise TokenRefused("the token does not have a valid issuer")
         audience = claims["aud"] if "aud" in claims else claims.get("client_id")
@@ -98,6 +99,23 @@ def authorize(
         )
         return JwtDecision(403, challenge)
     return JwtDecision(200, claims=render_claims(claims), scopes=granted if route_scopes else None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked(token: str, keys: KeySet) -> dict[str, Any] | str:
+    try:
+        return verify(token, keys)[1]
+    except TokenRefused as refused:
+        return str(refused)
+
+
+def _signed(token: str, keys: KeySet) -> Mapping[str, Any]:
+    """The claims of a token one of `keys` signed. A client sends the same token many
+    times: its signature is checked once (the claims' times at every request)."""
+    checked = _checked(token, keys)
+    if isinstance(checked, str):
+        raise TokenRefused(checked)
+    return checked
 
 
 def _scopes(claims: Mapping[str, Any]) -> list[str]:
