@@ -314,3 +314,58 @@ def test_the_pools_key_set_is_served_where_functions_are_told(api: Api) -> None:
     status, _, payload = answer
     assert status.startswith("200")
     assert [key["kid"] for key in json.loads(payload)["keys"]] == ["dummy"]
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "SignUp",
+        "ConfirmSignUp",
+        "ResendConfirmationCode",
+        "ForgotPassword",
+        "ConfirmForgotPassword",
+        "AdminCreateUser",
+        "AdminConfirmSignUp",
+        "InitiateAuth",
+        "AdminInitiateAuth",
+        "GlobalSignOut",
+        "AdminUserGlobalSignOut",
+        "RevokeToken",
+        "DeleteUser",
+        "GetUser",
+        "AdminGetUser",
+    ],
+)
+def test_parameters_of_the_wrong_shape_are_a_400_never_a_500(api: Api, operation: str) -> None:
+    api.sign_up("shape@example.com")
+    for wrong in (5, [], "x", {"a": 1}, None, True):
+        body = {
+            "ClientId": api.client,
+            "UserPoolId": api.pool.id,
+            "Username": wrong,
+            "Password": wrong,
+            "ConfirmationCode": wrong,
+            "AuthFlow": wrong,
+            "AuthParameters": wrong,
+            "UserAttributes": wrong,
+            "ClientMetadata": wrong,
+            "AccessToken": wrong,
+            "Token": wrong,
+            "MessageAction": wrong,
+            "TemporaryPassword": wrong,
+        }
+
+        status, answer = api(operation, body)
+
+        assert status == 400, (wrong, answer)
+        assert answer["__type"] and isinstance(answer["message"], str)
+
+
+def test_an_operation_the_local_pool_has_not_is_named_not_a_500(api: Api) -> None:
+    assert api("NoSuchOperation", {}) == (
+        400,
+        {
+            "__type": "UnknownOperationException",
+            "message": "NoSuchOperation is not an operation the local user pool (moto) serves",
+        },
+    )

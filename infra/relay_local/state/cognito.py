@@ -221,6 +221,7 @@ class CognitoIdp:
         except ValueError:
             return _error("SerializationException", "The request body is not a JSON object.")
         try:
+            _check_shapes(operation, body)
             handler = self._handlers.get(operation)
             if handler is not None and self._template_pool(body) is not None:
                 return _json(handler(body, call))
@@ -229,6 +230,15 @@ class CognitoIdp:
             return _error(error.error_type, error.message, error.status)
         except JsonRESTError as error:
             return _error(error.error_type, error.message, int(error.code or 400))
+        except NotImplementedError:
+            return _error(
+                "UnknownOperationException",
+                f"{operation} is not an operation the local user pool (moto) serves",
+            )
+        except (TypeError, ValueError, KeyError, AttributeError) as error:
+            # Input moto could not take: a 400 that names it, never a 500.
+            self.outbox.report(f"[relay] Cognito {operation}: {error!r}")
+            return _error("InvalidParameterException", f"Invalid parameters: {error}")
 
     def _template_pool(self, body: dict[str, Any]) -> _Pool | None:
         """The template pool a call is about (by ClientId, UserPoolId or AccessToken)."""
@@ -618,6 +628,13 @@ class CognitoIdp:
             temporary = _temporary_password()
         else:
             temporary = self._check_password(pool, temporary)
+        if body.get("MessageAction") not in (None, "RESEND", "SUPPRESS"):
+            raise CognitoError(
+                "InvalidParameterException",
+                f"1 validation error detected: Value '{body['MessageAction']}' at"
+                " 'messageAction' failed to satisfy constraint: Member must satisfy enum value"
+                " set: [RESEND, SUPPRESS]",
+            )
         resend = body.get("MessageAction") == "RESEND"
         if not resend:
             with self.store.lock:
@@ -818,6 +835,83 @@ class CognitoIdp:
                 self.store.revoke_refresh_token(pool.moto, token)
             self.store.sync(pool.moto)
         return {}
+
+
+# The members Relay's calls carry, by the JSON type Cognito's model gives them.
+_SHAPES: dict[str, type] = {
+    **dict.fromkeys(
+        (
+            "ClientId",
+            "UserPoolId",
+            "Username",
+            "Password",
+            "PreviousPassword",
+            "ProposedPassword",
+            "ConfirmationCode",
+            "AuthFlow",
+            "AccessToken",
+            "Token",
+            "MessageAction",
+            "TemporaryPassword",
+            "GroupName",
+            "Filter",
+            "SecretHash",
+            "Session",
+            "ChallengeName",
+        ),
+        str,
+    ),
+    **dict.fromkeys(("AuthParameters", "ClientMetadata", "ChallengeResponses"), dict),
+    **dict.fromkeys(("UserAttributes", "ValidationData", "AttributesToGet"), list),
+    "ForceAliasCreation": bool,
+    "Permanent": bool,
+    "Limit": int,
+}
+# What each handled call cannot do without, as Cognito's validation says it.
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "SignUp": ("ClientId", "Username", "Password"),
+    "ConfirmSignUp": ("ClientId", "Username", "ConfirmationCode"),
+    "ResendConfirmationCode": ("ClientId", "Username"),
+    "ForgotPassword": ("ClientId", "Username"),
+    "ConfirmForgotPassword": ("ClientId", "Username", "ConfirmationCode", "Password"),
+    "AdminCreateUser": ("UserPoolId", "Username"),
+    "AdminConfirmSignUp": ("UserPoolId", "Username"),
+    "InitiateAuth": ("ClientId", "AuthFlow"),
+    "AdminInitiateAuth": ("UserPoolId", "ClientId", "AuthFlow"),
+    "GlobalSignOut": ("AccessToken",),
+    "AdminUserGlobalSignOut": ("UserPoolId", "Username"),
+    "RevokeToken": ("Token", "ClientId"),
+    "DeleteUser": ("AccessToken",),
+}
+
+
+def _check_shapes(operation: str, body: dict[str, Any]) -> None:
+    """Cognito's own checks before anything runs: members of the wrong JSON type, then
+    required members that are missing."""
+    for name, kind in _SHAPES.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        wrong = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        if kind is dict and not wrong:
+            wrong = not all(isinstance(v, str) for v in value.values())
+        if kind is list and not wrong and name != "AttributesToGet":
+            wrong = not all(
+                isinstance(item, dict)
+                and isinstance(item.get("Name"), str)
+                and isinstance(item.get("Value", ""), str)
+                for item in value
+            )
+        if wrong:
+            raise CognitoError("SerializationException", f"{name} is not of the type Cognito takes")
+    for name in _REQUIRED.get(operation, ()):
+        if body.get(name) is None:
+            member = name[:1].lower() + name[1:]
+            raise CognitoError(
+                "InvalidParameterException",
+                f"1 validation error detected: Value null at '{member}' failed to satisfy"
+                " constraint: Member must not be null",
+            )
 
 
 def _confirmable(user: Any) -> None:
