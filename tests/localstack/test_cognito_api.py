@@ -15,7 +15,8 @@ import pytest
 from werkzeug.test import EnvironBuilder
 
 from relay_local.state import cognito_store
-from relay_local.state.cognito import COGNITO, JSON_11, CognitoIdp, TriggerCall, TriggerFailed
+from relay_local.state.cognito import COGNITO, CognitoIdp
+from relay_local.state.cognito_calls import JSON_11, TriggerCall, TriggerFailed
 from relay_local.state.journal import Journal, read_journal
 from relay_local.state.outbox import Outbox
 from relay_local.state.wire import classify
@@ -58,15 +59,28 @@ class Api:
         self.client = model.user_pool_clients["UserPoolClient"].id
         self.clock = clock
         self.journal_path = tmp_path / "journal.jsonl"
-        self.store = cognito_store.CognitoStore(clock=lambda: clock.now / 1000)
-        self.store.journal = Journal(self.journal_path)
         self.lines: list[str] = []
         self.outbox = Outbox(tmp_path / "outbox", self.lines.append)
         self.triggers = Triggers()
-        self.idp = CognitoIdp(
-            create_backend_app("cognito-idp"), self.store, self.outbox, self.triggers
-        )
-        self.idp.apply(model)
+        self.moto = create_backend_app("cognito-idp")
+        self.start(cognito_store.CognitoStore(clock=lambda: clock.now / 1000))
+
+    def start(self, store: cognito_store.CognitoStore) -> None:
+        """Local AWS's Cognito on `store` (a fresh one after a restart)."""
+        self.store = store
+        self.store.journal = Journal(self.journal_path)
+        self.idp = CognitoIdp(self.moto, self.store, self.outbox, self.triggers)
+        self.idp.apply(self.model)
+
+    def restart(self) -> None:
+        """What a restart does: moto afresh, and the journal replayed into it."""
+        assert self.store.journal is not None
+        self.store.journal.close()
+        _fresh_pools(self.model)
+        restored = cognito_store.CognitoStore(clock=self.store.clock)
+        for record in read_journal(self.journal_path):
+            restored.restore(record)
+        self.start(restored)
 
     def __call__(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         data = json.dumps(body).encode()
@@ -205,23 +219,14 @@ def test_the_journal_keeps_state_not_calls_and_gives_the_same_users_back(api: Ap
     access = tokens["AuthenticationResult"]["AccessToken"]
     api.sign_up("unconfirmed@example.com")
     pending_code = api.code()
-    assert api.store.journal is not None
-    api.store.journal.close()
-    records = list(read_journal(api.journal_path))
 
     # Then the journal says what is, with no password in the clear
-    kinds = {record["t"] for record in records}
+    kinds = {record["t"] for record in read_journal(api.journal_path)}
     assert kinds <= cognito_store.RECORDS
     assert PASSWORD not in api.journal_path.read_text()
 
     # When moto starts afresh and the records are replayed (a restart)
-    _fresh_pools(api.model)
-    restored = cognito_store.CognitoStore(clock=api.store.clock)
-    for record in records:
-        restored.restore(record)
-    api.store = restored
-    api.store.journal = Journal(api.journal_path)
-    api.idp.store = restored
+    api.restart()
 
     # Then the same user, password, session and pending code
     assert api("GetUser", {"AccessToken": access})[1]["Username"] == answer["UserSub"]
@@ -243,14 +248,8 @@ def test_a_signed_out_session_stays_signed_out_after_a_restart(api: Api) -> None
     api.confirm("gone@example.com", api.code())
     access = api.sign_in("gone@example.com")[1]["AuthenticationResult"]["AccessToken"]
     api("GlobalSignOut", {"AccessToken": access})
-    assert api.store.journal is not None
-    api.store.journal.close()
 
-    _fresh_pools(api.model)
-    restored = cognito_store.CognitoStore(clock=api.store.clock)
-    for record in read_journal(api.journal_path):
-        restored.restore(record)
-    api.idp.store = restored
+    api.restart()
 
     assert api("GetUser", {"AccessToken": access})[1] == {
         "__type": "NotAuthorizedException",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from relay_local.state.cognito import TriggerCall, TriggerFailed
+from relay_local.state.cognito_calls import TriggerCall, TriggerFailed
 from relay_local.template.loader import REGION
 
 # Invoke a function synchronously: (function, event, source) -> (result, error).

@@ -42,7 +42,7 @@ from relay_local.framing import frame, receive_frame, take_frames
 
 if TYPE_CHECKING:
     from relay_local.state.aws import Hook
-    from relay_local.state.cognito import Triggers
+    from relay_local.state.cognito_calls import Triggers
     from relay_local.state.wire import WsgiApp
     from relay_local.template.model import StackModel
 
