@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml layers/relay/requirements.txt
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## run: the local stack (HTTP API on :3000, WebSocket API on :3001)
+## run: the local stack (HTTP API on :3000, WebSocket API on :3001, Cognito on :3002)
 run: $(STAMP)
 	$(BIN)/relay run
 

@@ -101,7 +101,10 @@ class Running:
         self.state = state
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [RELAY, "run", "--http-port", "0", "--ws-port", "0", "--state-dir", str(state), *args],
+            [
+                *(RELAY, "run", "--http-port", "0", "--ws-port", "0", "--cognito-port", "0"),
+                *("--state-dir", str(state), *args),
+            ],
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,

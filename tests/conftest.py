@@ -39,6 +39,8 @@ os.environ.update(
     CHAT_ATTACHMENTS_BUCKET="relay-chat-attachments",
     CHAT_DELIVERY_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/ChatDeliveryQueue",
 )
+# Running stacks leave their records here (`relay token` finds them), not in the user's own.
+os.environ["RELAY_STACKS_DIR"] = str(ROOT / ".relay" / "test-stacks")
 for unwanted in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "JWT_SECRET_ARN", "SHORT_BASE_URL"):
     os.environ.pop(unwanted, None)
 

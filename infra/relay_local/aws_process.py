@@ -1,8 +1,9 @@
 """The AWS process's main: `python -m relay_local.aws_process`, started by `AwsProcess`.
 
-Local AWS (`state.process.serve`) is handed the SNS deliveries of `sources.sns`,
-the one part of it that invokes functions: this module stands above both rooms,
-so local AWS never imports the sources. It imports nothing else, so the
+Local AWS (`state.process.serve`) is handed the SNS deliveries of `sources.sns`
+and the user pools' triggers of `sources.cognito`, the parts of it that invoke
+functions: this module stands above both rooms, so local AWS never imports the
+sources. It imports nothing else, so the
 process loads only what it runs.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 import sys
 
+from relay_local.sources.cognito import CognitoTriggers
 from relay_local.sources.sns import SnsDeliveries
 from relay_local.state.process import serve
 
 
 def main() -> int:
-    return serve(sys.argv[1:], SnsDeliveries)
+    return serve(sys.argv[1:], SnsDeliveries, CognitoTriggers)
 
 
 if __name__ == "__main__":

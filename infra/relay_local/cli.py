@@ -18,9 +18,16 @@ from typing import Any
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _common(parser: argparse.ArgumentParser, template: bool = True) -> None:
+def _common(
+    parser: argparse.ArgumentParser, template: bool = True, state_dir: Path | None = Path(".relay")
+) -> None:
     parser.add_argument(
-        "--state-dir", type=Path, default=Path(".relay"), help="local state (default .relay)"
+        "--state-dir",
+        type=Path,
+        default=state_dir,
+        help="local state (default .relay)"
+        if state_dir is not None
+        else "the state dir of the stack to sign in on (default: the running stack's)",
     )
     if template:
         parser.add_argument(
@@ -52,6 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         state_dir=args.state_dir.resolve(),
         http_port=args.http_port,
         ws_port=args.ws_port,
+        cognito_port=args.cognito_port,
         concurrency=args.concurrency,
         parameters=_parameters(args),
         ws_idle_timeout_s=args.ws_idle_timeout,
@@ -69,6 +77,12 @@ def _add_run(subparsers: Any) -> None:
     )
     parser.add_argument("--http-port", type=int, default=3000)
     parser.add_argument("--ws-port", type=int, default=3001, help="the first WebSocket API's port")
+    parser.add_argument(
+        "--cognito-port",
+        type=int,
+        default=3002,
+        help="the user pools' Cognito endpoint (cognitoEndpoint)",
+    )
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -161,13 +175,23 @@ def _invoke_here(args: argparse.Namespace, state_dir: Path, event: bytes) -> dic
     from relay_local.services import start_services
 
     async def once() -> dict[str, Any] | int:
-        services = await start_services(args.template, state_dir, _parameters(args), wait=False)
+        invokers: list[Invoker] = []
+
+        async def trigger(function: str, event: Any, source: str) -> tuple[Any, Any]:
+            # A user pool's trigger, when the function signs someone up: run here too.
+            invocation = await invokers[0].invoke(function, event)
+            return invocation.result, invocation.error
+
+        services = await start_services(
+            args.template, state_dir, _parameters(args), wait=False, on_trigger=trigger
+        )
         try:
             if args.function not in services.model.functions:
                 known = ", ".join(sorted(services.model.functions))
                 sys.stderr.write(f"relay: no function {args.function} in the template ({known})\n")
                 return 2
             invoker = Invoker(services.model.functions, services.overrides)
+            invokers.append(invoker)
             try:
                 invocation = await invoker.invoke_encoded(args.function, event)
             finally:
@@ -191,17 +215,43 @@ def _add_invoke(subparsers: Any) -> None:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from relay_local.tokens import make_token
+    from relay_local.accounts import CognitoFailed, find_target, make_token
 
-    sys.stdout.write(make_token(args.state_dir.resolve(), args.user, args.ttl) + "\n")
+    state_dir = args.state_dir.resolve() if args.state_dir is not None else None
+    target = find_target(args.template, state_dir)
+    if isinstance(target, str):
+        sys.stderr.write(f"relay: {target}\n")
+        return 2
+    try:
+        token, whose = make_token(target, args.handle, args.email, args.operator, args.ttl)
+    except CognitoFailed as failed:
+        sys.stderr.write(f"relay: {args.handle}: {failed.error_type}: {failed.message}\n")
+        return 1
+    sys.stderr.write(f"relay: {whose}\n")
+    sys.stdout.write(token + "\n")
     return 0
 
 
 def _add_token(subparsers: Any) -> None:
-    parser = subparsers.add_parser("token", help="print a bearer token the local stack accepts")
-    parser.add_argument("user", help="user id (the token's sub)")
-    parser.add_argument("--ttl", type=int, default=86400, help="seconds (default 86400)")
-    _common(parser, template=False)
+    parser = subparsers.add_parser(
+        "token",
+        help="sign a local user up if needed, sign in, and print the access token",
+    )
+    parser.add_argument("handle", help="the user's handle (preferred_username)")
+    parser.add_argument(
+        "--email", help="the user's email (default HANDLE@relay.local): the username"
+    )
+    parser.add_argument(
+        "--operator", action="store_true", help="put the user in the operators group"
+    )
+    parser.add_argument(
+        "--ttl",
+        type=int,
+        default=86400,
+        help="seconds, for templates without a user pool (their HS256 tokens; default 86400)",
+    )
+    parser.add_argument("--template", type=Path, default=Path("template.yaml"), help="SAM template")
+    _common(parser, template=False, state_dir=None)
     parser.set_defaults(handler=_token)
 
 

@@ -1,14 +1,15 @@
 """`relay run`: the whole template on a laptop, put together and kept in step with it.
 
-`LocalStack.start` brings up the services (moto with its journal, Redis), the
-invoker, every event source (SQS pollers, log subscriptions, SNS deliveries,
-schedules, DynamoDB streams), the HTTP API and each WebSocket API on its port,
-hot reload, and the control port that `relay invoke` uses; it prints what it
-serves and writes `stack.json`. When `template.yaml` changes, `apply` rebuilds
-the model and reconciles every part with it: new tables, queues, topics and
-buckets are created, new routes and sources start, changed functions get fresh
-workers, and everything unchanged (warm workers, open sockets, pollers, state)
-carries on.
+`LocalStack.start` brings up the services (moto with its journal, Redis, the
+Cognito endpoint), the invoker, every event source (SQS pollers, log
+subscriptions, SNS deliveries, schedules, DynamoDB streams, user pool triggers),
+the HTTP API and each WebSocket API on its port, hot reload, and the control port
+that `relay invoke` uses; it prints what it serves, writes `stack.json` and leaves
+its record where `relay token` finds it (`control.register`). When
+`template.yaml` changes, `apply` rebuilds the model and reconciles every part
+with it: new tables, queues, topics, buckets and user pools are created, new
+routes and sources start, changed functions get fresh workers, and everything
+unchanged (warm workers, open sockets, pollers, state) carries on.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from relay_local.control import STACK_FILE, TOKEN_HEADER
+from relay_local.control import STACK_FILE, TOKEN_HEADER, register, unregister
 from relay_local.gateways import tls
 from relay_local.gateways.http11 import Connection, Listener, Request, Response, Upgraded, bind
 from relay_local.gateways.http_api import HttpGateway
@@ -43,6 +44,7 @@ from relay_local.template.build import build_model
 from relay_local.template.model import StackModel, TemplateError, WebSocketApiSpec
 from relay_local.template.names import api_id as local_api_id
 from relay_local.template.names import execute_api_host, localize
+from relay_local.tokens import KeySet
 
 _JSON = [(b"content-type", b"application/json")]
 
@@ -53,6 +55,7 @@ class RunOptions:
     state_dir: Path
     http_port: int = 3000
     ws_port: int = 3001
+    cognito_port: int = 3002
     concurrency: int = 4  # execution environments per function, started only when needed
     parameters: dict[str, str] = field(default_factory=dict)
     ws_idle_timeout_s: float = IDLE_TIMEOUT_S
@@ -70,6 +73,8 @@ class ControlHandler:
     async def handle(self, request: Request) -> Response:
         if request.header(TOKEN_HEADER) != self.token:
             return Response(403, list(_JSON), b'{"message":"Forbidden"}')
+        if request.method == "GET" and request.raw_path == "/ping":
+            return Response(200, list(_JSON), json.dumps({"pid": os.getpid()}).encode())
         parts = request.raw_path.strip("/").split("/")
         if request.method != "POST" or len(parts) != 2 or parts[0] != "invoke":
             return Response(404, list(_JSON), b'{"message":"Not Found"}')
@@ -97,12 +102,17 @@ class LocalStack:
         self.ws_gateways: dict[str, tuple[WebSocketGateway, Listener]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._template_stamp = 0.0
+        self._key_sets: dict[str, KeySet] = {}
+        self._record: Path | None = None
 
     # --- start and stop
 
     async def start(self) -> None:
         options = self.options
         self.loop = asyncio.get_running_loop()
+        self.cognito_socket = bind(options.cognito_port)
+        self.cognito_socket.setblocking(True)  # local AWS's threads accept on it
+        self.cognito_port = int(self.cognito_socket.getsockname()[1])
         self.services: LocalServices = await self._services()
         model = self.services.model
         self.model = model
@@ -135,7 +145,7 @@ class LocalStack:
         self.streams = StreamPollers(
             options.state_dir, self.services.streams, self.invoker, self.aws, self.output
         )
-        self.http = HttpGateway(model.routes, self.invoker, self.output)
+        self.http = HttpGateway(model.routes, self.invoker, self.output, keys=self._keys)
         self.http_listener = Listener(self.http_socket, self.http)
         await self.http_listener.start()
         await self._apply_websockets(model, first=True)
@@ -158,6 +168,7 @@ class LocalStack:
                 f" invocations, {len(pending_lines)} log lines"
             )
         self._write_stack_file()
+        self._record = register(options.state_dir, options.template.resolve())
         ws = ", ".join(
             f"ws://127.0.0.1:{listener.port}" for _, listener in self.ws_gateways.values()
         )
@@ -177,11 +188,33 @@ class LocalStack:
             self.options.parameters,
             on_invoke=self._sns_delivery,
             on_line=self.output.line,
+            on_trigger=self._trigger,
+            cognito=self.cognito_socket,
         )
 
     def _sns_delivery(self, function: str, event: Any, source: str) -> None:
         """An SNS message for a function, from the AWS process: Lambda's async invocation."""
         self.async_invoker.submit(function, event, source)
+
+    async def _trigger(self, function: str, event: Any, source: str) -> tuple[Any, Any]:
+        """A user pool's trigger, from the AWS process: Lambda's synchronous invocation."""
+        invocation = await self.invoker.invoke(function, event)
+        self.output.invocation(source, invocation, "error" if invocation.failed else "ok")
+        return invocation.result, invocation.error
+
+    async def _keys(self, issuer: str) -> KeySet:
+        """A user pool's key set, fetched once from where its JWKS is served (API Gateway
+        caches an issuer's keys the same way)."""
+        keys = self._key_sets.get(issuer)
+        if keys is not None:
+            return keys
+        pool = next((p for p in self.model.user_pools.values() if p.issuer == issuer), None)
+        if pool is None:
+            raise LookupError(f"{issuer} is not a user pool of the template")
+        await self.services.aws.ready()
+        document = await self.aws.get(f"/{pool.id}/.well-known/jwks.json")
+        keys = self._key_sets[issuer] = KeySet(document)
+        return keys
 
     def _write_stack_file(self) -> None:
         info = {
@@ -191,6 +224,8 @@ class LocalStack:
             "http_port": self.http_port,
             "ws_ports": {api: listener.port for api, (_, listener) in self.ws_gateways.items()},
             "moto_url": self.services.aws.url,
+            "cognito_url": self.services.cognito_url,
+            "state_dir": str(self.options.state_dir),
             "redis_url": self.services.redis.url,
             "control_port": self.control.port,
             "control_token": self.control_token,
@@ -204,6 +239,8 @@ class LocalStack:
 
     async def stop(self) -> None:
         self.output.line("Stopping")
+        if self._record is not None:
+            unregister(self._record)
         (self.options.state_dir / STACK_FILE).unlink(missing_ok=True)
         self.reloader.stop()
         for task in self._background:
@@ -276,6 +313,22 @@ class LocalStack:
     def _localize(self, env: dict[str, str]) -> dict[str, str]:
         return {key: localize(value, self.hosts) for key, value in env.items()}
 
+    def _describe_user_pools(self, model: StackModel) -> None:
+        if not model.user_pools:
+            return
+        lines: list[str] = []
+        for pool in model.user_pools.values():
+            clients = [c for c in model.user_pool_clients.values() if c.pool == pool.logical_id]
+            groups = [g.name for g in model.user_pool_groups.values() if g.pool == pool.logical_id]
+            triggers = [t for t in model.cognito_triggers if t.pool == pool.logical_id]
+            lines.append(f"{pool.logical_id} {pool.id}")
+            lines.extend(f"  client {c.logical_id} {c.id}" for c in clients)
+            if groups:
+                lines.append(f"  groups {', '.join(groups)}")
+            lines.extend(f"  {t.trigger} -> {t.function}" for t in triggers)
+        self.output.section(f"User pools (Cognito endpoint {self.services.cognito_url}):", lines)
+        self.output.line(f"Emails (verification codes): {self.options.state_dir / 'outbox'}")
+
     # --- template edits
 
     def _template_changed(self) -> None:
@@ -300,7 +353,9 @@ class LocalStack:
             return
         old = self.model
         self.services.streams.open(list(model.tables.values()))
+        self.services.follow(model)
         self.model = model
+        self._key_sets.clear()
         await self._apply_websockets(model)
         replaced = self.invoker.apply(model.functions)
         self.reloader.apply(model)
@@ -371,8 +426,14 @@ class LocalStack:
                 f" identity {list(a.identity_headers) + list(a.identity_query)}"
                 f"{', simple responses' if a.simple_responses else ''}"
                 for a in model.authorizers
+            ]
+            + [
+                f"{j.name} ({j.api_id}) JWT from {j.identity}: issuer {j.issuer},"
+                f" audience {', '.join(j.audience)}"
+                for j in model.jwt_authorizers
             ],
         )
+        self._describe_user_pools(model)
         consumers = self.sqs.describe()
         out.section(
             "Queues:",

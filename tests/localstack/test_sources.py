@@ -285,6 +285,8 @@ def test_a_bad_parameter_override_stops_the_stack_with_a_reason(
         "0",
         "--ws-port",
         "0",
+        "--cognito-port",
+        "0",
         "--state-dir",
         str(tmp_path / "state"),
         "--parameter-overrides",

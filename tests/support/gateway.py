@@ -2,22 +2,26 @@
 
 The fuzzer (tests/integration/test_fuzz.py) speaks HTTP to this: each request is
 routed by the local stack's own router over template.yaml's HttpApi routes, runs
-the Lambda authorizer the route names, becomes a payload 2.0 event built by the
-local stack's event code, and the function's answer is mapped back to HTTP by the
-same code that serves `relay run` (a body that is not a string, a header API
-Gateway would refuse: a 500, as on AWS). Nothing here knows a route or a function
-by name: what the template deploys is what is fuzzed.
+the authorizer the route names (a Lambda authorizer, or a JWT authorizer checked
+by the local stack's own code against the key moto signs user pools' tokens with:
+`tests.support.accounts.mint` makes such tokens), becomes a payload 2.0 event
+built by the local stack's event code, and the function's answer is mapped back
+to HTTP by the same code that serves `relay run` (a body that is not a string, a
+header API Gateway would refuse: a 500, as on AWS). Nothing here knows a route or
+a function by name: what the template deploys is what is fuzzed.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from relay_local.gateways import jwt
 from relay_local.gateways.events import (
     HttpRequest,
     http_authorizer_event,
@@ -27,11 +31,14 @@ from relay_local.gateways.events import (
 )
 from relay_local.gateways.http_api import Router, map_response
 from relay_local.template.build import build_model
+from relay_local.template.model import JwtAuthorizerSpec
 from relay_local.template.names import api_id
+from relay_local.tokens import moto_key_set
 from tests.support.lambdas import ROOT, Context, Handler, handler
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _REASONS = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Error"}
+_REFUSED = {401: b'{"message":"Unauthorized"}', 403: b'{"message":"Forbidden"}'}
 
 
 class Gateway:
@@ -69,9 +76,21 @@ class Gateway:
         route, path_parameters = found
         api = api_id(route.api_id)
         context = http_context(request, api, route.route_key, new_request_id())
-        authorizer_context: dict[str, Any] | None = None
+        authorizer: dict[str, Any] | None = None
         try:
-            if route.authorizer is not None:
+            if isinstance(route.authorizer, JwtAuthorizerSpec):
+                token = jwt.token_of(route.authorizer, request.headers, {})
+                verdict = jwt.authorize(
+                    route.authorizer, route.scopes, token, moto_key_set(), time.time()
+                )
+                if not verdict.allowed:
+                    headers = [
+                        ("content-type", "application/json"),
+                        ("www-authenticate", verdict.challenge),
+                    ]
+                    return verdict.status, headers, _REFUSED[verdict.status]
+                authorizer = verdict.context
+            elif route.authorizer is not None:
                 decision = self._handler(route.authorizer.function)(
                     http_authorizer_event(
                         request, api, route.route_key, path_parameters, context, []
@@ -80,10 +99,8 @@ class Gateway:
                 )
                 if not isinstance(decision, dict) or decision.get("isAuthorized") is not True:
                     return 403, [("content-type", "application/json")], b'{"message":"Forbidden"}'
-                authorizer_context = decision.get("context") or {}
-            event = http_event(
-                request, route.route_key, path_parameters, context, authorizer_context
-            )
+                authorizer = {"lambda": decision.get("context") or {}}
+            event = http_event(request, route.route_key, path_parameters, context, authorizer)
             response = map_response(self._handler(route.function)(event, Context()))
         except Exception:  # noqa: BLE001 (whatever a function raises, API Gateway answers 500)
             # API Gateway answers 500 for a function that fails or answers what it cannot

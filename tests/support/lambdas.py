@@ -75,8 +75,12 @@ def http_event(
     headers: dict[str, str] | None = None,
     source_ip: str = "203.0.113.42",
     path_parameters: dict[str, str] | None = None,
+    jwt_claims: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (2.0) event as the authorizer would have passed it on."""
+    """An API Gateway HTTP API (2.0) event as the authorizer would have passed it on: the
+    Lambda authorizer's context, or with `jwt_claims` (a token's claims, see
+    tests.support.accounts.claims) what the JWT authorizer passes, rendered by the local
+    stack's own code."""
     event: dict[str, Any] = copy.deepcopy(
         json.loads((ROOT / "events" / "shorten.json").read_text())
     )
@@ -88,6 +92,16 @@ def http_event(
     event["requestContext"]["authorizer"] = {
         "lambda": {"userId": user or "", "authError": auth_error}
     }
+    if jwt_claims is not None:
+        from relay_local.gateways.jwt import render_claims
+
+        scope = jwt_claims.get("scope")
+        event["requestContext"]["authorizer"] = {
+            "jwt": {
+                "claims": render_claims(jwt_claims),
+                "scopes": scope.split() if isinstance(scope, str) else None,
+            }
+        }
     event["headers"].pop("authorization", None)
     event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
     event["queryStringParameters"] = query

@@ -58,17 +58,22 @@ class Stack:
     """A running `relay run`, its output, and clients for what it serves."""
 
     def __init__(
-        self, project: Path, state_dir: Path, *extra_args: str, env: dict[str, str] | None = None
+        self,
+        project: Path,
+        state_dir: Path,
+        *extra_args: str,
+        env: dict[str, str] | None = None,
+        template: str = "template.yaml",
     ) -> None:
         self.project = project
-        self.template = project / "template.yaml"
+        self.template = project / template
         self.state_dir = state_dir
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "relay_local.cli", "run"),
-                *("--http-port", "0", "--ws-port", "0"),
+                *("--http-port", "0", "--ws-port", "0", "--cognito-port", "0"),
                 *("--template", str(self.template), "--state-dir", str(state_dir)),
                 *extra_args,
             ],

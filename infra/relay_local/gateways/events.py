@@ -137,9 +137,10 @@ def http_event(
     route_key: str,
     path_parameters: dict[str, str] | None,
     context: dict[str, Any],
-    authorizer_context: dict[str, Any] | None,
+    authorizer: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The API Gateway HTTP API payload format 2.0 event."""
+    """The API Gateway HTTP API payload format 2.0 event; `authorizer` is what the route's
+    authorizer passes on (`{"lambda": context}` or `{"jwt": {"claims", "scopes"}}`)."""
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -152,8 +153,8 @@ def http_event(
     query = request.query_parameters()
     if query is not None:
         event["queryStringParameters"] = query
-    if authorizer_context is not None:
-        context = {**context, "authorizer": {"lambda": authorizer_context}}
+    if authorizer is not None:
+        context = {**context, "authorizer": authorizer}
     event["requestContext"] = context
     if path_parameters:
         event["pathParameters"] = path_parameters

@@ -1,4 +1,4 @@
-"""The local API Gateway HTTP API: routing, Lambda authorizers, payload 2.0 mapping.
+"""The local API Gateway HTTP API: routing, Lambda and JWT authorizers, payload 2.0 mapping.
 
 Served by the lean HTTP/1.1 server of `http11`, so that the gateway's own cost
 stays near a hello-world's: routes are compiled once (and again only when the
@@ -15,11 +15,13 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from relay_local.gateways import authorizers
+from relay_local.gateways import authorizers, jwt
 from relay_local.gateways.events import (
     HttpRequest,
     http_authorizer_event,
@@ -31,8 +33,12 @@ from relay_local.gateways.events import (
 from relay_local.gateways.http11 import Connection, Request, Response, Upgraded
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invoker, encode_event
-from relay_local.template.model import AuthorizerSpec, RouteSpec
+from relay_local.template.model import AuthorizerSpec, JwtAuthorizerSpec, RouteSpec
 from relay_local.template.names import api_id
+from relay_local.tokens import KeySet
+
+# A JWT issuer's key set, as API Gateway fetches it from the issuer's jwks_uri.
+KeySource = Callable[[str], Awaitable[KeySet]]
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -179,13 +185,26 @@ def map_response(result: Any) -> Response:
     return Response(status, headers, payload)
 
 
+async def _no_keys(issuer: str) -> KeySet:
+    raise LookupError(f"no key set for {issuer}")
+
+
 class HttpGateway:
     """The HTTP API: `handle` answers one request; `update` swaps in new routes."""
 
-    def __init__(self, routes: list[RouteSpec], invoker: Invoker, output: Output) -> None:
+    def __init__(
+        self,
+        routes: list[RouteSpec],
+        invoker: Invoker,
+        output: Output,
+        keys: KeySource = _no_keys,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.router = Router(routes)
         self.invoker = invoker
         self.output = output
+        self.keys = keys
+        self.clock = clock
         self._static: dict[tuple[str, str], Response] = {}
 
     def update(self, routes: list[RouteSpec]) -> None:
@@ -225,15 +244,24 @@ class HttpGateway:
         request = HttpRequest.of(raw)
         api = api_id(route.api_id)
         context = http_context(request, api, route.route_key, request_id)
-        authorizer_context: dict[str, Any] | None = None
-        if route.authorizer is not None:
+        authorizer: dict[str, Any] | None = None
+        if isinstance(route.authorizer, JwtAuthorizerSpec):
+            verdict = await self._authorize_jwt(route, route.authorizer, request)
+            if not verdict.allowed:
+                refusal = _REFUSALS[verdict.status]
+                if not verdict.challenge:
+                    return refusal
+                challenge = (b"www-authenticate", verdict.challenge.encode("latin-1", "replace"))
+                return Response(refusal.status, [*refusal.headers, challenge], refusal.body)
+            authorizer = verdict.context
+        elif route.authorizer is not None:
             decision = await self._authorize(
                 route, route.authorizer, request, path_parameters, context
             )
             if not decision.allowed:
                 return _REFUSALS[decision.status]
-            authorizer_context = decision.context
-        event = http_event(request, route.route_key, path_parameters, context, authorizer_context)
+            authorizer = {"lambda": decision.context}
+        event = http_event(request, route.route_key, path_parameters, context, authorizer)
         invocation = await self.invoker.invoke_encoded(route.function, encode_event(event))
         source = f"{request.method} {route.path}"
         if invocation.failed:
@@ -247,6 +275,23 @@ class HttpGateway:
             return INTERNAL_ERROR
         self.output.invocation(source, invocation, str(response.status))
         return response
+
+    async def _authorize_jwt(
+        self, route: RouteSpec, authorizer: JwtAuthorizerSpec, request: HttpRequest
+    ) -> jwt.JwtDecision:
+        token = jwt.token_of(authorizer, request.headers, request.query_parameters() or {})
+        try:
+            keys = await self.keys(authorizer.issuer)
+        except Exception as exc:  # noqa: BLE001 - API Gateway answers 500 without the keys
+            self.output.line(f"[relay] JWT authorizer {authorizer.name}: no key set: {exc}")
+            return jwt.JwtDecision(500)
+        verdict = jwt.authorize(authorizer, route.scopes, token, keys, self.clock())
+        if not verdict.allowed:
+            self.output.line(
+                f"[relay] {request.method} {route.path}: {verdict.status} from JWT authorizer"
+                f" {authorizer.name} ({verdict.challenge})"
+            )
+        return verdict
 
     async def _authorize(
         self,

@@ -13,10 +13,12 @@ bodies live beside the journal in `blobs/`, named by their SHA-256.
 
 The middleware is also where the local stack adds what moto lacks, through
 its hooks: S3 presigned URLs and POST policies are verified as S3 verifies them
-(`s3.S3Guard`), and an SNS Publish is delivered to the template's subscriptions
+(`s3.S3Guard`), an SNS Publish is delivered to the template's subscriptions
 before its answer returns (the hook the AWS process is handed, `sources.sns`),
-so a published message is as durable as the queue or invocation it became.
-The calls themselves are `wire`'s; the template's resources are `provision`'s.
+so a published message is as durable as the queue or invocation it became, and
+Cognito's API runs triggers, sends codes and journals users (`cognito`; its
+records, kept as state rather than calls, are `cognito_store`'s). The calls
+themselves are `wire`'s; the template's resources are `provision`'s.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from relay_local.state import s3
+from relay_local.state import cognito_store, s3
 from relay_local.state.journal import Journal, read_journal
 from relay_local.state.provision import create_resources, create_secret
 from relay_local.state.wire import (
@@ -161,8 +163,10 @@ class LocalAws:
         self.hooks: list[Hook] = []
         self.journal: Journal | None = None
         self.app: JournalingApp | None = None
+        self.cognito = cognito_store.CognitoStore()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._cognito_server: BaseWSGIServer | None = None
 
     def bind(self, fd: int | None = None) -> str:
         """Bind the port now (the model needs the URL for queue URLs); serve later.
@@ -175,6 +179,7 @@ class LocalAws:
             # HTTP/1.1: a client's connection is reused, not reopened for every call.
             protocol_version = "HTTP/1.1"
 
+        self._handler = KeepAlive
         self._server = make_server(
             "127.0.0.1",
             0,
@@ -184,6 +189,19 @@ class LocalAws:
             fd=fd,
         )
         return self.url
+
+    def bind_cognito(self, fd: int) -> None:
+        """Serve the Cognito endpoint too, on the socket the stack bound for it: the same
+        app, told that the request came there (CORS preflights, nothing but Cognito)."""
+        from relay_local.state.cognito import COGNITO_PORT
+
+        def cognito(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            environ[COGNITO_PORT] = True
+            return self._dispatch(environ, start_response)
+
+        self._cognito_server = make_server(
+            "127.0.0.1", 0, cognito, threaded=True, request_handler=self._handler, fd=fd
+        )
 
     @property
     def url(self) -> str:
@@ -197,7 +215,9 @@ class LocalAws:
     def prepare(self, model: StackModel) -> int:
         """Create the template's resources and replay the journal. Returns records replayed."""
         create_resources(self.moto, model)
-        replayed = self._replay()
+        cognito_store.install()
+        cognito_store.ensure_pools(model)
+        replayed = self._replay([pool.id for pool in model.user_pools.values()])
         self.create_secrets(model.secrets.values())
         return replayed
 
@@ -207,7 +227,7 @@ class LocalAws:
         for secret in secrets:
             create_secret(self.app, secret)
 
-    def _replay(self) -> int:
+    def _replay(self, pool_ids: list[str]) -> int:
         records = list(read_journal(self.journal_path))
         deleted = {i for r in records if r.get("t") == SQS_DELETED for i in r.get("ids", [])}
         fresh_path = self.journal_path.with_suffix(".jsonl.new")
@@ -222,6 +242,10 @@ class LocalAws:
                 if s3.replay(app, record, self.blobs, uploads):
                     replayed += 1
                 continue
+            if record.get("t") in cognito_store.RECORDS:
+                self.cognito.restore(record)
+                replayed += 1
+                continue
             body = _replayable(record, deleted, self.url)
             if body is None:
                 continue
@@ -234,10 +258,13 @@ class LocalAws:
                 continue
         _snapshot_items(self.moto, journal)
         s3.snapshot(journal, self.blobs, self.moto)
+        for cognito_record in self.cognito.snapshot(pool_ids):
+            journal.append(cognito_record)
         journal.close()
         os.replace(fresh_path, self.journal_path)
         self.blobs.keep_only(s3.blobs_named(read_journal(self.journal_path)))
         self.journal = Journal(self.journal_path)
+        self.cognito.journal = self.journal
         self.app = JournalingApp(self.moto, self.journal, self.blobs, hooks=self.hooks)
         return replayed
 
@@ -245,6 +272,11 @@ class LocalAws:
         assert self._server is not None and self.app is not None
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
+        if self._cognito_server is not None:
+            name = "cognito"
+            threading.Thread(
+                target=self._cognito_server.serve_forever, name=name, daemon=True
+            ).start()
 
     def record_consumed(self, message_ids: list[str]) -> None:
         """Journal that the poller deleted these messages, so replay does not resend them."""
@@ -252,6 +284,8 @@ class LocalAws:
             self.journal.append({"t": SQS_DELETED, "ids": message_ids})
 
     def stop(self) -> None:
+        if self._cognito_server is not None:
+            self._cognito_server.server_close()
         if self._server is not None:
             if self._thread is not None:
                 self._server.shutdown()

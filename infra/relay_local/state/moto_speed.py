@@ -148,12 +148,15 @@ def install() -> None:
 
 
 # Services whose requests the local stack routes straight to moto's app for them.
-_DIRECT = frozenset({"dynamodb", "sqs", "sns", "s3", "secretsmanager", "dynamodbstreams", "sts"})
+_DIRECT = frozenset(
+    {"dynamodb", "sqs", "sns", "s3", "secretsmanager", "dynamodbstreams", "sts", "cognito-idp"}
+)
 _TARGET_SERVICES = (
     ("DynamoDB_20120810.", "dynamodb"),
     ("AmazonSQS.", "sqs"),
     ("secretsmanager.", "secretsmanager"),
     ("DynamoDBStreams_20120810.", "dynamodbstreams"),
+    ("AWSCognitoIdentityProviderService.", "cognito-idp"),
 )
 
 

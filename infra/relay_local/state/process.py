@@ -8,15 +8,19 @@ stream records), and the two talk over a socket pair, length-prefixed JSON:
 
 - AWS process -> stack: `ready` (moto's URL), `stream` (a new stream record),
   `invoke` (an SNS message for a function: the stack journals it as an
-  asynchronous invocation and answers `ack` before the Publish returns), `line`
+  asynchronous invocation and answers `ack` before the Publish returns),
+  `trigger` (a user pool's trigger: the stack invokes the function and answers
+  `triggered` with its result, which the Cognito call waits for), `line`
   (something to print);
 - stack -> AWS process: `consumed` (messages the SQS pollers deleted, for the
-  journal), `apply` (a changed template: create what it adds), `ack`.
+  journal), `apply` (a changed template: create what it adds), `ack`, `triggered`.
 
 The AWS process exits when the stack closes its end (or dies, even by kill -9).
 Its main is `serve`, run by the module the stack names (`relay_local.aws_process`),
-which hands it the SNS deliveries (`sources.sns`): local AWS sees every call
-through its hooks and knows nothing of the sources.
+which hands it the SNS deliveries (`sources.sns`) and the Cognito triggers
+(`sources.cognito`): local AWS sees every call through its hooks and knows
+nothing of the sources. Besides moto's port it serves the Cognito endpoint on a
+socket the stack bound (`--cognito-fd`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,6 +42,7 @@ from relay_local.framing import frame, receive_frame, take_frames
 
 if TYPE_CHECKING:
     from relay_local.state.aws import Hook
+    from relay_local.state.cognito_calls import Triggers
     from relay_local.state.wire import WsgiApp
     from relay_local.template.model import StackModel
 
@@ -51,6 +56,13 @@ if TYPE_CHECKING:
     MakeDeliveries = Callable[
         [WsgiApp, Callable[[str], None], Callable[[str, Any, str], None]], Deliveries
     ]
+    # Makes the user pools' triggers from a synchronous invocation in the stack:
+    # (function, event, source) -> (result, error).
+    MakeTriggers = Callable[[Callable[[str, Any, str], tuple[Any, Any]]], Triggers]
+
+# The stack's side of a trigger: invoke and give back (result, error).
+OnTrigger = Callable[[str, Any, str], Awaitable[tuple[Any, Any]]]
+TRIGGER_TIMEOUT_S = 930.0  # past the longest function timeout (900 s): the stack times it out
 
 
 def _frame(message: dict[str, Any]) -> bytes:
@@ -67,6 +79,7 @@ class _ChildChannel:
         self.sock = socket.socket(fileno=fd)
         self._send_lock = threading.Lock()
         self._waiting: dict[str, threading.Event] = {}
+        self._replies: dict[str, dict[str, Any]] = {}
 
     def send(self, message: dict[str, Any]) -> None:
         with self._send_lock:
@@ -78,17 +91,25 @@ class _ChildChannel:
 
     def request(self, message: dict[str, Any], key: str, timeout_s: float = 30.0) -> bool:
         """Send and wait for the stack's `ack` of `key` (from another thread than the reader)."""
+        return self.ask(message, key, timeout_s) is not None
+
+    def ask(self, message: dict[str, Any], key: str, timeout_s: float) -> dict[str, Any] | None:
+        """Send and wait for the stack's answer to `key`; None when none came in time."""
         event = threading.Event()
         self._waiting[key] = event
         try:
             self.send(message)
-            return event.wait(timeout_s)
+            if not event.wait(timeout_s):
+                return None
+            return self._replies.pop(key, {})
         finally:
             self._waiting.pop(key, None)
+            self._replies.pop(key, None)
 
-    def acknowledged(self, key: str) -> None:
+    def acknowledged(self, key: str, reply: dict[str, Any] | None = None) -> None:
         event = self._waiting.get(key)
         if event is not None:
+            self._replies[key] = reply or {}
             event.set()
 
 
@@ -106,8 +127,28 @@ class _RemoteSubmit:
             raise TimeoutError(f"the stack did not take the delivery to {function}")
 
 
-def _child(args: argparse.Namespace, make_deliveries: MakeDeliveries) -> int:
+class _RemoteCall:
+    """How a trigger is invoked: by the stack, which answers with the outcome."""
+
+    def __init__(self, channel: _ChildChannel) -> None:
+        self.channel = channel
+        self._ids = itertools.count()
+
+    def call(self, function: str, event: Any, source: str) -> tuple[Any, Any]:
+        key = f"t{next(self._ids)}"
+        message = {"trigger": {"key": key, "function": function, "event": event, "source": source}}
+        reply = self.channel.ask(message, key, TRIGGER_TIMEOUT_S)
+        if reply is None:
+            return None, {"errorType": "TimeoutError", "errorMessage": "the stack did not answer"}
+        return reply.get("result"), reply.get("error")
+
+
+def _child(
+    args: argparse.Namespace, make_deliveries: MakeDeliveries, make_triggers: MakeTriggers
+) -> int:
     from relay_local.state.aws import LocalAws
+    from relay_local.state.cognito import CognitoIdp
+    from relay_local.state.outbox import Outbox
     from relay_local.state.s3 import S3Guard
     from relay_local.state.streams import StreamRecorder, install
     from relay_local.template.build import build_model
@@ -129,12 +170,19 @@ def _child(args: argparse.Namespace, make_deliveries: MakeDeliveries) -> int:
         aws.hooks.append(S3Guard())
         replayed = aws.prepare(model)
         assert aws.app is not None
-        deliveries = make_deliveries(
-            aws.app, lambda text: channel.send({"line": text}), _RemoteSubmit(channel).submit
-        )
+        report = _reporter(channel)
+        deliveries = make_deliveries(aws.app, report, _RemoteSubmit(channel).submit)
         deliveries.apply(model)
         aws.hooks.append(deliveries)
+        outbox = Outbox(state_dir / "outbox", report)
+        cognito = CognitoIdp(
+            aws.moto, aws.cognito, outbox, make_triggers(_RemoteCall(channel).call)
+        )
+        cognito.apply(model)
+        aws.hooks.insert(0, cognito)
         recorder.capturing = True
+        if args.cognito_fd is not None:
+            aws.bind_cognito(args.cognito_fd)
         aws.serve()
     except TemplateError as exc:
         channel.send({"failed": str(exc)})
@@ -152,16 +200,25 @@ def _child(args: argparse.Namespace, make_deliveries: MakeDeliveries) -> int:
                 os._exit(0)
             if "ack" in message:
                 channel.acknowledged(str(message["ack"]))
+            elif "triggered" in message:
+                channel.acknowledged(str(message["triggered"]["key"]), message["triggered"])
             elif "consumed" in message:
                 aws.record_consumed(list(message["consumed"]))
             elif "apply" in message:
                 # Off the reader thread: creating resources goes through the middleware,
                 # whose hooks may wait for this reader to see an `ack`.
-                work = (channel, aws, recorder, deliveries, message["apply"])
+                work = (channel, aws, recorder, deliveries, cognito, message["apply"])
                 threading.Thread(target=_apply, args=work, daemon=True).start()
     finally:
         recorder.close()
         aws.stop()
+
+
+def _reporter(channel: _ChildChannel) -> Callable[[str], None]:
+    def report(text: str) -> None:
+        channel.send({"line": text})
+
+    return report
 
 
 def _apply(
@@ -169,17 +226,22 @@ def _apply(
     aws: Any,
     recorder: Any,
     deliveries: Deliveries,
+    cognito: Any,
     request: dict[str, Any],
 ) -> None:
+    from relay_local.state.cognito_store import ensure_pools
     from relay_local.state.provision import create_resources
     from relay_local.template.build import build_model
 
     try:
         model = build_model(Path(request["template"]), aws.url, request["parameters"])
         create_resources(aws.moto, model)
+        with aws.cognito.lock:
+            ensure_pools(model)
         aws.create_secrets(model.secrets.values())
         recorder.open(list(model.tables.values()))
         deliveries.apply(model)
+        cognito.apply(model)
     except Exception as exc:  # noqa: BLE001 - the stack reports it and keeps its old model
         channel.send({"applied": {"key": request["key"], "error": str(exc)}})
         return
@@ -222,11 +284,14 @@ class AwsProcess:
         on_stream: Callable[[str, dict[str, Any]], None],
         on_invoke: Callable[[str, Any, str], None],
         on_line: Callable[[str], None],
+        on_trigger: OnTrigger | None = None,
     ) -> None:
         self.main = main
         self.on_stream = on_stream
         self.on_invoke = on_invoke
         self.on_line = on_line
+        self.on_trigger = on_trigger
+        self._triggers: set[asyncio.Task[None]] = set()
         self.url = ""
         self.replayed = 0
         self._ready: asyncio.Future[dict[str, Any]] | None = None
@@ -235,11 +300,18 @@ class AwsProcess:
         self.channel: _ParentChannel | None = None
         self.process: asyncio.subprocess.Process | None = None
 
-    async def start(self, template: Path, state_dir: Path, parameters: dict[str, str]) -> None:
+    async def start(
+        self,
+        template: Path,
+        state_dir: Path,
+        parameters: dict[str, str],
+        cognito: socket.socket | None = None,
+    ) -> None:
         """Start the process; its URL is known at once, its answers once `ready` returns.
 
         The listening socket is bound here and handed over: a client that connects
-        before the journal is replayed waits in the socket's backlog, not in an error."""
+        before the journal is replayed waits in the socket's backlog, not in an error.
+        `cognito` is the Cognito endpoint's socket, bound by the stack on its port."""
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -248,6 +320,11 @@ class AwsProcess:
         listener.listen(1024)
         self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        extra: list[str] = []
+        passed = [theirs.fileno(), listener.fileno()]
+        if cognito is not None:
+            extra = ["--cognito-fd", str(cognito.fileno())]
+            passed.append(cognito.fileno())
         try:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -263,12 +340,15 @@ class AwsProcess:
                 str(theirs.fileno()),
                 "--listen-fd",
                 str(listener.fileno()),
-                pass_fds=(theirs.fileno(), listener.fileno()),
+                *extra,
+                pass_fds=tuple(passed),
                 stdin=asyncio.subprocess.DEVNULL,
             )
         finally:
             theirs.close()
             listener.close()
+            if cognito is not None:
+                cognito.close()  # the AWS process serves it now
         ours.setblocking(False)
         _, self.channel = await loop.create_unix_connection(
             lambda: _ParentChannel(self._handle), sock=ours
@@ -304,6 +384,10 @@ class AwsProcess:
             finally:
                 assert self.channel is not None
                 self.channel.send({"ack": request["key"]})
+        elif "trigger" in message:
+            task = asyncio.get_running_loop().create_task(self._trigger(message["trigger"]))
+            self._triggers.add(task)
+            task.add_done_callback(self._triggers.discard)
         elif "line" in message:
             self.on_line(str(message["line"]))
         elif "applied" in message:
@@ -313,6 +397,24 @@ class AwsProcess:
         elif self._ready is not None and not self._ready.done():
             # `ready`, or `failed` when the template cannot be served
             self._ready.set_result(message.get("ready") or {"failed": message.get("failed")})
+
+    async def _trigger(self, request: dict[str, Any]) -> None:
+        if self.on_trigger is None:
+            result, error = (
+                None,
+                {
+                    "errorType": "Runtime.Unavailable",
+                    "errorMessage": "no functions run here (start `relay run`)",
+                },
+            )
+        else:
+            result, error = await self.on_trigger(
+                request["function"], request["event"], request["source"]
+            )
+        if self.channel is not None:
+            self.channel.send(
+                {"triggered": {"key": request["key"], "result": result, "error": error}}
+            )
 
     def consumed(self, message_ids: list[str]) -> None:
         """Journal that the SQS pollers deleted these messages, so replay does not resend them."""
@@ -347,7 +449,7 @@ class AwsProcess:
                 await self.process.wait()
 
 
-def serve(argv: list[str], make_deliveries: MakeDeliveries) -> int:
+def serve(argv: list[str], make_deliveries: MakeDeliveries, make_triggers: MakeTriggers) -> int:
     """The AWS process's main, with its arguments from `AwsProcess.start`."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--state-dir", required=True)
@@ -355,6 +457,7 @@ def serve(argv: list[str], make_deliveries: MakeDeliveries) -> int:
     parser.add_argument("--parameters", default="{}")
     parser.add_argument("--channel-fd", type=int, required=True)
     parser.add_argument("--listen-fd", type=int, required=True)
+    parser.add_argument("--cognito-fd", type=int, default=None)
     # The stack prints; this process says nothing on its own streams but errors.
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    return _child(parser.parse_args(argv), make_deliveries)
+    return _child(parser.parse_args(argv), make_deliveries, make_triggers)

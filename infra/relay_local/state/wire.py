@@ -28,8 +28,14 @@ Answer = tuple[str, list[tuple[str, str]], bytes]  # WSGI status, headers, body
 DYNAMODB = "DynamoDB_20120810."
 SQS = "AmazonSQS."
 SECRETS = "secretsmanager."
+COGNITO_IDP = "AWSCognitoIdentityProviderService."
 
-_SERVICE_OF_PREFIX = {DYNAMODB: "dynamodb", SQS: "sqs", SECRETS: "secretsmanager"}
+_SERVICE_OF_PREFIX = {
+    DYNAMODB: "dynamodb",
+    SQS: "sqs",
+    SECRETS: "secretsmanager",
+    COGNITO_IDP: "cognito-idp",
+}
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 
@@ -50,9 +56,10 @@ def _authorization(service: str) -> str:
 
 
 def _headers(service: str, target: str) -> dict[str, str]:
+    json_version = "1.1" if service == "cognito-idp" else "1.0"
     return {
         "X-Amz-Target": target,
-        "Content-Type": "application/x-amz-json-1.0",
+        "Content-Type": f"application/x-amz-json-{json_version}",
         "Authorization": _authorization(service),
     }
 
@@ -199,6 +206,14 @@ class AsyncAws:
         if response.status_code != 200:
             raise AwsError(response.status_code, {"message": response.text})
         return response.content
+
+    async def get(self, path: str) -> dict[str, Any]:
+        """A JSON document local AWS serves (a user pool's key set)."""
+        response = await self._client.get(path)
+        data = response.json() if response.content else {}
+        if response.status_code != 200:
+            raise AwsError(response.status_code, data if isinstance(data, dict) else {})
+        return data if isinstance(data, dict) else {}
 
     async def close(self) -> None:
         await self._client.aclose()

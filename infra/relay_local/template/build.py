@@ -21,6 +21,7 @@ from relay_local.template.model import (
     AuthorizerSpec,
     Destination,
     FunctionSpec,
+    JwtAuthorizerSpec,
     StackModel,
     TemplateError,
 )
@@ -171,10 +172,17 @@ def _http_authorizers(ctx: Context) -> None:
         if auth.get("DefaultAuthorizer"):
             ctx.default_authorizer[api] = str(auth["DefaultAuthorizer"])
         for name, config in (auth.get("Authorizers") or {}).items():
+            if "JwtConfiguration" in config:
+                jwt = _jwt_authorizer(ctx, api, str(name), config)
+                ctx.http_authorizers[api][name] = jwt
+                ctx.model.jwt_authorizers.append(jwt)
+                continue
             function = ref_target(config.get("FunctionArn"))
             if function is None:
-                # JWT authorizers (Cognito) have no local function to run.
-                continue
+                raise TemplateError(
+                    f"{api} authorizer {name}: give FunctionArn (a Lambda authorizer) or"
+                    " JwtConfiguration (a JWT authorizer)"
+                )
             identity = config.get("Identity") or {}
             spec = AuthorizerSpec(
                 name=name,
@@ -187,3 +195,42 @@ def _http_authorizers(ctx: Context) -> None:
             )
             ctx.http_authorizers[api][name] = spec
             ctx.model.authorizers.append(spec)
+
+
+def _jwt_authorizer(ctx: Context, api: str, name: str, config: dict[str, Any]) -> JwtAuthorizerSpec:
+    """SAM's OAuth2 authorizer of an HttpApi: `JwtConfiguration` (issuer, audience), the
+    identity source, and default AuthorizationScopes. Locally the issuer must be a user pool
+    of the template: its keys are the ones the local stack holds."""
+    where = f"{api} authorizer {name} (JWT)"
+    jwt = ctx.resolve(config.get("JwtConfiguration")) or {}
+    issuer = str(jwt.get("issuer", jwt.get("Issuer", "")))
+    audience = jwt.get("audience", jwt.get("Audience")) or []
+    if isinstance(audience, str):
+        audience = [audience]
+    pools = {pool.issuer: pool for pool in ctx.model.user_pools.values()}
+    if issuer not in pools:
+        known = ", ".join(sorted(pools)) or "none"
+        raise TemplateError(
+            f"{where}: issuer {issuer or '(none)'} is not a user pool of the template (the local"
+            f" stack verifies tokens of its own pools: {known})"
+        )
+    source = str(ctx.resolve(config.get("IdentitySource", "$request.header.Authorization")))
+    header = query = None
+    if source.startswith("$request.header."):
+        header = source.removeprefix("$request.header.").lower()
+    elif source.startswith("$request.querystring."):
+        query = source.removeprefix("$request.querystring.")
+    if not (header or query):
+        raise TemplateError(
+            f"{where}: IdentitySource must be $request.header.<name> or"
+            f" $request.querystring.<name>, not {source!r}"
+        )
+    return JwtAuthorizerSpec(
+        name=name,
+        api_id=api,
+        issuer=issuer,
+        audience=tuple(str(entry) for entry in audience),
+        identity_header=header,
+        identity_query=query,
+        scopes=tuple(str(s) for s in ctx.resolve(config.get("AuthorizationScopes")) or []),
+    )

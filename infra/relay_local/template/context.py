@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from relay_local.template.loader import Resolver, ref_target
-from relay_local.template.model import AuthorizerSpec, Destination, StackModel, TemplateError
+from relay_local.template.model import (
+    AuthorizerSpec,
+    Destination,
+    JwtAuthorizerSpec,
+    StackModel,
+    TemplateError,
+)
 from relay_local.template.names import QUEUE, TOPIC, LocalNames
 
 
@@ -20,7 +26,9 @@ class Context:
     resources: dict[str, Any]
     globals_: dict[str, Any]
     # HTTP API authorizers by API logical id and name, and each API's default authorizer.
-    http_authorizers: dict[str, dict[str, AuthorizerSpec]] = field(default_factory=dict)
+    http_authorizers: dict[str, dict[str, AuthorizerSpec | JwtAuthorizerSpec]] = field(
+        default_factory=dict
+    )
     default_authorizer: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:

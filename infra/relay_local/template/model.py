@@ -143,12 +143,32 @@ class AuthorizerSpec:
 
 
 @dataclass(frozen=True)
+class JwtAuthorizerSpec:
+    """An HTTP API's JWT authorizer: API Gateway checks the token itself, no function runs."""
+
+    name: str
+    api_id: str
+    issuer: str
+    audience: tuple[str, ...]
+    identity_header: str | None  # lower case, from `$request.header.<name>`
+    identity_query: str | None  # from `$request.querystring.<name>`
+    scopes: tuple[str, ...] = ()  # the authorizer's own AuthorizationScopes (SAM), a default
+
+    @property
+    def identity(self) -> str:
+        if self.identity_header is not None:
+            return f"$request.header.{self.identity_header}"
+        return f"$request.querystring.{self.identity_query}"
+
+
+@dataclass(frozen=True)
 class RouteSpec:
     method: str  # upper case, or ANY
     path: str  # as written: /api/links/{code}, /{proxy+}, $default
     function: str
     api_id: str
-    authorizer: AuthorizerSpec | None
+    authorizer: AuthorizerSpec | JwtAuthorizerSpec | None
+    scopes: tuple[str, ...] = ()  # AuthorizationScopes: one of them must be in the token
 
     @property
     def route_key(self) -> str:
@@ -238,6 +258,80 @@ class StreamSourceSpec:
     record_filter: RecordFilter | None = field(default=None, compare=False, hash=False)
 
 
+@dataclass(frozen=True)
+class UserPoolSpec:
+    """A Cognito user pool: made in moto under its stable id, its triggers run locally."""
+
+    logical_id: str
+    id: str
+    name: str
+    # The CloudFormation properties, resolved, without LambdaConfig (see CognitoTriggerSpec):
+    # the same names CreateUserPool takes.
+    properties: dict[str, Any] = field(hash=False, compare=False)
+    config: str = ""  # the properties as JSON, what compares
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:cognito-idp:{REGION}:{ACCOUNT_ID}:userpool/{self.id}"
+
+    @property
+    def issuer(self) -> str:
+        return f"https://cognito-idp.{REGION}.amazonaws.com/{self.id}"
+
+    @property
+    def case_sensitive(self) -> bool:
+        configuration = self.properties.get("UsernameConfiguration") or {}
+        return configuration.get("CaseSensitive", True) not in (False, "false")
+
+    @property
+    def username_attributes(self) -> tuple[str, ...]:
+        return tuple(str(a) for a in self.properties.get("UsernameAttributes") or [])
+
+
+@dataclass(frozen=True)
+class UserPoolClientSpec:
+    logical_id: str
+    id: str
+    pool: str  # logical id
+    name: str
+    properties: dict[str, Any] = field(hash=False, compare=False)
+    config: str = ""
+
+    @property
+    def auth_flows(self) -> frozenset[str]:
+        """ExplicitAuthFlows as ALLOW_ names (the legacy spellings mapped to theirs)."""
+        legacy = {
+            "ADMIN_NO_SRP_AUTH": "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+            "USER_PASSWORD_AUTH": "ALLOW_USER_PASSWORD_AUTH",
+            "CUSTOM_AUTH_FLOW_ONLY": "ALLOW_CUSTOM_AUTH",
+        }
+        flows = self.properties.get("ExplicitAuthFlows")
+        if not flows:
+            # Cognito's default for a client made without ExplicitAuthFlows.
+            return frozenset(
+                {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_CUSTOM_AUTH"}
+            )
+        return frozenset(legacy.get(str(flow), str(flow)) for flow in flows)
+
+
+@dataclass(frozen=True)
+class UserPoolGroupSpec:
+    logical_id: str
+    pool: str  # logical id
+    name: str
+    description: str = ""
+    precedence: int | None = None
+
+
+@dataclass(frozen=True)
+class CognitoTriggerSpec:
+    """A function a user pool invokes synchronously at one point of its flows."""
+
+    pool: str  # logical id
+    trigger: str  # LambdaConfig's name: PreSignUp, PostConfirmation
+    function: str
+
+
 @dataclass
 class StackModel:
     root: Path
@@ -257,8 +351,20 @@ class StackModel:
     subscriptions: list[SubscriptionSpec] = field(default_factory=list)
     schedules: list[ScheduleSpec] = field(default_factory=list)
     stream_sources: list[StreamSourceSpec] = field(default_factory=list)
+    jwt_authorizers: list[JwtAuthorizerSpec] = field(default_factory=list)
+    user_pools: dict[str, UserPoolSpec] = field(default_factory=dict)
+    user_pool_clients: dict[str, UserPoolClientSpec] = field(default_factory=dict)
+    user_pool_groups: dict[str, UserPoolGroupSpec] = field(default_factory=dict)
+    cognito_triggers: list[CognitoTriggerSpec] = field(default_factory=list)
     # What the template holds that has no local meaning, for the start-up summary.
     ignored: dict[str, str] = field(default_factory=dict)
 
     def queue_by_arn(self, arn: str) -> QueueSpec | None:
         return next((q for q in self.queues.values() if q.arn == arn), None)
+
+    def trigger(self, pool: str, trigger: str) -> str | None:
+        """The function a pool (logical id) runs as `trigger`, if any."""
+        return next(
+            (t.function for t in self.cognito_triggers if t.pool == pool and t.trigger == trigger),
+            None,
+        )

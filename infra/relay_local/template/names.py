@@ -11,6 +11,7 @@ ElastiCache endpoint) raises `Unresolved`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +33,9 @@ LOG_GROUP = "AWS::Logs::LogGroup"
 LOG_SUBSCRIPTION = "AWS::Logs::SubscriptionFilter"
 EVENT_RULE = "AWS::Events::Rule"
 SCHEDULE = "AWS::Scheduler::Schedule"
+USER_POOL = "AWS::Cognito::UserPool"
+USER_POOL_CLIENT = "AWS::Cognito::UserPoolClient"
+USER_POOL_GROUP = "AWS::Cognito::UserPoolGroup"
 IMPLICIT_HTTP_API = "ServerlessHttpApi"
 
 _NAME_PROPERTY = {
@@ -46,12 +50,43 @@ _NAME_PROPERTY = {
     EVENT_RULE: "Name",
     SCHEDULE: "Name",
     API_V2: "Name",
+    USER_POOL: "UserPoolName",
+    USER_POOL_CLIENT: "ClientName",
+    USER_POOL_GROUP: "GroupName",
 }
+
+_ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def api_id(logical_id: str) -> str:
     """A stand-in for API Gateway's generated id: lower-case letters and digits, at most 10."""
     return re.sub(r"[^a-z0-9]", "", logical_id.lower())[:10] or "api"
+
+
+def _stable_id(seed: str, alphabet: str, length: int) -> str:
+    digest = int.from_bytes(hashlib.sha256(f"{STACK_NAME}/{seed}".encode()).digest(), "big")
+    chars = []
+    for _ in range(length):
+        digest, index = divmod(digest, len(alphabet))
+        chars.append(alphabet[index])
+    return "".join(chars)
+
+
+def user_pool_id(logical_id: str) -> str:
+    """A user pool's id as Cognito shapes it (`us-east-1_` and 9 letters or digits), derived
+    from the logical id: the same at every start, so `!Ref`, the token issuer and the
+    users stored under it survive restarts without being looked up."""
+    return f"{REGION}_{_stable_id(logical_id, _ALPHANUMERIC, 9)}"
+
+
+def user_pool_client_id(logical_id: str) -> str:
+    """An app client's id as Cognito shapes it: 26 lower-case letters and digits."""
+    return _stable_id(f"client/{logical_id}", "abcdefghijklmnopqrstuvwxyz0123456789", 26)
+
+
+def cognito_issuer(pool_id: str) -> str:
+    """The `iss` of the pool's tokens, on AWS and locally alike."""
+    return f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}"
 
 
 def execute_api_host(api: str) -> str:
@@ -118,6 +153,9 @@ class LocalNames:
             LOG_GROUP: f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*",
             EVENT_RULE: f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{name}",
             SCHEDULE: f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/{name}",
+            USER_POOL: (
+                f"arn:aws:cognito-idp:{REGION}:{ACCOUNT_ID}:userpool/{user_pool_id(logical_id)}"
+            ),
         }.get(kind)
 
     def ref(self, logical_id: str, resource: Mapping[str, Any]) -> Any:
@@ -128,6 +166,10 @@ class LocalNames:
             return self.arn(logical_id, resource)
         if kind in (HTTP_API, API_V2):
             return api_id(logical_id)
+        if kind == USER_POOL:
+            return user_pool_id(logical_id)
+        if kind == USER_POOL_CLIENT:
+            return user_pool_client_id(logical_id)
         if kind == TOPIC_SUBSCRIPTION:
             return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:subscription:{logical_id}"
         if kind.startswith("AWS::ApiGatewayV2::"):
@@ -165,4 +207,13 @@ class LocalNames:
             return f"{scheme}://{execute_api_host(api_id(logical_id))}"
         if kind in (HTTP_API, API_V2) and attribute == "ApiId":
             return api_id(logical_id)
+        if kind == USER_POOL and attribute == "UserPoolId":
+            return user_pool_id(logical_id)
+        if kind == USER_POOL and attribute in ("ProviderName", "ProviderURL"):
+            url = cognito_issuer(user_pool_id(logical_id))
+            return url if attribute == "ProviderURL" else url.removeprefix("https://")
+        if kind == USER_POOL_CLIENT and attribute == "ClientId":
+            return user_pool_client_id(logical_id)
+        if kind == USER_POOL_CLIENT and attribute == "Name":
+            return name
         raise Unresolved(f"GetAtt {logical_id}.{attribute} ({kind})")

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from relay_local.template import websocket
+from relay_local.template import user_pools, websocket
 from relay_local.template.context import Context, as_json
 from relay_local.template.languages.log_patterns import compile_pattern
 from relay_local.template.loader import ref_target
@@ -43,6 +43,9 @@ from relay_local.template.names import (
     TABLE,
     TOPIC,
     TOPIC_SUBSCRIPTION,
+    USER_POOL,
+    USER_POOL_CLIENT,
+    USER_POOL_GROUP,
 )
 
 ResourceParser = Callable[[Context, str, dict[str, Any]], None]
@@ -285,6 +288,9 @@ DATA: dict[str, ResourceParser] = {
     TOPIC: _topic,
     BUCKET: _bucket,
     SECRET: _secret,
+    USER_POOL: user_pools.parse_pool,
+    USER_POOL_CLIENT: user_pools.parse_client,
+    USER_POOL_GROUP: user_pools.parse_group,
 }
 
 WIRING: dict[str, ResourceParser] = {
@@ -294,6 +300,7 @@ WIRING: dict[str, ResourceParser] = {
     EVENT_RULE: _event_rule,
     SCHEDULE: _schedule,
     API_V2: websocket.parse_api,
+    USER_POOL: user_pools.parse_lambda_config,
 }
 
 # Read by the functions' and APIs' own parsers.
@@ -341,6 +348,10 @@ INERT: dict[str, str] = {
     "AWS::S3::BucketPolicy": _ACCESS,
     "AWS::ApplicationAutoScaling::ScalableTarget": "capacity: local tables have no limits",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "capacity: local tables have no limits",
+    "AWS::Cognito::UserPoolDomain": "the hosted sign-in pages: clients call the local endpoint",
+    "AWS::Cognito::UserPoolUICustomizationAttachment": "the hosted sign-in pages",
+    "AWS::Cognito::UserPoolRiskConfigurationAttachment": "threat protection runs on AWS only",
+    "AWS::Cognito::LogDeliveryConfiguration": _MONITORING,
     "AWS::KMS::Key": "encryption at rest: local data is not encrypted",
     "AWS::KMS::Alias": "encryption at rest: local data is not encrypted",
 }

@@ -13,6 +13,7 @@ from typing import Any
 from relay_local.template.context import Context
 from relay_local.template.event_sources import (
     cloudwatch_logs,
+    cognito,
     dynamodb,
     http_api,
     schedule,
@@ -31,4 +32,5 @@ EVENT_SOURCES: dict[str, EventSourceParser] = {
     "ScheduleV2": schedule.parse_scheduler,
     "DynamoDB": dynamodb.parse,
     "CloudWatchLogs": cloudwatch_logs.parse,
+    "Cognito": cognito.parse,
 }

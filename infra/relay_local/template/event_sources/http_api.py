@@ -6,7 +6,7 @@ from typing import Any
 
 from relay_local.template.context import Context
 from relay_local.template.loader import ref_target
-from relay_local.template.model import RouteSpec, TemplateError
+from relay_local.template.model import JwtAuthorizerSpec, RouteSpec, TemplateError
 from relay_local.template.names import IMPLICIT_HTTP_API
 
 
@@ -19,10 +19,20 @@ def parse(ctx: Context, function: str, event_id: str, props: dict[str, Any]) -> 
         method = "ANY"
     if str(ctx.resolve(props.get("PayloadFormatVersion", "2.0"))) != "2.0":
         raise TemplateError(f"{where}: only HTTP API payload format 2.0 is served locally")
-    auth_name = (props.get("Auth") or {}).get("Authorizer") or ctx.default_authorizer.get(api)
+    auth = props.get("Auth") or {}
+    auth_name = auth.get("Authorizer") or ctx.default_authorizer.get(api)
     authorizer = None
+    scopes: tuple[str, ...] = ()
     if auth_name and auth_name != "NONE":
         authorizer = ctx.http_authorizers.get(api, {}).get(str(auth_name))
         if authorizer is None:
             raise TemplateError(f"{where}: unknown authorizer {auth_name} on {api}")
-    ctx.model.routes.append(RouteSpec(method, path, function, api, authorizer))
+    route_scopes = ctx.resolve(auth.get("AuthorizationScopes"))
+    if isinstance(authorizer, JwtAuthorizerSpec):
+        # A route's own scopes replace the authorizer's defaults, as SAM applies them.
+        scopes = tuple(str(s) for s in route_scopes) if route_scopes else authorizer.scopes
+    elif route_scopes:
+        raise TemplateError(
+            f"{where}: AuthorizationScopes apply to JWT authorizers only, not {auth_name or 'NONE'}"
+        )
+    ctx.model.routes.append(RouteSpec(method, path, function, api, authorizer, scopes))
