@@ -19,6 +19,7 @@ written here once:
   `delete_partition`, which deletes every item under one partition key.
 - `put_new` and `delete_existing`: the transaction items that create or remove one
   item, refused when it is already there or already gone.
+- `Table`: what every store starts from (`client`, and the table's `name`).
 """
 
 from __future__ import annotations
