@@ -1,8 +1,9 @@
 """The storage kit: the one way Relay's stores reach DynamoDB.
 
 Every store is a thin class over boto3's low-level client, handed its client and
-table names (tests pass moto's, the local stack its own). What they all need is
-written here once:
+table names (tests pass moto's, the local stack its own); a store of one table starts
+from `Table` (its `client` and the table's `name`). What they all need is written
+here once:
 
 - `dynamodb_client()`: the deployment's client, made on first use and kept per
   process (never at import: cold start is a feature).
@@ -19,7 +20,6 @@ written here once:
   `delete_partition`, which deletes every item under one partition key.
 - `put_new` and `delete_existing`: the transaction items that create or remove one
   item, refused when it is already there or already gone.
-- `Table`: what every store starts from (`client`, and the table's `name`).
 """
 
 from __future__ import annotations
