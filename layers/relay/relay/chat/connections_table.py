@@ -14,11 +14,10 @@ Redis, is what delivery reads: a Redis outage must not stop messages.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from relay.chat.models import Connection
 from relay.chat.rules import CONNECTION_TTL_S
-from relay.platform.dynamo import Item, batch_get, n, s
+from relay.platform.dynamo import Item, Table, batch_get, n, s
 
 
 def _conn_key(connection_id: str) -> Item:
@@ -29,18 +28,14 @@ def _user_key(user_id: str) -> Item:
     return {"pk": s(f"USER#{user_id}")}
 
 
-class ChatConnectionsTable:
-    def __init__(self, client: Any, table: str) -> None:
-        self._db = client
-        self._table = table
-
+class ChatConnectionsTable(Table):
     def add(self, connection: Connection, now_ms: int) -> None:
         expires = n(now_ms // 1000 + CONNECTION_TTL_S)
-        self._db.transact_write_items(
+        self.client.transact_write_items(
             TransactItems=[
                 {
                     "Put": {
-                        "TableName": self._table,
+                        "TableName": self.name,
                         "Item": {
                             **_conn_key(connection.connection_id),
                             "userId": s(connection.user_id),
@@ -51,7 +46,7 @@ class ChatConnectionsTable:
                 },
                 {
                     "Update": {
-                        "TableName": self._table,
+                        "TableName": self.name,
                         "Key": _user_key(connection.user_id),
                         "UpdateExpression": "ADD connections :c SET #ttl = :ttl",
                         "ExpressionAttributeNames": {"#ttl": "ttl"},
@@ -66,12 +61,12 @@ class ChatConnectionsTable:
 
     def remove(self, connection: Connection) -> None:
         """Forget a connection (closed, or gone); harmless when it is not there."""
-        self._db.transact_write_items(
+        self.client.transact_write_items(
             TransactItems=[
-                {"Delete": {"TableName": self._table, "Key": _conn_key(connection.connection_id)}},
+                {"Delete": {"TableName": self.name, "Key": _conn_key(connection.connection_id)}},
                 {
                     "Update": {
-                        "TableName": self._table,
+                        "TableName": self.name,
                         "Key": _user_key(connection.user_id),
                         "UpdateExpression": "DELETE connections :c",
                         "ExpressionAttributeValues": {":c": {"SS": [connection.connection_id]}},
@@ -84,12 +79,12 @@ class ChatConnectionsTable:
         """Each user's connection ids (users with none are absent)."""
         keys = [_user_key(user) for user in dict.fromkeys(user_ids)]
         found = batch_get(
-            self._db,
-            {self._table: keys},
-            options={self._table: {"ProjectionExpression": "pk, connections"}},
+            self.client,
+            {self.name: keys},
+            options={self.name: {"ProjectionExpression": "pk, connections"}},
         )
         return {
             item["pk"]["S"].removeprefix("USER#"): sorted(item["connections"]["SS"])
-            for item in found[self._table]
+            for item in found[self.name]
             if item.get("connections", {}).get("SS")
         }

@@ -24,11 +24,14 @@ from relay.chat.rules import CLIENT_ID_TTL_S
 from relay.platform.dynamo import (
     CONDITION_FAILED,
     Item,
+    Table,
     batch_get,
     batch_write,
     cancellation_reasons,
     is_condition_failed,
     n,
+    put_new,
+    query_pages,
     s,
 )
 
@@ -65,11 +68,7 @@ def _conversation(meta: Item, members: Item | None) -> Conversation:
     )
 
 
-class ConversationsTable:
-    def __init__(self, client: Any, table: str) -> None:
-        self._db = client
-        self._table = table
-
+class ConversationsTable(Table):
     def create(self, conversation: Conversation) -> bool:
         """Store a new conversation and its members; False when its id exists already
         (the 1:1 conversation of the same two users)."""
@@ -97,33 +96,27 @@ class ConversationsTable:
             for m in conversation.members
         ]
         writes: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": meta,
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {"Put": {"TableName": self._table, "Item": members}},
+            put_new(self.name, meta, "pk"),
+            {"Put": {"TableName": self.name, "Item": members}},
         ]
         # A 1:1 conversation fits one transaction; a group's members follow in batches
         # (nobody knows a new group's id before this returns, so nobody sees it half made).
         inline = member_items if len(member_items) <= 2 else []
-        writes += [{"Put": {"TableName": self._table, "Item": item}} for item in inline]
+        writes += [{"Put": {"TableName": self.name, "Item": item}} for item in inline]
         try:
-            self._db.transact_write_items(TransactItems=writes)
+            self.client.transact_write_items(TransactItems=writes)
         except ClientError as error:
             if cancellation_reasons(error)[:1] == [CONDITION_FAILED]:
                 return False
             raise
         if not inline:
-            batch_write(self._db, self._table, puts=member_items)
+            batch_write(self.client, self.name, puts=member_items)
         return True
 
     def get(self, conversation_id: str) -> Conversation | None:
         """META and the member list in one strongly consistent query."""
-        answer = self._db.query(
-            TableName=self._table,
+        answer = self.client.query(
+            TableName=self.name,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :hash)",
             ExpressionAttributeValues={":pk": _pk(conversation_id), ":hash": s("#")},
             ConsistentRead=True,
@@ -138,7 +131,7 @@ class ConversationsTable:
         keys = [_key(cid, sk) for cid in ids for sk in (META, MEMBERS)]
         found = {
             (item["pk"]["S"], item["sk"]["S"]): item
-            for item in batch_get(self._db, {self._table: keys})[self._table]
+            for item in batch_get(self.client, {self.name: keys})[self.name]
         }
         out: dict[str, Conversation] = {}
         for cid in ids:
@@ -150,29 +143,21 @@ class ConversationsTable:
 
     def memberships(self, user_id: str) -> list[Membership]:
         """Every conversation the user is in, with their lastRead (the ByMember index)."""
-        out: list[Membership] = []
-        start: dict[str, Any] | None = None
-        while True:
-            request: dict[str, Any] = {
-                "TableName": self._table,
-                "IndexName": "ByMember",
-                "KeyConditionExpression": "memberId = :user",
-                "ExpressionAttributeValues": {":user": s(user_id)},
-            }
-            if start:
-                request["ExclusiveStartKey"] = start
-            answer = self._db.query(**request)
-            out += [
-                Membership(item["conversationId"]["S"], int(item["lastRead"]["N"]))
-                for item in answer.get("Items", [])
-            ]
-            start = answer.get("LastEvaluatedKey")
-            if not start:
-                return out
+        request = {
+            "TableName": self.name,
+            "IndexName": "ByMember",
+            "KeyConditionExpression": "memberId = :user",
+            "ExpressionAttributeValues": {":user": s(user_id)},
+        }
+        return [
+            Membership(item["conversationId"]["S"], int(item["lastRead"]["N"]))
+            for items in query_pages(self.client, request)
+            for item in items
+        ]
 
     def membership(self, conversation_id: str, user_id: str) -> Membership | None:
-        answer = self._db.get_item(
-            TableName=self._table, Key=_key(conversation_id, _member_sk(user_id))
+        answer = self.client.get_item(
+            TableName=self.name, Key=_key(conversation_id, _member_sk(user_id))
         )
         item = answer.get("Item")
         if item is None:
@@ -182,8 +167,8 @@ class ConversationsTable:
     def mark_read(self, conversation_id: str, user_id: str, seq: int) -> bool:
         """Move the member's lastRead up to seq; False when it was there already (or past)."""
         try:
-            self._db.update_item(
-                TableName=self._table,
+            self.client.update_item(
+                TableName=self.name,
                 Key=_key(conversation_id, _member_sk(user_id)),
                 UpdateExpression="SET lastRead = :seq",
                 ConditionExpression="attribute_exists(pk) AND lastRead < :seq",
@@ -196,8 +181,8 @@ class ConversationsTable:
         return True
 
     def last_seq(self, conversation_id: str) -> int | None:
-        answer = self._db.get_item(
-            TableName=self._table,
+        answer = self.client.get_item(
+            TableName=self.name,
             Key=_key(conversation_id, META),
             ConsistentRead=True,
             ProjectionExpression="lastSeq",
@@ -214,8 +199,8 @@ class ConversationsTable:
 
     def client_seq(self, message: Message) -> int | None:
         """The seq the sender's clientMessageId became, if it was stored before."""
-        answer = self._db.get_item(
-            TableName=self._table,
+        answer = self.client.get_item(
+            TableName=self.name,
             Key=_key(message.conversation_id, _client_sk(message)),
             ConsistentRead=True,
         )
@@ -228,7 +213,7 @@ class ConversationsTable:
         still `last_seq`; a lost race carries the counter's current value back."""
         return {
             "Update": {
-                "TableName": self._table,
+                "TableName": self.name,
                 "Key": _key(message.conversation_id, META),
                 "UpdateExpression": "SET lastSeq = :seq, lastMessageMs = :ts",
                 "ConditionExpression": "lastSeq = :last",
@@ -246,7 +231,7 @@ class ConversationsTable:
         condition that they are a member."""
         return {
             "Update": {
-                "TableName": self._table,
+                "TableName": self.name,
                 "Key": _key(message.conversation_id, _member_sk(message.sender_id)),
                 "UpdateExpression": "SET lastRead = :seq",
                 "ConditionExpression": "attribute_exists(pk)",
@@ -256,14 +241,9 @@ class ConversationsTable:
 
     def claim(self, message: Message) -> dict[str, Any]:
         """The message's clientMessageId, on the condition that it is new."""
-        return {
-            "Put": {
-                "TableName": self._table,
-                "Item": {
-                    **_key(message.conversation_id, _client_sk(message)),
-                    "seq": n(message.seq),
-                    "ttl": n(message.timestamp_ms // 1000 + CLIENT_ID_TTL_S),
-                },
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
+        item = {
+            **_key(message.conversation_id, _client_sk(message)),
+            "seq": n(message.seq),
+            "ttl": n(message.timestamp_ms // 1000 + CLIENT_ID_TTL_S),
         }
+        return put_new(self.name, item, "pk")

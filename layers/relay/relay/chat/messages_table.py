@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from relay.chat.models import Message
-from relay.platform.dynamo import Item, n, s
+from relay.platform.dynamo import Item, Table, n, put_new, s
 
 
 def _message(item: Item) -> Message:
@@ -27,11 +27,7 @@ def _message(item: Item) -> Message:
     )
 
 
-class MessagesTable:
-    def __init__(self, client: Any, table: str) -> None:
-        self._db = client
-        self._table = table
-
+class MessagesTable(Table):
     def put(self, message: Message) -> dict[str, Any]:
         """The TransactWriteItems entry that stores `message` at its seq, if that is free."""
         item: Item = {
@@ -46,17 +42,11 @@ class MessagesTable:
             item["attachments"] = {"L": [s(a) for a in message.attachments]}
         if message.client_message_id:
             item["clientMessageId"] = s(message.client_message_id)
-        return {
-            "Put": {
-                "TableName": self._table,
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(seq)",
-            }
-        }
+        return put_new(self.name, item, "seq")
 
     def get(self, conversation_id: str, seq: int) -> Message | None:
-        answer = self._db.get_item(
-            TableName=self._table,
+        answer = self.client.get_item(
+            TableName=self.name,
             Key={"conversationId": s(conversation_id), "seq": n(seq)},
             ConsistentRead=True,
         )
@@ -70,8 +60,8 @@ class MessagesTable:
         if before is not None:
             condition += " AND seq < :before"
             values[":before"] = n(before)
-        answer = self._db.query(
-            TableName=self._table,
+        answer = self.client.query(
+            TableName=self.name,
             KeyConditionExpression=condition,
             ExpressionAttributeValues=values,
             ScanIndexForward=False,
@@ -81,8 +71,8 @@ class MessagesTable:
 
     def after(self, conversation_id: str, seq: int, limit: int) -> list[Message]:
         """Up to `limit` messages above seq, oldest first (what a member has not read)."""
-        answer = self._db.query(
-            TableName=self._table,
+        answer = self.client.query(
+            TableName=self.name,
             KeyConditionExpression="conversationId = :c AND seq > :seq",
             ExpressionAttributeValues={":c": s(conversation_id), ":seq": n(seq)},
             ScanIndexForward=True,

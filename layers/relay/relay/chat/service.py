@@ -20,6 +20,7 @@ from relay.chat.notifications import Notifier
 from relay.chat.ordering import Sequencer
 from relay.chat.presence import Presence
 from relay.platform.cache import redis_client, redis_gate
+from relay.platform.clients import OnFirstUse
 from relay.platform.clock import SystemClock
 from relay.platform.config import settings
 from relay.platform.dynamo import dynamodb_client
@@ -36,15 +37,11 @@ def client(service: str) -> Any:
     return make(service, region_name=settings().aws_region)
 
 
-class _OnFirstUse:
-    """A boto3 client made when a route first calls it: `$connect` never publishes or
-    queues, and each client made costs a cold start 15 to 30 ms (its service model)."""
-
-    def __init__(self, service: str) -> None:
-        self._service = service
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(client(self._service), name)
+def _on_first_use(service: str) -> OnFirstUse:
+    """The boto3 client of `service`, made when a route first calls it: `$connect` never
+    publishes or queues, and each client made costs a cold start 15 to 30 ms (its
+    service model)."""
+    return OnFirstUse(functools.partial(client, service))
 
 
 @functools.cache
@@ -64,7 +61,7 @@ def sequencer() -> Sequencer:
 
 @functools.cache
 def attachments() -> Attachments:
-    return Attachments(_OnFirstUse("s3"), settings().chat_attachments_bucket)
+    return Attachments(_on_first_use("s3"), settings().chat_attachments_bucket)
 
 
 @functools.cache
@@ -81,10 +78,12 @@ def messaging() -> Messaging:
         sequencer(),
         ChatConnectionsTable(dynamodb_client(), conf.connections_table),
         Presence(redis_client(), redis_gate(), clock),
-        Notifier(_OnFirstUse("sns"), conf.chat_push_topic_arn, redis_client(), redis_gate(), clock),
+        Notifier(
+            _on_first_use("sns"), conf.chat_push_topic_arn, redis_client(), redis_gate(), clock
+        ),
         attachments(),
         clock,
-        QueueSender(_OnFirstUse("sqs"), conf.chat_delivery_queue_url),
+        QueueSender(_on_first_use("sqs"), conf.chat_delivery_queue_url),
     )
 
 

@@ -1,8 +1,9 @@
 """The storage kit: the one way Relay's stores reach DynamoDB.
 
 Every store is a thin class over boto3's low-level client, handed its client and
-table names (tests pass moto's, the local stack its own). What they all need is
-written here once:
+table names (tests pass moto's, the local stack its own); a store of one table starts
+from `Table` (its `client` and the table's `name`). What they all need is written
+here once:
 
 - `dynamodb_client()`: the deployment's client, made on first use and kept per
   process (never at import: cold start is a feature).

@@ -29,7 +29,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from relay.platform.dynamo import Item, n, s
+from relay.platform.dynamo import Item, n, put_new, s
 
 # How long an event stays in the table: readers consume within seconds; a day covers a
 # stream reader that was failing for hours (stream records themselves live 24 h).
@@ -88,13 +88,7 @@ def _item(event: Event) -> Item:
 
 def outbox_put(table: str, event: Event) -> dict[str, Any]:
     """The TransactWriteItems entry that stores `event` with the change it reports."""
-    return {
-        "Put": {
-            "TableName": table,
-            "Item": _item(event),
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-    }
+    return put_new(table, _item(event), "pk")
 
 
 class NotAnEventRecord(ValueError):

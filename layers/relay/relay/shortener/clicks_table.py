@@ -33,10 +33,13 @@ from relay.platform.dynamo import (
     CONDITION_FAILED,
     TRANSACTION_CONFLICT,
     Item,
+    Table,
     add_counts,
     batch_get,
     cancellation_reasons,
     n,
+    put_new,
+    query_pages,
     s,
 )
 from relay.shortener.clicks import DIRECT
@@ -126,12 +129,8 @@ def _add(into: dict[str, int], name: str, count: int) -> None:
     into[name] = into.get(name, 0) + count
 
 
-class ClicksTable:
+class ClicksTable(Table):
     """The clicks table, handed its client and name (tests pass moto's, the local stack its own)."""
-
-    def __init__(self, client: Any, table: str) -> None:
-        self.client = client
-        self.table = table
 
     def referrers(self, months: Iterable[MonthKey]) -> dict[MonthKey, Referrers]:
         """The referrer summaries of these months, read consistently (a write follows)."""
@@ -139,15 +138,15 @@ class ClicksTable:
         found = {month: Referrers(TopK(), 0) for month in wanted.values()}
         items = batch_get(
             self.client,
-            {self.table: [_key(month) for month in wanted.values()]},
+            {self.name: [_key(month) for month in wanted.values()]},
             options={
-                self.table: {
+                self.name: {
                     "ConsistentRead": True,
                     "ProjectionExpression": "pk, sk, refs, version",
                 }
             },
         )
-        for item in items[self.table]:
+        for item in items[self.name]:
             top = TopK.loads(item.get("refs", {}).get("S", ""))
             version = int(item.get("version", {}).get("N", "0"))
             found[wanted[item["pk"]["S"], item["sk"]["S"]]] = Referrers(top, version)
@@ -166,18 +165,9 @@ class ClicksTable:
         `referrers` holds, for each month whose clicks name referrer hosts, its summary
         as read and as it should become: the write finds the version it read, or it
         raises Conflict. AlreadyCounted names a batch whose marker exists."""
+        expires = n(now_ms // 1000 + MARKER_TTL_S)
         items: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": {
-                        "pk": s(f"BATCH#{batch_id}"),
-                        "sk": s("-"),
-                        "ttl": n(now_ms // 1000 + MARKER_TTL_S),
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
+            put_new(self.name, {"pk": s(f"BATCH#{batch_id}"), "sk": s("-"), "ttl": expires}, "pk")
             for batch_id in batch_ids
         ]
         for month, adds in sorted(increments.items()):
@@ -196,7 +186,7 @@ class ClicksTable:
         counters.update({f"c_{name}": count for name, count in adds.countries.items()})
         if adds.referrers.get(DIRECT):
             counters["r_direct"] = adds.referrers[DIRECT]
-        update = add_counts(self.table, _key(month), counters)
+        update = add_counts(self.name, _key(month), counters)
         if refs is not None:
             before, after = refs
             values = update["ExpressionAttributeValues"]
@@ -218,14 +208,13 @@ class ClicksTable:
         countries: dict[str, int] = {}
         days: dict[str, int] = {}
         referrers: dict[str, int] = {}
-        request: dict[str, Any] = {
-            "TableName": self.table,
+        request = {
+            "TableName": self.name,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": s(link_partition(link))},
         }
-        while True:
-            page = self.client.query(**request)
-            for item in page.get("Items", []):
+        for page in query_pages(self.client, request):
+            for item in page:
                 month = item["sk"]["S"].removeprefix("MONTH#")
                 for name, value in item.items():
                     if name == "clicks":
@@ -241,9 +230,6 @@ class ClicksTable:
                     elif name == "refs":
                         for host, count in TopK.loads(value["S"]).guaranteed().items():
                             _add(referrers, host, count)
-            if "LastEvaluatedKey" not in page:
-                break
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return Counters(total, devices, countries, days, direct, referrers)
 
 

@@ -31,9 +31,11 @@ from relay.platform.dynamo import (
     CONDITION_FAILED,
     TRANSACTION_CONFLICT,
     Item,
+    Table,
     cancellation_reasons,
     is_condition_failed,
     n,
+    put_new,
     s,
 )
 from relay.shortener import codes
@@ -125,15 +127,11 @@ class Page:
     next_cursor: str | None
 
 
-class LinksTable:
+class LinksTable(Table):
     """The links table, handed its client and name."""
 
-    def __init__(self, client: Any, table: str) -> None:
-        self.client = client
-        self.table = table
-
     def _get(self, key: str) -> Item | None:
-        reply = self.client.get_item(TableName=self.table, Key={"pk": s(key)}, ConsistentRead=True)
+        reply = self.client.get_item(TableName=self.name, Key={"pk": s(key)}, ConsistentRead=True)
         item: Item | None = reply.get("Item")
         return item
 
@@ -153,14 +151,20 @@ class LinksTable:
     def create(self, link: Link, *, dedup: bool, stale_code: str | None = None) -> None:
         """Store a new link (and, with `dedup`, the entry that finds it again) if its code
         is free and nobody raced us; `stale_code` is what the entry held when we read it."""
-        writes: list[dict[str, Any]] = [{"Put": self._new(_item(link))}]
+        writes: list[dict[str, Any]] = [put_new(self.name, _item(link), "pk")]
         if dedup:
-            put = self._new(_expiring({"pk": s(_dedup_key_of(link)), "code": s(link.code)}, link))
-            if stale_code is not None:
-                put["ConditionExpression"] = "#code = :stale"
-                put["ExpressionAttributeNames"] = {"#code": "code"}
-                put["ExpressionAttributeValues"] = {":stale": s(stale_code)}
-            writes.append({"Put": put})
+            entry = _expiring({"pk": s(_dedup_key_of(link)), "code": s(link.code)}, link)
+            if stale_code is None:
+                writes.append(put_new(self.name, entry, "pk"))
+            else:  # the entry names a deleted link: ours replaces it, unless another did
+                put = {
+                    "TableName": self.name,
+                    "Item": entry,
+                    "ConditionExpression": "#code = :stale",
+                    "ExpressionAttributeNames": {"#code": "code"},
+                    "ExpressionAttributeValues": {":stale": s(stale_code)},
+                }
+                writes.append({"Put": put})
         try:
             self.client.transact_write_items(TransactItems=writes)
         except ClientError as error:
@@ -176,14 +180,6 @@ class LinksTable:
                 raise DedupRace(same or "") from error
             raise
 
-    def _new(self, item: Item) -> dict[str, Any]:
-        """A put of an item whose key must be free."""
-        return {
-            "TableName": self.table,
-            "Item": item,
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-
     def delete(self, code: str, owner: str, now_ms: int) -> Link:
         """Tombstone the owner's link in one conditional write (out of the owner index, the
         code kept unusable for TOMBSTONE_S); Missing or NotOwned when the condition fails."""
@@ -191,7 +187,7 @@ class LinksTable:
             raise Missing(code)
         try:
             reply = self.client.update_item(
-                TableName=self.table,
+                TableName=self.name,
                 Key={"pk": s(link_key(code))},
                 UpdateExpression="SET #deleted = :yes, #ttl = :ttl REMOVE #owner, #longUrl",
                 ConditionExpression="#owner = :owner",
@@ -222,7 +218,7 @@ class LinksTable:
         # shortening of the same URL finds dead and writes over (stale_code).
         with contextlib.suppress(ClientError, BotoCoreError):
             self.client.delete_item(
-                TableName=self.table,
+                TableName=self.name,
                 Key={"pk": s(_dedup_key_of(link))},
                 ConditionExpression="#code = :code",
                 ExpressionAttributeNames={"#code": "code"},
@@ -234,7 +230,7 @@ class LinksTable:
         """A page of the owner's links, newest first, from where `cursor` left off
         (Invalid, 400 `invalid_cursor`, for a cursor not made for this owner)."""
         request: dict[str, Any] = {
-            "TableName": self.table,
+            "TableName": self.name,
             "IndexName": INDEX,
             "KeyConditionExpression": "#owner = :owner",
             "ExpressionAttributeNames": {"#owner": "owner"},
@@ -248,6 +244,9 @@ class LinksTable:
                 "owner": s(owner),
                 "createdAt": s(str(created_at)),
             }
+        # Not the kit's query_pages, which reads to the last page: this page stops at
+        # `limit` links, each call asks only for what it still lacks (a call may stop
+        # short at DynamoDB's 1 MB), and the last key read becomes the next cursor.
         links: list[Link] = []
         while True:
             page = self.client.query(**request, Limit=limit - len(links))
