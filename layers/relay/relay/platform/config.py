@@ -51,6 +51,8 @@ class Settings:
     chat_attachments_bucket: str = ""
     # The @connections API of the chat's stage, for functions no WebSocket event calls.
     chat_ws_endpoint: str = ""
+    # ---- Accounts
+    users_table: str = "UsersTable"
 
 
 def _env(name: str, default: str = "") -> str:
@@ -89,6 +91,7 @@ def settings() -> Settings:
         chat_push_topic_arn=_env("CHAT_PUSH_TOPIC_ARN"),
         chat_attachments_bucket=_env("CHAT_ATTACHMENTS_BUCKET"),
         chat_ws_endpoint=_env("CHAT_WS_ENDPOINT"),
+        users_table=_env("USERS_TABLE", "UsersTable"),
     )
 
 
