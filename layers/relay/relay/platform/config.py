@@ -53,6 +53,7 @@ class Settings:
     chat_ws_endpoint: str = ""
     # ---- Accounts
     users_table: str = "UsersTable"
+    avatars_bucket: str = ""
 
 
 def _env(name: str, default: str = "") -> str:
@@ -92,6 +93,7 @@ def settings() -> Settings:
         chat_attachments_bucket=_env("CHAT_ATTACHMENTS_BUCKET"),
         chat_ws_endpoint=_env("CHAT_WS_ENDPOINT"),
         users_table=_env("USERS_TABLE", "UsersTable"),
+        avatars_bucket=_env("AVATARS_BUCKET"),
     )
 
 
