@@ -57,7 +57,8 @@ def test_every_shipped_dead_letter_path_lands_in_the_alarmed_queue(template):
 def test_redis_has_tls_and_an_auth_token_from_a_generated_secret(template):
     resources = template["Resources"]
     redis = resources["RedisReplicationGroup"]["Properties"]
-    url = template["Globals"]["Function"]["Environment"]["Variables"]["REDIS_URL"]["Fn::Sub"]
+    # The redirect's copy; test_function_secrets holds every function's to the same one.
+    url = resources["Redirect"]["Properties"]["Environment"]["Variables"]["REDIS_URL"]["Fn::Sub"]
 
     assert redis["TransitEncryptionEnabled"] is True
     assert "{{resolve:secretsmanager:${RedisAuthToken}}}" in redis["AuthToken"]["Fn::Sub"]
