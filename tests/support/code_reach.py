@@ -145,9 +145,9 @@ def _top_nodes(tree: ast.Module) -> Iterator[ast.AST]:
             continue
         if isinstance(node, ast.ClassDef):
             parts: list[ast.AST] = [*node.bases, *node.keywords, *node.decorator_list]
-            for part in parts:
-                yield part
-                yield from _walk(part)
+            for piece in parts:
+                yield piece
+                yield from _walk(piece)
             for item in node.body:
                 if _is_def(item):
                     assert isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)

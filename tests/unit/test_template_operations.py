@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -125,3 +126,191 @@ def test_provisioned_click_counters_scale_and_give_throttled_deliveries_more_tri
     assert int(receives) == 20
     # The scaling resources run on AWS only; the local stack lists them and goes on.
     assert {"ClicksWriteScaling", "ClicksReadScaling"} <= set(ignored)
+
+
+# ---------------------------------------------------------------- least privilege
+# Each function's role allows what its code calls and nothing else. What the code calls
+# is read from it (tests/support/code_reach.py): boto3 methods of the services it makes
+# clients of, in the code its app.py reaches. SAM adds what event sources need (stream
+# and queue reads, OnFailure destinations) and logs/X-Ray itself; `Policies` is ours.
+
+# The IAM action that authorizes an API operation, where the names differ.
+_AUTHORIZED_BY = {
+    ("sqs", "SendMessageBatch"): "sqs:SendMessage",
+    ("s3", "HeadObject"): "s3:GetObject",
+    ("sns", "PublishBatch"): "sns:Publish",
+}
+_PREFIX = {"apigatewaymanagementapi": "execute-api"}
+# TransactWriteItems has no action of its own: IAM checks each entry as its operation.
+_TRANSACTION_ENTRY = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+# Policy templates that grant exactly one action on the resource named; every other
+# template grants more than any code here calls, and is refused.
+_EXACT_TEMPLATES = {
+    "AWSSecretsManagerGetSecretValuePolicy": ("secretsmanager:GetSecretValue", "SecretArn")
+}
+# Where reading the code sees a call a function cannot make: the name-based reading
+# follows a method to every class that has one by that name unless the code says which
+# class it is. Each entry must still be seen (else it goes) and must not be granted.
+_NEVER_CALLED = {
+    # Messaging holds the large-group queue sender (a callable object: any stored
+    # callable's call may reach it); only sending to a group of more than INLINE_MAX does.
+    ("ChatConnect", "sqs:SendMessage"): "connects send to no group",
+    ("ChatDisconnect", "sqs:SendMessage"): "disconnects send to no group",
+    ("ChatPresenceSweep", "sqs:SendMessage"): "presence goes to contacts, inline",
+    ("ChatDelivery", "sqs:SendMessage"): "it delivers the queue's chunks, never queues",
+    # Attachments.check (HeadObject) is reached through every `.check` of the rate limiter.
+    ("Conversations", "s3:GetObject"): "only sending a message checks an attachment",
+}
+
+
+def _iam_action(service: str, operation: str) -> str:
+    if service == "apigatewaymanagementapi":
+        return "execute-api:ManageConnections"
+    return _AUTHORIZED_BY.get((service, operation), f"{_PREFIX.get(service, service)}:{operation}")
+
+
+def needed_actions(code_dir: str) -> set[str]:
+    from tests.support import code_reach
+
+    calls = code_reach.aws_calls(code_dir)
+    actions = {
+        _iam_action(c.service, c.operation)
+        for c in calls
+        if (c.service, c.operation) != ("dynamodb", "TransactWriteItems")
+    }
+    if any(c.operation == "TransactWriteItems" for c in calls):
+        actions |= {_TRANSACTION_ENTRY[k] for k in code_reach.transaction_items(code_dir)}
+    return actions
+
+
+def _target(template, resource) -> tuple[str, str]:
+    """(logical id, what follows its ARN) of a policy's Resource entry."""
+    if "Fn::GetAtt" in resource:
+        return resource["Fn::GetAtt"][0], ""
+    if "Ref" in resource:
+        return resource["Ref"], ""
+    text = resource["Fn::Sub"]
+    for match in re.finditer(r"\$\{([A-Za-z0-9]+)(\.Arn)?\}", text):
+        if match.group(1) in template["Resources"]:
+            return match.group(1), text[match.end() :]
+    raise AssertionError(f"no resource of the template in {text}")
+
+
+def granted(template, props) -> set[tuple[str, tuple[str, str]]]:
+    """(action, target) for every action each policy allows on each resource."""
+    pairs = set()
+    for policy in props.get("Policies") or []:
+        if "Statement" in policy:
+            for statement in policy["Statement"]:
+                assert statement["Effect"] == "Allow"
+                actions = statement["Action"]
+                resources = statement["Resource"]
+                for action in [actions] if isinstance(actions, str) else actions:
+                    for resource in [resources] if isinstance(resources, dict) else resources:
+                        pairs.add((action, _target(template, resource)))
+            continue
+        (name,) = policy
+        assert name in _EXACT_TEMPLATES, f"{name} grants more than the code calls: a Statement"
+        action, key = _EXACT_TEMPLATES[name]
+        pairs.add((action, _target(template, policy[name][key])))
+    return pairs
+
+
+def _functions(template) -> dict[str, dict]:
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def _code_dir(props) -> str:
+    return str(props["CodeUri"]).removeprefix("functions/").strip("/")
+
+
+_SERVICE_OF_TYPE = {
+    "AWS::DynamoDB::Table": "dynamodb",
+    "AWS::SQS::Queue": "sqs",
+    "AWS::SNS::Topic": "sns",
+    "AWS::S3::Bucket": "s3",
+    "AWS::SecretsManager::Secret": "secretsmanager",
+}
+_SUFFIX = {"s3": "/*"}
+
+
+def needed_targets(template, name: str, props) -> dict[str, set[tuple[str, str]]]:
+    """Per action prefix, the resources the function's code names through its settings
+    (a table's, queue's, topic's, bucket's, secret's environment variable), the indexes
+    its code queries by name, and the chat's @connections API when it posts to it."""
+    from tests.support import code_reach
+
+    code_dir = _code_dir(props)
+    env = {
+        **template["Globals"]["Function"]["Environment"]["Variables"],
+        **((props.get("Environment") or {}).get("Variables") or {}),
+    }
+    resources = template["Resources"]
+    targets: dict[str, set[tuple[str, str]]] = {}
+    for setting in code_reach.settings_fields(code_dir):
+        value = env.get(code_reach.settings_env().get(setting, ""))
+        if not isinstance(value, dict) or not ({"Ref", "Fn::GetAtt"} & set(value)):
+            continue
+        logical = _target(template, value)[0]
+        service = _SERVICE_OF_TYPE.get(resources.get(logical, {}).get("Type", ""))
+        if service is None:
+            continue
+        targets.setdefault(service, set()).add((logical, _SUFFIX.get(service, "")))
+        if service == "dynamodb":
+            indexes = {
+                index["IndexName"]
+                for index in resources[logical]["Properties"].get("GlobalSecondaryIndexes", [])
+            }
+            for index in code_reach.names_used(code_dir, indexes):
+                targets[service].add((logical, f"/index/{index}"))
+    targets["execute-api"] = {("ChatApi", "/${Stage}/*/@connections/*")}
+    return targets
+
+
+def test_each_role_allows_the_actions_its_code_calls_and_no_other(template):
+    wrong = {}
+    for name, props in _functions(template).items():
+        needed = needed_actions(_code_dir(props))
+        never = {action for (function, action) in _NEVER_CALLED if function == name}
+        allowed = {action for action, _ in granted(template, props)}
+        extra, missing = allowed - needed, needed - never - allowed
+        if extra or missing or (never & allowed):
+            wrong[name] = {"granted, never called": extra, "called, not granted": missing}
+
+    assert not wrong
+
+
+def test_what_the_code_is_thought_to_call_in_vain_is_still_seen(template):
+    functions = _functions(template)
+    for name, action in _NEVER_CALLED:
+        assert action in needed_actions(_code_dir(functions[name])), (name, action)
+
+
+def test_each_role_names_only_the_resources_its_code_uses(template):
+    wrong = {}
+    for name, props in _functions(template).items():
+        expected = needed_targets(template, name, props)
+        by_service: dict[str, set[tuple[str, str]]] = {}
+        for action, target in granted(template, props):
+            service = action.split(":")[0]
+            by_service.setdefault(service, set()).add(target)
+            if "/index/" in target[1]:
+                assert action == "dynamodb:Query", (name, action, target)
+        for service, targets in by_service.items():
+            if not targets <= expected.get(service, set()):
+                wrong[name, service] = targets - expected.get(service, set())
+            # Every table, index, queue... the code uses is granted something.
+            used = {t for t in expected.get(service, set())}
+            if service != "execute-api" and not used <= targets:
+                wrong[name, service, "missing"] = used - targets
+
+    assert not wrong
