@@ -274,7 +274,9 @@ class _Reach:
                 self._calls_object(node.func, unit, own)
             if isinstance(node, ast.Attribute):
                 typed = _type_of(node.value, unit, own)
-                if typed is not None and not _is_protocol(*typed):
+                if typed == BUILTIN:
+                    pass
+                elif typed is not None and not _is_protocol(*typed):
                     self.typed.add((*typed, node.attr))
                 else:
                     self.attributes.add(node.attr)
@@ -291,6 +293,8 @@ class _Reach:
         if func.attr in own.classes.get(owner, {}):
             return
         typed = _type_of(func, unit, own)
+        if typed == BUILTIN:
+            return
         if typed is not None and not _is_protocol(*typed):
             self.typed.add((*typed, "__call__"))
         else:
@@ -415,9 +419,86 @@ def _attribute_type(own: Module, class_name: str, attr: str) -> tuple[str, str] 
     return None
 
 
+BUILTIN = ("builtins", "")
+_BUILTIN_TYPES = {"list", "dict", "set", "frozenset", "tuple", "str", "bytes", "int", "float"}
+_BUILTIN_MAKERS = _BUILTIN_TYPES | {"sorted", "reversed", "enumerate", "zip", "range"}
+
+
+def _is_builtin_annotation(annotation: ast.expr | None) -> bool:
+    if isinstance(annotation, ast.Subscript):
+        annotation = annotation.value
+    return isinstance(annotation, ast.Name) and annotation.id in _BUILTIN_TYPES
+
+
+def _is_builtin_value(value: ast.expr | None) -> bool:
+    literal = (ast.List, ast.Dict, ast.Set, ast.Tuple, ast.ListComp, ast.DictComp, ast.SetComp)
+    if isinstance(value, literal + (ast.JoinedStr,)):
+        return True
+    if isinstance(value, ast.Constant) and isinstance(value.value, str | bytes):
+        return True
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id in _BUILTIN_MAKERS
+    )
+
+
+@functools.cache
+def _builtin_locals(unit_key: tuple[str, str | None]) -> frozenset[str]:
+    """Names a function or method binds only to lists, dicts, sets, strings... (its
+    parameters so annotated, its variables so assigned): `names.append(x)` on one of
+    them is no call into Relay's classes."""
+    own = module(unit_key[0])
+    assert own is not None
+    unit = (
+        own.defs.get(unit_key[1] or "")
+        if unit_key[1] and "." not in unit_key[1]
+        else own.classes.get((unit_key[1] or ".").split(".")[0], {}).get(
+            (unit_key[1] or ".").split(".")[1]
+        )
+    )
+    if unit is None or not isinstance(unit.node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return frozenset()
+    args = unit.node.args
+    builtin = {
+        a.arg for a in [*args.args, *args.kwonlyargs] if _is_builtin_annotation(a.annotation)
+    }
+    other: set[str] = set()
+    for node in ast.walk(unit.node):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    (builtin if _is_builtin_value(node.value) else other).add(target.id)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if _is_builtin_annotation(node.annotation):
+                builtin.add(node.target.id)
+            else:
+                other.add(node.target.id)
+        elif isinstance(node, ast.For | ast.comprehension | ast.withitem | ast.AugAssign):
+            for name in ast.walk(
+                getattr(node, "target", None) or getattr(node, "optional_vars", None) or node
+            ):
+                if isinstance(name, ast.Name):
+                    other.add(name.id)
+    return frozenset(builtin - other)
+
+
 def _type_of(expr: ast.expr, unit: Unit, own: Module) -> tuple[str, str] | None:
-    """The Relay class of `expr`'s value, where the code says it (else None: any class)."""
+    """The Relay class of `expr`'s value, where the code says it (else None: any class);
+    BUILTIN for a list, dict, set or string the code says it is."""
     owner = unit.name.split(".")[0] if unit.name and "." in unit.name else None
+    if isinstance(expr, ast.Name) and expr.id in _builtin_locals((unit.module, unit.name)):
+        return BUILTIN
+    if _is_builtin_value(expr):
+        return BUILTIN
+    if (
+        isinstance(expr, ast.Subscript)
+        and isinstance(expr.slice, ast.Constant)
+        and isinstance(expr.slice.value, str)
+    ):
+        # item["pk"], entry["Keys"]: JSON and DynamoDB items are keyed by strings;
+        # Relay's objects are not kept in dicts under literal keys.
+        return BUILTIN
     if isinstance(expr, ast.Name) and expr.id == "self" and owner is not None:
         return (own.name, owner)
     if (
@@ -633,12 +714,12 @@ def settings_env() -> dict[str, str]:
     return env
 
 
-def names_used(function_dir: str, candidates: set[str]) -> set[str]:
+def names_used(function_dir: str, candidates: set[str], only_module: str | None = None) -> set[str]:
     """Which of `candidates` (string literals: index names, say) reached code uses: in a
     function or method reached, or in a module constant (`INDEX = "ByOwner"`) that one
     names. A module's top level alone does not count: importing a store to read one item
     does not query its index."""
-    units = reached(function_dir)
+    units = [u for u in reached(function_dir) if only_module in (None, u.module)]
     used: set[str] = set()
     referenced: set[tuple[str, str]] = set()
     for unit in units:
@@ -665,3 +746,113 @@ def names_used(function_dir: str, candidates: set[str]) -> set[str]:
             ):
                 used.add(str(node.value.value))
     return used
+
+
+# ---------------------------------------------------------------- DynamoDB, table by table
+_ENTRY_KINDS = ("Put", "Update", "Delete", "ConditionCheck")
+_DYNAMO = "relay.platform.dynamo"
+
+
+@dataclass
+class TableUse:
+    """What a function does to one table: the API operations its code calls on the
+    table's store, the kinds of transaction entries the store builds, the indexes it
+    names."""
+
+    operations: set[str] = field(default_factory=set)
+    entries: set[str] = field(default_factory=set)
+    indexes: set[str] = field(default_factory=set)
+
+
+def _direct(unit: Unit) -> tuple[set[str], set[str], set[str]]:
+    """(DynamoDB operations called, transaction entry kinds built, helper defs of
+    relay.platform.dynamo named) in one unit."""
+    ops = _operations("dynamodb")
+    own = module(unit.module)
+    assert own is not None
+    operations: set[str] = set()
+    entries: set[str] = set()
+    helpers: set[str] = set()
+    for node in _nodes_of(unit):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            receiver = node.func.value
+            if not (isinstance(receiver, ast.Name) and receiver.id in ("self", "cls")):
+                if node.func.attr in ops:
+                    operations.add(ops[node.func.attr])
+        if isinstance(node, ast.Dict):
+            entries |= {str(k.value) for k in node.keys if isinstance(k, ast.Constant)} & set(
+                _ENTRY_KINDS
+            )
+        if isinstance(node, ast.Name):
+            bound = unit.bindings.get(node.id) or own.top.bindings.get(node.id)
+            if unit.module == _DYNAMO and node.id in own.defs:
+                helpers.add(node.id)
+            elif bound is not None and bound[0] == _DYNAMO and bound[1] is not None:
+                helpers.add(bound[1])
+    return operations, entries, helpers
+
+
+def _with_helpers(unit: Unit) -> tuple[set[str], set[str]]:
+    """A unit's operations and entry kinds, with those of the storage kit's helpers it
+    calls (batch_write, query_pages, put_new...), followed through each other."""
+    operations, entries, helpers = _direct(unit)
+    dynamo = module(_DYNAMO)
+    assert dynamo is not None
+    seen: set[str] = set()
+    while helpers - seen:
+        name = (helpers - seen).pop()
+        seen.add(name)
+        if name not in dynamo.defs:
+            continue
+        more_ops, more_entries, more_helpers = _direct(dynamo.defs[name])
+        operations |= more_ops
+        entries |= more_entries
+        helpers |= more_helpers
+    return operations, entries
+
+
+def _store_fields(function_dir: str) -> dict[str, str]:
+    """Store module -> the settings field its table's name comes from, where reached
+    code builds the store: `LinksTable(client, settings().links_table)`."""
+    fields = {f for f in settings_env() if f.endswith("_table")}
+    found: dict[str, str] = {}
+    for unit in reached(function_dir):
+        own = module(unit.module)
+        assert own is not None
+        for node in _nodes_of(unit):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            store = _resolve(node.func, own)
+            if store is None or not store[0].endswith("_table"):
+                continue
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                if isinstance(arg, ast.Attribute) and arg.attr in fields:
+                    found[store[0]] = arg.attr
+    return found
+
+
+def table_uses(function_dir: str, index_names: set[str]) -> dict[str, TableUse]:
+    """Settings field of each table the function's code uses -> what it does there.
+
+    Calls made in a store module (`<name>_table.py`, one per table) belong to that
+    store's table, with the storage kit's helpers the store calls. Calls anywhere else
+    (none today but TransactWriteItems, which has no IAM action of its own) would
+    belong to every table the function builds a store for, and are counted so."""
+    stores = _store_fields(function_dir)
+    uses = {f: TableUse() for f in stores.values()}
+    for unit in reached(function_dir):
+        if unit.module == _DYNAMO:
+            continue
+        operations, entries = _with_helpers(unit)
+        if unit.module in stores:
+            targets = [uses[stores[unit.module]]]
+        else:
+            operations -= {"TransactWriteItems"}
+            entries = set()
+            targets = list(uses.values())
+        for use in targets:
+            use.operations |= operations
+            use.entries |= entries
+    for store, setting in stores.items():
+        uses[setting].indexes |= names_used(function_dir, index_names, only_module=store)
+    return uses

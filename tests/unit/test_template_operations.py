@@ -131,8 +131,9 @@ def test_provisioned_click_counters_scale_and_give_throttled_deliveries_more_tri
 # ---------------------------------------------------------------- least privilege
 # Each function's role allows what its code calls and nothing else. What the code calls
 # is read from it (tests/support/code_reach.py): boto3 methods of the services it makes
-# clients of, in the code its app.py reaches. SAM adds what event sources need (stream
-# and queue reads, OnFailure destinations) and logs/X-Ray itself; `Policies` is ours.
+# clients of, in the code its app.py reaches; DynamoDB's table by table (each table has
+# its own store module). SAM adds what event sources need (stream and queue reads,
+# OnFailure destinations) and logs/X-Ray itself; `Policies` is ours.
 
 # The IAM action that authorizes an API operation, where the names differ.
 _AUTHORIZED_BY = {
@@ -153,9 +154,9 @@ _TRANSACTION_ENTRY = {
 _EXACT_TEMPLATES = {
     "AWSSecretsManagerGetSecretValuePolicy": ("secretsmanager:GetSecretValue", "SecretArn")
 }
-# Where reading the code sees a call a function cannot make: the name-based reading
-# follows a method to every class that has one by that name unless the code says which
-# class it is. Each entry must still be seen (else it goes) and must not be granted.
+# Where reading the code sees a call a function cannot make: the reading follows a
+# method by name to every class that has one, unless the code says which class it is.
+# Each entry must still be seen (else it goes) and must not be granted.
 _NEVER_CALLED = {
     # Messaging holds the large-group queue sender (a callable object: any stored
     # callable's call may reach it); only sending to a group of more than INLINE_MAX does.
@@ -175,17 +176,33 @@ def _iam_action(service: str, operation: str) -> str:
 
 
 def needed_actions(code_dir: str) -> set[str]:
+    """The IAM actions, but DynamoDB's, that the function's code calls."""
     from tests.support import code_reach
 
-    calls = code_reach.aws_calls(code_dir)
-    actions = {
+    return {
         _iam_action(c.service, c.operation)
-        for c in calls
-        if (c.service, c.operation) != ("dynamodb", "TransactWriteItems")
+        for c in code_reach.aws_calls(code_dir)
+        if c.service != "dynamodb"
     }
-    if any(c.operation == "TransactWriteItems" for c in calls):
-        actions |= {_TRANSACTION_ENTRY[k] for k in code_reach.transaction_items(code_dir)}
-    return actions
+
+
+def _functions(template) -> dict[str, dict]:
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def _code_dir(props) -> str:
+    return str(props["CodeUri"]).removeprefix("functions/").strip("/")
+
+
+def _env(template, props) -> dict:
+    return {
+        **template["Globals"]["Function"]["Environment"]["Variables"],
+        **((props.get("Environment") or {}).get("Variables") or {}),
+    }
 
 
 def _target(template, resource) -> tuple[str, str]:
@@ -199,6 +216,16 @@ def _target(template, resource) -> tuple[str, str]:
         if match.group(1) in template["Resources"]:
             return match.group(1), text[match.end() :]
     raise AssertionError(f"no resource of the template in {text}")
+
+
+def _setting_target(template, props, setting: str) -> str | None:
+    """The logical id a setting's environment variable names (`LINKS_TABLE: !Ref LinksTable`)."""
+    from tests.support import code_reach
+
+    value = _env(template, props).get(code_reach.settings_env().get(setting, ""))
+    if isinstance(value, dict) and ({"Ref", "Fn::GetAtt"} & set(value)):
+        return _target(template, value)[0]
+    return None
 
 
 def granted(template, props) -> set[tuple[str, tuple[str, str]]]:
@@ -221,20 +248,40 @@ def granted(template, props) -> set[tuple[str, tuple[str, str]]]:
     return pairs
 
 
-def _functions(template) -> dict[str, dict]:
-    return {
-        name: resource["Properties"]
-        for name, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Serverless::Function"
+def needed_table_grants(template, props) -> set[tuple[str, tuple[str, str]]]:
+    """(action, table or index) for what the code does to each table it uses: the
+    operations called on its store, the entries of its transactions, Query on each
+    index it names."""
+    from tests.support import code_reach
+
+    resources = template["Resources"]
+    indexes = {
+        index["IndexName"]
+        for r in resources.values()
+        if r["Type"] == "AWS::DynamoDB::Table"
+        for index in r["Properties"].get("GlobalSecondaryIndexes", [])
     }
-
-
-def _code_dir(props) -> str:
-    return str(props["CodeUri"]).removeprefix("functions/").strip("/")
+    uses = code_reach.table_uses(_code_dir(props), indexes)
+    calls = code_reach.aws_calls(_code_dir(props))
+    transacts = any(c.operation == "TransactWriteItems" for c in calls)
+    pairs = set()
+    for setting, use in uses.items():
+        table = _setting_target(template, props, setting)
+        assert table is not None, f"{setting} names no table in the function's environment"
+        actions = {f"dynamodb:{op}" for op in use.operations - {"TransactWriteItems"}}
+        if transacts:
+            actions |= {_TRANSACTION_ENTRY[kind] for kind in use.entries}
+        pairs |= {(action, (table, "")) for action in actions}
+        own = {
+            i["IndexName"] for i in resources[table]["Properties"].get("GlobalSecondaryIndexes", [])
+        }
+        assert use.indexes <= own, (table, use.indexes - own)
+        if "dynamodb:Query" in actions:
+            pairs |= {("dynamodb:Query", (table, f"/index/{index}")) for index in use.indexes}
+    return pairs
 
 
 _SERVICE_OF_TYPE = {
-    "AWS::DynamoDB::Table": "dynamodb",
     "AWS::SQS::Queue": "sqs",
     "AWS::SNS::Topic": "sns",
     "AWS::S3::Bucket": "s3",
@@ -243,48 +290,46 @@ _SERVICE_OF_TYPE = {
 _SUFFIX = {"s3": "/*"}
 
 
-def needed_targets(template, name: str, props) -> dict[str, set[tuple[str, str]]]:
-    """Per action prefix, the resources the function's code names through its settings
-    (a table's, queue's, topic's, bucket's, secret's environment variable), the indexes
-    its code queries by name, and the chat's @connections API when it posts to it."""
+def needed_targets(template, props) -> dict[str, set[tuple[str, str]]]:
+    """Per action prefix but DynamoDB's, the resources the function's code names through
+    its settings (a queue's, topic's, bucket's, secret's environment variable), and the
+    chat's @connections API."""
     from tests.support import code_reach
 
-    code_dir = _code_dir(props)
-    env = {
-        **template["Globals"]["Function"]["Environment"]["Variables"],
-        **((props.get("Environment") or {}).get("Variables") or {}),
+    targets: dict[str, set[tuple[str, str]]] = {
+        "execute-api": {("ChatApi", "/${Stage}/*/@connections/*")}
     }
-    resources = template["Resources"]
-    targets: dict[str, set[tuple[str, str]]] = {}
-    for setting in code_reach.settings_fields(code_dir):
-        value = env.get(code_reach.settings_env().get(setting, ""))
-        if not isinstance(value, dict) or not ({"Ref", "Fn::GetAtt"} & set(value)):
-            continue
-        logical = _target(template, value)[0]
-        service = _SERVICE_OF_TYPE.get(resources.get(logical, {}).get("Type", ""))
-        if service is None:
-            continue
-        targets.setdefault(service, set()).add((logical, _SUFFIX.get(service, "")))
-        if service == "dynamodb":
-            indexes = {
-                index["IndexName"]
-                for index in resources[logical]["Properties"].get("GlobalSecondaryIndexes", [])
-            }
-            for index in code_reach.names_used(code_dir, indexes):
-                targets[service].add((logical, f"/index/{index}"))
-    targets["execute-api"] = {("ChatApi", "/${Stage}/*/@connections/*")}
+    for setting in code_reach.settings_fields(_code_dir(props)):
+        logical = _setting_target(template, props, setting)
+        service = _SERVICE_OF_TYPE.get(template["Resources"].get(logical, {}).get("Type", ""))
+        if service is not None:
+            targets.setdefault(service, set()).add((logical, _SUFFIX.get(service, "")))
     return targets
 
 
-def test_each_role_allows_the_actions_its_code_calls_and_no_other(template):
+def test_each_role_allows_the_calls_its_code_makes_and_no_other(template):
     wrong = {}
     for name, props in _functions(template).items():
         needed = needed_actions(_code_dir(props))
         never = {action for (function, action) in _NEVER_CALLED if function == name}
-        allowed = {action for action, _ in granted(template, props)}
+        allowed = {a for a, _ in granted(template, props) if not a.startswith("dynamodb:")}
         extra, missing = allowed - needed, needed - never - allowed
         if extra or missing or (never & allowed):
             wrong[name] = {"granted, never called": extra, "called, not granted": missing}
+
+    assert not wrong
+
+
+def test_each_role_allows_on_each_table_what_its_code_does_there_and_no_more(template):
+    wrong = {}
+    for name, props in _functions(template).items():
+        needed = needed_table_grants(template, props)
+        allowed = {(a, t) for a, t in granted(template, props) if a.startswith("dynamodb:")}
+        if needed != allowed:
+            wrong[name] = {
+                "granted, never called": allowed - needed,
+                "not granted": needed - allowed,
+            }
 
     assert not wrong
 
@@ -298,19 +343,13 @@ def test_what_the_code_is_thought_to_call_in_vain_is_still_seen(template):
 def test_each_role_names_only_the_resources_its_code_uses(template):
     wrong = {}
     for name, props in _functions(template).items():
-        expected = needed_targets(template, name, props)
+        expected = needed_targets(template, props)
         by_service: dict[str, set[tuple[str, str]]] = {}
         for action, target in granted(template, props):
-            service = action.split(":")[0]
-            by_service.setdefault(service, set()).add(target)
-            if "/index/" in target[1]:
-                assert action == "dynamodb:Query", (name, action, target)
+            if not action.startswith("dynamodb:"):
+                by_service.setdefault(action.split(":")[0], set()).add(target)
         for service, targets in by_service.items():
             if not targets <= expected.get(service, set()):
                 wrong[name, service] = targets - expected.get(service, set())
-            # Every table, index, queue... the code uses is granted something.
-            used = {t for t in expected.get(service, set())}
-            if service != "execute-api" and not used <= targets:
-                wrong[name, service, "missing"] = used - targets
 
     assert not wrong
