@@ -432,7 +432,7 @@ def _is_builtin_annotation(annotation: ast.expr | None) -> bool:
 
 def _is_builtin_value(value: ast.expr | None) -> bool:
     literal = (ast.List, ast.Dict, ast.Set, ast.Tuple, ast.ListComp, ast.DictComp, ast.SetComp)
-    if isinstance(value, literal + (ast.JoinedStr,)):
+    if isinstance(value, (*literal, ast.JoinedStr)):
         return True
     if isinstance(value, ast.Constant) and isinstance(value.value, str | bytes):
         return True
@@ -776,9 +776,9 @@ def _direct(unit: Unit) -> tuple[set[str], set[str], set[str]]:
     for node in _nodes_of(unit):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             receiver = node.func.value
-            if not (isinstance(receiver, ast.Name) and receiver.id in ("self", "cls")):
-                if node.func.attr in ops:
-                    operations.add(ops[node.func.attr])
+            on_self = isinstance(receiver, ast.Name) and receiver.id in ("self", "cls")
+            if not on_self and node.func.attr in ops:
+                operations.add(ops[node.func.attr])
         if isinstance(node, ast.Dict):
             entries |= {str(k.value) for k in node.keys if isinstance(k, ast.Constant)} & set(
                 _ENTRY_KINDS
