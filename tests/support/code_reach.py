@@ -6,21 +6,31 @@ says from the code what each function needs, so a test can hold the two together
 
 The reading is an over-approximation at the grain Relay's code is written in:
 
-- A module is a unit: its module-level statements and its classes (methods
-  included). Each top-level function is a unit of its own, reached only when
-  something reached names it. That grain matters: relay.shortener.service builds
-  the redirect's Redis client inside `redirects()`, and the click consumer imports
-  the same module without ever calling it.
+- Units: a module's top level (its statements, class bodies, decorators), each
+  top-level function, each method. A top-level function is reached only when
+  something reached names it: relay.shortener.service builds the redirect's Redis
+  client inside `redirects()`, and the click consumer imports the same module
+  without ever calling it.
 - A unit reaches the modules it imports (at module level or inside itself; never
-  under `if TYPE_CHECKING:`), and the top-level functions it names: a bare name of
-  its own module, a name imported from another (`from m import f` binds it, naming it
-  reaches it), or an attribute of an imported module (`service.click_counter`).
+  under `if TYPE_CHECKING:`), the functions and classes it names (a bare name, a
+  name imported with `from m import f`, an attribute of an imported module such as
+  `service.click_counter`), and methods by their name: `x.send(...)` reaches `send`
+  of every reached class, unless the code says what `x` is (`self`, an attribute
+  whose type `__init__` or the class annotates, a call whose return type is
+  annotated), when it reaches that class's `send` only; a list, dict or string the
+  code says it is (`[]`, `names: list[str]`, `item["pk"]`) reaches none. Protocols
+  count as unknown (any implementation may answer). Dunder methods run when their
+  class is reached, `__call__` when a stored object is called; every method of a
+  class with a library base counts (the library calls them).
 - A function's entry is its `functions/<name>/app.py`, all of whose units count as
   reached (the resolver's routes are registered by decorators).
 
-`aws_calls` then lists the boto3 operations that reached code calls: a method whose
-name is an operation of a service the same code makes a client of (a string literal
-such as "sqs" given to a call), on anything but `self`.
+`aws_calls` lists the boto3 operations that reached code calls: a method whose name
+is an operation of a service the same code makes a client of (a string literal such
+as "sqs" given to a call), on anything but `self`. `table_uses` splits DynamoDB's by
+table: each table has its store module (`<name>_table.py`), built from a setting
+(`LinksTable(client, settings().links_table)`), and what a store's methods call is
+done to its table.
 """
 
 from __future__ import annotations
@@ -641,30 +651,6 @@ def _keyword(call: ast.Call, name: str) -> str | None:
     if call.args and isinstance(call.args[0], ast.Constant):
         return str(call.args[0].value)
     return None
-
-
-def transaction_items(function_dir: str) -> set[str]:
-    """The kinds of TransactWriteItems entries reached code builds ("Put", "Update",
-    "Delete", "ConditionCheck"): IAM checks each as its own action."""
-    kinds = {"Put", "Update", "Delete", "ConditionCheck"}
-    found: set[str] = set()
-    for unit in reached(function_dir):
-        for node in _nodes_of(unit):
-            if isinstance(node, ast.Dict):
-                for key in node.keys:
-                    if isinstance(key, ast.Constant) and key.value in kinds:
-                        found.add(str(key.value))
-    return found
-
-
-def string_constants(function_dir: str) -> set[str]:
-    """Every string literal in reached code."""
-    return {
-        str(node.value)
-        for unit in reached(function_dir)
-        for node in _nodes_of(unit)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-    }
 
 
 def settings_fields(function_dir: str) -> set[str]:
