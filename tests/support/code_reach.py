@@ -821,17 +821,25 @@ def table_uses(function_dir: str, index_names: set[str]) -> dict[str, TableUse]:
     """Settings field of each table the function's code uses -> what it does there.
 
     Calls made in a store module (`<name>_table.py`, one per table) belong to that
-    store's table, with the storage kit's helpers the store calls. Calls anywhere else
-    (none today but TransactWriteItems, which has no IAM action of its own) would
-    belong to every table the function builds a store for, and are counted so."""
+    store's table, with the storage kit's helpers the store calls. What other modules
+    call or build (the outbox's `put_new` entry in relay.platform.events) belongs to
+    the tables the code names by their setting without a store (the events table); with
+    none, their calls (none today but TransactWriteItems, which has no IAM action of
+    its own) belong to every table the function uses."""
     stores = _store_fields(function_dir)
-    uses = {f: TableUse() for f in stores.values()}
+    storeless = {f for f in settings_fields(function_dir) if f.endswith("_table")} - set(
+        stores.values()
+    )
+    uses = {f: TableUse() for f in [*stores.values(), *storeless]}
     for unit in reached(function_dir):
         if unit.module == _DYNAMO:
             continue
         operations, entries = _with_helpers(unit)
         if unit.module in stores:
             targets = [uses[stores[unit.module]]]
+        elif storeless:
+            operations -= {"TransactWriteItems"}
+            targets = [uses[f] for f in storeless]
         else:
             operations -= {"TransactWriteItems"}
             entries = set()
@@ -841,4 +849,6 @@ def table_uses(function_dir: str, index_names: set[str]) -> dict[str, TableUse]:
             use.entries |= entries
     for store, setting in stores.items():
         uses[setting].indexes |= names_used(function_dir, index_names, only_module=store)
-    return uses
+    return {
+        f: use for f, use in uses.items() if use.operations or use.entries or f in stores.values()
+    }

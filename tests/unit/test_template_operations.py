@@ -282,6 +282,7 @@ def needed_table_grants(template, props) -> set[tuple[str, tuple[str, str]]]:
 
 
 _SERVICE_OF_TYPE = {
+    "AWS::Cognito::UserPool": "cognito-idp",
     "AWS::SQS::Queue": "sqs",
     "AWS::SNS::Topic": "sns",
     "AWS::S3::Bucket": "s3",
