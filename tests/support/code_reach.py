@@ -284,7 +284,7 @@ class _Reach:
                 self._calls_object(node.func, unit, own)
             if isinstance(node, ast.Attribute):
                 typed = _type_of(node.value, unit, own)
-                if typed == BUILTIN:
+                if typed in (BUILTIN, LIBRARY):
                     pass
                 elif typed is not None and not _is_protocol(*typed):
                     self.typed.add((*typed, node.attr))
@@ -303,7 +303,7 @@ class _Reach:
         if func.attr in own.classes.get(owner, {}):
             return
         typed = _type_of(func, unit, own)
-        if typed == BUILTIN:
+        if typed in (BUILTIN, LIBRARY):
             return
         if typed is not None and not _is_protocol(*typed):
             self.typed.add((*typed, "__call__"))
@@ -352,6 +352,8 @@ def _resolve(annotation: ast.expr | None, own: Module) -> tuple[str, str] | None
         return None
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         return _resolve(ast.parse(annotation.value, mode="eval").body, own)
+    if _is_builtin_annotation(annotation):
+        return BUILTIN
     if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
         for side in (annotation.left, annotation.right):
             if not (isinstance(side, ast.Constant) and side.value is None):
@@ -360,12 +362,37 @@ def _resolve(annotation: ast.expr | None, own: Module) -> tuple[str, str] | None
     if isinstance(annotation, ast.Name):
         if annotation.id in own.classes:
             return (own.name, annotation.id)
+        if annotation.id in _BUILTIN_TYPES:
+            return BUILTIN
+        if annotation.id == "Any":
+            # How Relay's code types the clients it is handed (boto3's, redis'): their
+            # methods are the library's. (Calls to AWS are found where they are written,
+            # whatever the receiver's type.)
+            return LIBRARY
         bound = own.top.bindings.get(annotation.id) or _type_only_binding(own, annotation.id)
         if bound is not None and bound[1] is not None:
             target = module(bound[0])
             if target is not None and bound[1] in target.classes:
                 return (bound[0], bound[1])
+            if target is None and _is_library(bound[0]):
+                return LIBRARY
+    if isinstance(annotation, ast.Attribute) and isinstance(annotation.value, ast.Name):
+        bound = own.top.bindings.get(annotation.value.id) or _type_only_binding(
+            own, annotation.value.id
+        )
+        if bound is not None and bound[1] is None and _is_library(bound[0]):
+            return LIBRARY
     return None
+
+
+def _is_library(module_name: str) -> bool:
+    """A module outside Relay whose classes are concrete (not typing's Any or Protocol)."""
+    return module(module_name) is None and module_name.split(".")[0] not in (
+        "typing",
+        "typing_extensions",
+        "collections",
+        "relay",
+    )
 
 
 def _type_only_binding(own: Module, name: str) -> tuple[str, str | None] | None:
@@ -430,6 +457,9 @@ def _attribute_type(own: Module, class_name: str, attr: str) -> tuple[str, str] 
 
 
 BUILTIN = ("builtins", "")
+# An object of a library's class (redis.Redis, a Powertools resolver): what it has and
+# returns is the library's, never one of Relay's classes.
+LIBRARY = ("library", "")
 _BUILTIN_TYPES = {"list", "dict", "set", "frozenset", "tuple", "str", "bytes", "int", "float"}
 _BUILTIN_MAKERS = _BUILTIN_TYPES | {"sorted", "reversed", "enumerate", "zip", "range"}
 
@@ -453,52 +483,81 @@ def _is_builtin_value(value: ast.expr | None) -> bool:
     )
 
 
+def _unit_of(own: Module, name: str | None) -> Unit | None:
+    if name is None:
+        return own.top
+    if "." not in name:
+        return own.defs.get(name)
+    class_name, method = name.split(".", 1)
+    return own.classes.get(class_name, {}).get(method)
+
+
+_LOCALS_BUSY: set[tuple[str, str | None]] = set()
+
+
 @functools.cache
-def _builtin_locals(unit_key: tuple[str, str | None]) -> frozenset[str]:
-    """Names a function or method binds only to lists, dicts, sets, strings... (its
-    parameters so annotated, its variables so assigned): `names.append(x)` on one of
-    them is no call into Relay's classes."""
+def _local_types(unit_key: tuple[str, str | None]) -> dict[str, tuple[str, str]]:
+    """What the code says the names of a unit are: parameters by their annotations,
+    variables assigned one kind of value (`pipe = self._client.pipeline()`, `names =
+    []`); a module's top level for its globals (`app = make_resolver()`). Names bound
+    by loops, `with` or several different values are left out (unknown)."""
     own = module(unit_key[0])
     assert own is not None
-    unit = (
-        own.defs.get(unit_key[1] or "")
-        if unit_key[1] and "." not in unit_key[1]
-        else own.classes.get((unit_key[1] or ".").split(".")[0], {}).get(
-            (unit_key[1] or ".").split(".")[1]
-        )
-    )
-    if unit is None or not isinstance(unit.node, ast.FunctionDef | ast.AsyncFunctionDef):
-        return frozenset()
-    args = unit.node.args
-    builtin = {
-        a.arg for a in [*args.args, *args.kwonlyargs] if _is_builtin_annotation(a.annotation)
-    }
-    other: set[str] = set()
-    for node in ast.walk(unit.node):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    (builtin if _is_builtin_value(node.value) else other).add(target.id)
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            if _is_builtin_annotation(node.annotation):
-                builtin.add(node.target.id)
-            else:
-                other.add(node.target.id)
-        elif isinstance(node, ast.For | ast.comprehension | ast.withitem | ast.AugAssign):
-            for name in ast.walk(
-                getattr(node, "target", None) or getattr(node, "optional_vars", None) or node
-            ):
-                if isinstance(name, ast.Name):
-                    other.add(name.id)
-    return frozenset(builtin - other)
+    unit = _unit_of(own, unit_key[1])
+    if unit is None or unit_key in _LOCALS_BUSY:
+        return {}
+    _LOCALS_BUSY.add(unit_key)
+    try:
+        found: dict[str, tuple[str, str] | None] = {}
+
+        def note(name: str, kind: tuple[str, str] | None) -> None:
+            found[name] = kind if name not in found or found[name] == kind else None
+
+        body: list[ast.AST]
+        if isinstance(unit.node, ast.FunctionDef | ast.AsyncFunctionDef):
+            args = unit.node.args
+            for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+                if arg.arg not in ("self", "cls"):
+                    note(arg.arg, _resolve(arg.annotation, own))
+            body = list(ast.walk(unit.node))
+        else:
+            body = list(_top_nodes(own.tree))
+        for node in body:
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        note(target.id, _type_of(node.value, unit, own, locals_=False))
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                note(node.target.id, _resolve(node.annotation, own))
+            elif isinstance(node, ast.For | ast.comprehension | ast.withitem | ast.AugAssign):
+                bound = getattr(node, "target", None) or getattr(node, "optional_vars", None)
+                for name in ast.walk(bound) if bound is not None else []:
+                    if isinstance(name, ast.Name):
+                        found[name.id] = None
+            elif isinstance(node, ast.NamedExpr):
+                found[node.target.id] = None
+        return {name: kind for name, kind in found.items() if kind is not None}
+    finally:
+        _LOCALS_BUSY.discard(unit_key)
 
 
-def _type_of(expr: ast.expr, unit: Unit, own: Module) -> tuple[str, str] | None:
+def _type_of(
+    expr: ast.expr, unit: Unit, own: Module, *, locals_: bool = True
+) -> tuple[str, str] | None:
     """The Relay class of `expr`'s value, where the code says it (else None: any class);
-    BUILTIN for a list, dict, set or string the code says it is."""
+    BUILTIN for a list, dict, set or string, LIBRARY for a library's object."""
     owner = unit.name.split(".")[0] if unit.name and "." in unit.name else None
-    if isinstance(expr, ast.Name) and expr.id in _builtin_locals((unit.module, unit.name)):
-        return BUILTIN
+    if isinstance(expr, ast.Name) and isinstance(unit.node, ast.FunctionDef | ast.AsyncFunctionDef):
+        args = unit.node.args
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+            if arg.arg == expr.id and arg.arg not in ("self", "cls"):
+                return _resolve(arg.annotation, own)
+    if isinstance(expr, ast.Name) and expr.id not in ("self", "cls") and locals_:
+        known = _local_types((unit.module, unit.name)).get(expr.id)
+        if known is None and unit.name is not None:
+            known = _local_types((unit.module, None)).get(expr.id)
+        if known is not None:
+            return known
     if _is_builtin_value(expr):
         return BUILTIN
     if (
@@ -518,6 +577,8 @@ def _type_of(expr: ast.expr, unit: Unit, own: Module) -> tuple[str, str] | None:
         and owner is not None
     ):
         return _attribute_type(own, owner, expr.attr)
+    if isinstance(expr, ast.Attribute) and _type_of(expr.value, unit, own) == LIBRARY:
+        return LIBRARY
     if isinstance(expr, ast.Call):
         func = expr.func
         if isinstance(func, ast.Name):
@@ -535,9 +596,13 @@ def _type_of(expr: ast.expr, unit: Unit, own: Module) -> tuple[str, str] | None:
                     node = target.defs[bound[1]].node
                     assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
                     return _resolve(node.returns, target)
+        if isinstance(func, ast.Name) and _type_of(func, unit, own) == LIBRARY:
+            return LIBRARY  # calling a library's callable (Powertools' next middleware)
         if isinstance(func, ast.Attribute):
             receiver = _type_of(func.value, unit, own)
-            if receiver is not None:
+            if receiver == LIBRARY:
+                return LIBRARY
+            if receiver is not None and receiver != BUILTIN:
                 target = module(receiver[0])
                 if target is not None:
                     method = _method(target, receiver[1], func.attr)
@@ -630,6 +695,14 @@ def aws_calls(function_dir: str) -> set[AwsCall]:
             where = f"{module_name}:{node.lineno}"
             if method == "generate_presigned_post" and "s3" in services:
                 calls.add(AwsCall("s3", "PutObject", where))
+                if "tagging" in _dict_keys(node):  # the upload also sets the object's tags
+                    calls.add(AwsCall("s3", "PutObjectTagging", where))
+                continue
+            if method == "get_paginator":  # the operation it pages through, by its name
+                paged = _keyword(node, "operation_name")
+                for service in services:
+                    if paged in _operations(service):
+                        calls.add(AwsCall(service, _operations(service)[paged], where))
                 continue
             if method == "generate_presigned_url":
                 signed = _keyword(node, "ClientMethod")
@@ -642,6 +715,17 @@ def aws_calls(function_dir: str) -> set[AwsCall]:
                 if operation is not None:
                     calls.add(AwsCall(service, operation, where))
     return calls
+
+
+def _dict_keys(call: ast.Call) -> set[str]:
+    """String keys of the dicts written in a call's arguments (Fields, Conditions...)."""
+    return {
+        str(key.value)
+        for node in ast.walk(call)
+        if isinstance(node, ast.Dict)
+        for key in node.keys
+        if isinstance(key, ast.Constant) and isinstance(key.value, str)
+    }
 
 
 def _keyword(call: ast.Call, name: str) -> str | None:
