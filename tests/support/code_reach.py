@@ -17,9 +17,12 @@ The reading is an over-approximation at the grain Relay's code is written in:
   `service.click_counter`), and methods by their name: `x.send(...)` reaches `send`
   of every reached class, unless the code says what `x` is (`self`, an attribute
   whose type `__init__` or the class annotates, a call whose return type is
-  annotated), when it reaches that class's `send` only; a list, dict or string the
-  code says it is (`[]`, `names: list[str]`, `item["pk"]`) reaches none. Protocols
-  count as unknown (any implementation may answer). Dunder methods run when their
+  annotated, a parameter's or a variable's), when it reaches that class's `send`
+  only; a list, dict or string the code says it is (`[]`, `names: list[str]`,
+  `item["pk"]`) and a library's object (`client: redis.Redis`, the Powertools
+  resolver, and anything typed `Any`, which is how Relay types the boto3 and redis
+  clients it is handed) reach none. Protocols count as unknown (any implementation
+  may answer). Dunder methods run when their
   class is reached, `__call__` when a stored object is called; every method of a
   class with a library base counts (the library calls them).
 - A function's entry is its `functions/<name>/app.py`, all of whose units count as
