@@ -364,3 +364,21 @@ def test_each_role_names_only_the_resources_its_code_uses(template):
                 wrong[name, service] = outside
 
     assert not wrong
+
+
+def test_the_reading_is_narrow_where_the_code_is(template):
+    """Anchors: if the reading of the code grew coarse, every grant would grow with it
+    and the tests above would still pass. The redirect reads one item; $connect writes
+    its connection and only reads conversations; the click shipper touches no table."""
+    functions = _functions(template)
+
+    assert needed_table_grants(template, functions["Redirect"]) == {
+        ("dynamodb:GetItem", ("LinksTable", ""))
+    }
+    connect = needed_table_grants(template, functions["ChatConnect"])
+    assert {a for a, (table, _) in connect if table == "ConversationsTable"} <= {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+    }
+    assert needed_table_grants(template, functions["ClickShipper"]) == set()
