@@ -12,6 +12,7 @@ from relay.accounts.models import User
 from relay.accounts.schemas import AvatarBody, AvatarUploadOut, ConfigOut, PatchMeBody, ProfileOut
 from relay.platform.http import caller, make_resolver, resolve
 from relay.platform.observability import logger
+from relay.platform.responses import JSON
 from relay.platform.schemas import error_responses
 
 app = make_resolver()
@@ -44,7 +45,7 @@ def patch_me(body: PatchMeBody) -> ProfileOut:
 )
 def avatar_upload(body: AvatarBody) -> Response[AvatarUploadOut]:
     upload = service.profiles().avatar_upload(caller(app).require_user(), body.content_type)
-    return Response(201, body=AvatarUploadOut.of(upload))
+    return Response(201, JSON, AvatarUploadOut.of(upload))
 
 
 @app.post(

@@ -72,7 +72,8 @@ class PatchMeBody(CamelBody):
 
 class AvatarBody(CamelBody):
     content_type: str = Field(
-        description="The picture's type.", json_schema_extra={"enum": list[Any](sorted(AVATAR_TYPES))}
+        description="The picture's type.",
+        json_schema_extra={"enum": list[Any](sorted(AVATAR_TYPES))},
     )
 
 
