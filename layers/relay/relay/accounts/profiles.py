@@ -106,9 +106,9 @@ class Profiles:
         before = self.me(sub)
         after = before
         if changes.display_name is not None:
-            after = replace(after, display_name=_text(changes.display_name, "displayName"))
+            after = replace(after, display_name=profile_text(changes.display_name, "displayName"))
         if changes.bio is not None:
-            after = replace(after, bio=_text(changes.bio, "bio"))
+            after = replace(after, bio=profile_text(changes.bio, "bio"))
         if changes.handle is not None:
             after = replace(after, handle=normalize(changes.handle))
         if changes.avatar_key is not _UNSET:
@@ -256,7 +256,7 @@ class Profiles:
         return ""
 
 
-def _text(value: str, field: str) -> str:
+def profile_text(value: str, field: str) -> str:
     """A display name or bio as stored: trimmed, within its limit, printable."""
     limit = DISPLAY_NAME_MAX if field == "displayName" else BIO_MAX
     text = value.strip()
