@@ -71,7 +71,9 @@ def test_anything_but_a_string_is_an_invalid_handle(raw):
     assert refused.value.code == "invalid_handle"
 
 
-@pytest.mark.parametrize("raw", ["admin", "ADMIN", "Relay", "\uff52\uff4f\uff4f\uff54", "operators"])
+@pytest.mark.parametrize(
+    "raw", ["admin", "ADMIN", "Relay", "\uff52\uff4f\uff4f\uff54", "operators"]
+)
 def test_reserved_words_are_refused_in_any_case_or_width(raw):
     with pytest.raises(Invalid) as refused:
         normalize(raw)
