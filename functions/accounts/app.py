@@ -9,7 +9,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from relay.accounts import service
 from relay.accounts.avatars import avatar_url
 from relay.accounts.models import User
-from relay.accounts.schemas import AvatarBody, AvatarUploadOut, ConfigOut, PatchMeBody, ProfileOut
+from relay.accounts.schemas import (
+    AccountProfileOut,
+    AvatarBody,
+    AvatarUploadOut,
+    ConfigOut,
+    PatchMeBody,
+)
 from relay.platform.http import caller, make_resolver, resolve
 from relay.platform.observability import logger
 from relay.platform.responses import JSON
@@ -18,12 +24,12 @@ from relay.platform.schemas import error_responses
 app = make_resolver()
 
 
-def profile(user: User) -> ProfileOut:
-    return ProfileOut.of(user, avatar_url(user.avatar_key))
+def profile(user: User) -> AccountProfileOut:
+    return AccountProfileOut.of(user, avatar_url(user.avatar_key))
 
 
 @app.get("/api/me", summary="The caller's profile", responses=error_responses(401, 404))
-def get_me() -> ProfileOut:
+def get_me() -> AccountProfileOut:
     return profile(service.profiles().me(caller(app).require_user()))
 
 
@@ -32,7 +38,7 @@ def get_me() -> ProfileOut:
     summary="Change the caller's display name, bio, handle or avatar",
     responses=error_responses(400, 401, 404, 409),
 )
-def patch_me(body: PatchMeBody) -> ProfileOut:
+def patch_me(body: PatchMeBody) -> AccountProfileOut:
     user = service.profiles().update(caller(app).require_user(), body.changes())
     return profile(user)
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from relay.accounts.service import ClientConfig
 
 
-class ProfileOut(Camel):
+class AccountProfileOut(Camel):
     user_id: str
     handle: str
     display_name: str
@@ -31,7 +31,7 @@ class ProfileOut(Camel):
     created_at: str
 
     @classmethod
-    def of(cls, user: User, avatar_url: str | None) -> ProfileOut:
+    def of(cls, user: User, avatar_url: str | None) -> AccountProfileOut:
         return cls(
             user_id=user.sub,
             handle=user.handle,
