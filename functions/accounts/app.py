@@ -60,7 +60,9 @@ def avatar_upload(body: AvatarBody) -> Response[AvatarUploadOut]:
     responses={204: {"description": "Signed out", "content": {}}, **error_responses(401)},
 )
 def sign_out() -> Response[None]:
-    service.profiles().sign_out(caller(app).require_user())
+    if not service.profiles().sign_out(caller(app).require_user()):
+        # Refresh tokens ended; access tokens live until they expire (an hour at most).
+        logger.warning("sign-out not recorded in Redis")
     return Response(204)
 
 

@@ -507,3 +507,29 @@ def test_deleting_an_account_never_confirmed_frees_its_reserved_handle(pool):
 
     assert me("DELETE /api/me", sub)["statusCode"] == 204
     assert pool.item(handle_key("grace")) is None
+
+
+def test_only_one_of_two_people_moving_to_one_handle_gets_it(pool):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from relay.accounts import service
+    from relay.accounts.profiles import Changes
+
+    subs = [pool.person(f"mover_{i}") for i in range(6)]
+
+    def move(sub: str) -> str:
+        try:
+            return service.profiles().update(sub, Changes(handle="grace")).handle
+        except Conflict as refused:
+            return refused.code
+
+    with ThreadPoolExecutor(max_workers=6) as threads:
+        outcomes = list(threads.map(move, subs))
+
+    assert sorted(outcomes) == ["grace"] + ["handle_taken"] * 5
+    winner = subs[outcomes.index("grace")]
+    assert pool.item(handle_key("grace"))["sub"]["S"] == winner
+    for i, sub in enumerate(subs):
+        expected = "grace" if sub == winner else f"mover_{i}"
+        assert body(me(user=sub))["handle"] == expected
+        assert pool.item(handle_key(expected))["sub"]["S"] == sub

@@ -93,5 +93,6 @@ class Registration:
             at_ms=now_ms,
             data={"handle": handle},
         )
-        self.table.create(user, now_ms // 1000, outbox_put(self.events_table, event))
-        return self.table.user(sub) or user
+        if self.table.create(user, now_ms // 1000, outbox_put(self.events_table, event)):
+            return user
+        return self.table.user(sub) or user  # made meanwhile, by a retry that overtook us
