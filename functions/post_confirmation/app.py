@@ -8,7 +8,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relay.accounts import service
-from relay.accounts.registration import trigger_of
+from relay.accounts.registration import SignUpRefused, trigger_of
+from relay.platform.errors import RelayError
 from relay.platform.observability import logger
 
 
@@ -16,9 +17,12 @@ from relay.platform.observability import logger
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     trigger = trigger_of(event)
     if trigger.source == "PostConfirmation_ConfirmSignUp":
-        user = service.registration().confirm(
-            trigger.sub, trigger.attributes.get("preferred_username")
-        )
+        try:
+            user = service.registration().confirm(
+                trigger.sub, trigger.attributes.get("preferred_username")
+            )
+        except RelayError as error:
+            raise SignUpRefused.of(error) from None
         logger.info("account confirmed", extra={"handle": user.handle})
     # PostConfirmation_ConfirmForgotPassword: a password reset changes no profile.
     return event

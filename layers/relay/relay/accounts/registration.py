@@ -24,7 +24,7 @@ from relay.accounts.rules import RESERVATION_TTL_S
 from relay.accounts.users_table import UsersTable
 from relay.platform.aws_events import CognitoTrigger, NotAnEvent, cognito_trigger
 from relay.platform.clock import Clock
-from relay.platform.errors import Conflict, Invalid
+from relay.platform.errors import Conflict, Invalid, RelayError
 from relay.platform.events import Event, outbox_put
 
 USER_CREATED = "accounts.user_created"
@@ -34,13 +34,19 @@ _SUB_MAX = 128
 class SignUpRefused(Invalid):
     code = "sign_up_refused"
 
+    @classmethod
+    def of(cls, error: RelayError) -> SignUpRefused:
+        """The refusal as Cognito should show it: Cognito ends the sentence itself
+        ("PreSignUp failed with error <message>.")."""
+        return cls(error.message.rstrip("."), code=error.code)
+
 
 def trigger_of(event: object) -> CognitoTrigger:
     """The trigger event, decoded; SignUpRefused when it is not one Cognito sends."""
     try:
         return cognito_trigger(event)
     except NotAnEvent:
-        raise SignUpRefused("Not a Cognito trigger event.") from None
+        raise SignUpRefused("Not a Cognito trigger event") from None
 
 
 def check_sub(sub: object) -> str:
