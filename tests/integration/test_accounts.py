@@ -534,3 +534,24 @@ def test_only_one_of_two_people_moving_to_one_handle_gets_it(pool):
         expected = "grace" if sub == winner else f"mover_{i}"
         assert body(me(user=sub))["handle"] == expected
         assert pool.item(handle_key(expected))["sub"]["S"] == sub
+
+
+def test_a_handle_change_stands_when_cognito_cannot_be_told(pool, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    from relay.accounts import service
+
+    sub = pool.person("alice")
+    profiles = service.profiles()
+
+    class Unreachable:
+        def admin_update_user_attributes(self, **_: Any) -> None:
+            raise EndpointConnectionError(endpoint_url="https://cognito-idp.example")
+
+    monkeypatch.setattr(profiles, "cognito", Unreachable())
+
+    response = me("PATCH /api/me", sub, {"handle": "alice_2"})
+
+    assert response["statusCode"] == 200 and body(response)["handle"] == "alice_2"
+    assert pool.item(handle_key("alice_2"))["sub"]["S"] == sub
+    assert pool.preferred_username(sub) == "alice"  # one change behind, nothing more

@@ -13,11 +13,12 @@ client retries it.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, replace
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.accounts.handles import normalize
 from relay.accounts.models import User
@@ -34,6 +35,8 @@ from relay.platform.clock import Clock
 from relay.platform.errors import Invalid, NotFound
 from relay.platform.events import Event, outbox_put
 from relay.platform.sessions import Sessions
+
+log = logging.getLogger(__name__)
 
 USER_UPDATED = "accounts.user_updated"
 USER_DELETED = "accounts.user_deleted"
@@ -126,19 +129,27 @@ class Profiles:
         self.table.update(before, after, now_ms // 1000, outbox_put(self.events_table, event))
         if after.handle != before.handle:
             self._tell_cognito(sub, after.handle)
-        if before.avatar_key and before.avatar_key != after.avatar_key:
-            self._forget_avatar(before.avatar_key)
+        if after.avatar_key != before.avatar_key:
+            if after.avatar_key:
+                # In use: no longer an abandoned upload for the lifecycle to remove.
+                self.s3.delete_object_tagging(Bucket=self.bucket, Key=after.avatar_key)
+            if before.avatar_key:
+                self._forget_avatar(before.avatar_key)
         return after
 
     def _tell_cognito(self, sub: str, handle: str) -> None:
         # After the table: the table is what decides who owns a handle; Cognito's copy is
         # what a client reads from its ID token. A failure here leaves Cognito one change
-        # behind until the next one (the handle is safely Relay's either way).
-        self.cognito.admin_update_user_attributes(
-            UserPoolId=self.pool_id,
-            Username=sub,
-            UserAttributes=[{"Name": "preferred_username", "Value": handle}],
-        )
+        # behind until the next one (the handle is safely Relay's either way), so the
+        # change the person made is not reported as failed.
+        try:
+            self.cognito.admin_update_user_attributes(
+                UserPoolId=self.pool_id,
+                Username=sub,
+                UserAttributes=[{"Name": "preferred_username", "Value": handle}],
+            )
+        except (ClientError, BotoCoreError):
+            log.warning("preferred_username not updated in Cognito", exc_info=True)
 
     # ---- avatars
 
@@ -185,8 +196,6 @@ class Profiles:
             raise Invalid(
                 "avatar: the upload is not an image Relay accepts.", code="invalid_avatar"
             )
-        # In use: no longer an abandoned upload for the lifecycle to remove.
-        self.s3.delete_object_tagging(Bucket=self.bucket, Key=key)
         return key
 
     def _forget_avatar(self, key: str) -> None:
