@@ -38,6 +38,8 @@ os.environ.update(
     # ---- Chat (tables keep their logical ids in moto, as LINKS_TABLE does)
     CHAT_ATTACHMENTS_BUCKET="relay-chat-attachments",
     CHAT_DELIVERY_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/ChatDeliveryQueue",
+    # ---- Accounts (the user pool's id is moto's: tests that need it make the pool)
+    AVATARS_BUCKET="relay-avatars",
 )
 # Running stacks leave their records here (`relay token` finds them), not in the user's own.
 os.environ["RELAY_STACKS_DIR"] = str(ROOT / ".relay" / "test-stacks")

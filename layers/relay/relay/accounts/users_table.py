@@ -6,15 +6,20 @@
   emailed code, so two people cannot confirm the same handle.
 
 A handle item exists for every profile, so a handle names at most one person, and
-the two move in one transaction (accounts' logic composes them).
+the two move in one transaction: every write that touches both is here, each one
+TransactWriteItems, and may carry the domain event that reports it (the outbox).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from relay.accounts.models import User
-from relay.platform.dynamo import Item, Table, batch_get, s
+from relay.platform.dynamo import Item, Table, batch_get, cancellation_reasons, n, s
+from relay.platform.errors import Conflict
 
 TAKEN = "taken"
 RESERVED = "reserved"
@@ -70,3 +75,202 @@ class UsersTable(Table):
             return {}
         found = batch_get(self.client, {self.name: keys})[self.name]
         return {user.sub: user for user in map(user_of, found)}
+
+    # ---- writes
+
+    def reserve(self, handle: str, sub: str, now_s: int, expires_s: int) -> bool:
+        """Hold `handle` for `sub`'s sign-up until `expires_s`; False when someone else
+        holds it (a confirmed account, or a sign-up whose reservation is still alive). A
+        reservation of `sub`'s own, or one past its time, is taken over."""
+        try:
+            self.client.put_item(
+                TableName=self.name,
+                Item={
+                    **handle_key(handle),
+                    "sub": s(sub),
+                    "state": s(RESERVED),
+                    "expiresAt": n(expires_s),
+                },
+                ConditionExpression=(
+                    "attribute_not_exists(id) OR (#state = :reserved AND "
+                    "(#sub = :sub OR expiresAt <= :now))"
+                ),
+                ExpressionAttributeNames={"#state": "state", "#sub": "sub"},
+                ExpressionAttributeValues={
+                    ":reserved": s(RESERVED),
+                    ":sub": s(sub),
+                    ":now": n(now_s),
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def create(self, user: User, now_s: int, event: dict[str, Any] | None = None) -> bool:
+        """Make `user`'s profile and turn their handle's reservation into `taken`, in one
+        transaction (with `event`, an outbox entry); False when the profile was already
+        made (a retried confirmation). Conflict (handle_taken) when the handle went to
+        another account meanwhile (it was free, or this sign-up's reservation had lapsed
+        and somebody else took it)."""
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": handle_key(user.handle),
+                    "UpdateExpression": "SET #sub = :sub, #state = :taken REMOVE expiresAt",
+                    "ConditionExpression": (
+                        "attribute_not_exists(id) OR #sub = :sub OR "
+                        "(#state = :reserved AND expiresAt <= :now)"
+                    ),
+                    "ExpressionAttributeNames": {"#sub": "sub", "#state": "state"},
+                    "ExpressionAttributeValues": {
+                        ":sub": s(user.sub),
+                        ":taken": s(TAKEN),
+                        ":reserved": s(RESERVED),
+                        ":now": n(now_s),
+                    },
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": _profile_item(user),
+                    "ConditionExpression": "attribute_not_exists(id)",
+                }
+            },
+        ]
+        if event is not None:
+            items.append(event)
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            reasons = cancellation_reasons(error)
+            if not reasons:
+                raise
+            if reasons[1] == "ConditionalCheckFailed":
+                return False
+            if reasons[0] == "ConditionalCheckFailed":
+                raise Conflict(
+                    f"The handle {user.handle!r} is taken.", code="handle_taken"
+                ) from None
+            raise
+        return True
+
+    def update(
+        self, before: User, after: User, now_s: int, event: dict[str, Any] | None = None
+    ) -> None:
+        """Store `after` over `before` (the profile as it was read): the profile, and when
+        the handle changed, the old handle's item gone and the new one taken, in one
+        transaction. Conflict (handle_taken) when the new handle is someone else's;
+        Conflict (profile_changed) when the profile changed since it was read."""
+        profile = {
+            "Put": {
+                "TableName": self.name,
+                "Item": _profile_item(after),
+                # Written over what was read: a concurrent change (another handle move,
+                # a deletion) makes this one retry rather than undo it.
+                "ConditionExpression": "attribute_exists(id) AND handle = :was",
+                "ExpressionAttributeValues": {":was": s(before.handle)},
+            }
+        }
+        items: list[dict[str, Any]] = [profile]
+        moved = after.handle != before.handle
+        if moved:
+            items += [
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "Item": {
+                            **handle_key(after.handle),
+                            "sub": s(after.sub),
+                            "state": s(TAKEN),
+                        },
+                        "ConditionExpression": (
+                            "attribute_not_exists(id) OR #sub = :sub OR "
+                            "(#state = :reserved AND expiresAt <= :now)"
+                        ),
+                        "ExpressionAttributeNames": {"#sub": "sub", "#state": "state"},
+                        "ExpressionAttributeValues": {
+                            ":sub": s(after.sub),
+                            ":reserved": s(RESERVED),
+                            ":now": n(now_s),
+                        },
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": self.name,
+                        "Key": handle_key(before.handle),
+                        "ConditionExpression": "attribute_not_exists(id) OR #sub = :sub",
+                        "ExpressionAttributeNames": {"#sub": "sub"},
+                        "ExpressionAttributeValues": {":sub": s(after.sub)},
+                    }
+                },
+            ]
+        if event is not None:
+            items.append(event)
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            reasons = cancellation_reasons(error)
+            if not reasons:
+                raise
+            if moved and reasons[1] == "ConditionalCheckFailed":
+                raise Conflict(
+                    f"The handle {after.handle!r} is taken.", code="handle_taken"
+                ) from None
+            raise Conflict(
+                "The profile changed meanwhile; read it again and retry.", code="profile_changed"
+            ) from None
+
+    def delete(self, user: User, event: dict[str, Any] | None = None) -> None:
+        """Remove `user`'s profile and their handle's item (if it is still theirs), with
+        `event`, in one transaction. A retry after it went finds nothing to remove."""
+        items: list[dict[str, Any]] = [
+            {"Delete": {"TableName": self.name, "Key": user_key(user.sub)}},
+            {
+                "Delete": {
+                    "TableName": self.name,
+                    "Key": handle_key(user.handle),
+                    "ConditionExpression": "attribute_not_exists(id) OR #sub = :sub",
+                    "ExpressionAttributeNames": {"#sub": "sub"},
+                    "ExpressionAttributeValues": {":sub": s(user.sub)},
+                }
+            },
+        ]
+        if event is not None:
+            items.append(event)
+        self.client.transact_write_items(TransactItems=items)
+
+    def release(self, handle: str, sub: str) -> None:
+        """Drop `sub`'s reservation of `handle`, if it is still a reservation of theirs
+        (an account deleted before it was confirmed)."""
+        try:
+            self.client.delete_item(
+                TableName=self.name,
+                Key=handle_key(handle),
+                ConditionExpression="#sub = :sub AND #state = :reserved",
+                ExpressionAttributeNames={"#sub": "sub", "#state": "state"},
+                ExpressionAttributeValues={":sub": s(sub), ":reserved": s(RESERVED)},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+
+def _profile_item(user: User) -> Item:
+    item: Item = {
+        **user_key(user.sub),
+        "handle": s(user.handle),
+        "createdAt": n(user.created_ms),
+    }
+    for name, value in (
+        ("displayName", user.display_name),
+        ("bio", user.bio),
+        ("avatarKey", user.avatar_key),
+    ):
+        if value:  # an empty field is stored as absent, and read back as empty
+            item[name] = s(value)
+    return item

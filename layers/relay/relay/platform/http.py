@@ -159,6 +159,16 @@ def make_resolver(*, validation: bool = True) -> APIGatewayHttpResolver:
 def caller(app: APIGatewayHttpResolver) -> Caller:
     """The caller as the authorizer saw it; a bad token is a 401 whatever the route."""
     event = app.current_event
+    claims = event.request_context.authorizer.jwt_claim or {}
+    if claims.get("sub"):
+        # API Gateway's JWT authorizer checked the token; a sign-out since it was issued
+        # is Relay's to check (relay.platform.sessions).
+        from relay.platform.sessions import sessions
+
+        sub = str(claims["sub"])
+        issued = str(claims.get("iat") or "0")
+        sessions().check(sub, int(issued) if issued.isdigit() else 0)
+        return Caller(user_id=sub, source_ip=event.request_context.http.source_ip)
     context = event.request_context.authorizer.get_lambda or {}
     auth_error = context.get("authError") or ""
     if auth_error:

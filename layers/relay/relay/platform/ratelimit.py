@@ -130,6 +130,14 @@ GUARDS: dict[str, Guard] = {
     "POST /api/users/{userId}/follow": _FEED_WRITE,
     "DELETE /api/users/{userId}/follow": _FEED_WRITE,
     "GET /api/feed": _FEED_READ,
+    # Accounts: the caller's own profile, per user (Cognito limits its own calls too);
+    # where-things-are, per address.
+    "GET /api/me": _READ,
+    "PATCH /api/me": _READ,
+    "DELETE /api/me": _READ,
+    "POST /api/me/avatar": _READ,
+    "POST /api/me/sign-out": _READ,
+    "GET /api/config": _READ,
 }
 # Routes that are deliberately not limited: what they serve is static or cheap, or the
 # connection they belong to is limited instead.
