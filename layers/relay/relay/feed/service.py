@@ -24,6 +24,7 @@ from relay.platform.dynamo import dynamodb_client
 if TYPE_CHECKING:
     from relay.feed.fanout import FanOut
     from relay.feed.feed import Feed
+    from relay.feed.people import People
 
 
 @functools.cache
@@ -69,3 +70,10 @@ def feed() -> Feed:
     from relay.feed.feed import Feed
 
     return Feed(tables(), timeline_cache(), redis_gate(), rules())
+
+
+@functools.cache
+def people() -> People:
+    from relay.feed.people import People
+
+    return People(feed())
