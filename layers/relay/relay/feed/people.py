@@ -11,6 +11,7 @@ and a deleted account's posts show a null handle; nothing stores a handle.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from urllib.parse import unquote
 
 from relay.accounts import directory
 from relay.accounts.avatars import avatar_url
@@ -33,8 +34,9 @@ class People:
         self._avatar = avatar
 
     def sub_of(self, handle: str) -> str:
-        """The sub a path's handle names: 400 invalid_handle, 404 user_not_found."""
-        return directory.resolve(handle, self._users)
+        """The sub a path's handle names: 400 invalid_handle, 404 user_not_found. The
+        handle may come percent-encoded (`%EF%BD%81lice`) or decoded, as gateways pass it."""
+        return directory.resolve(unquote(handle), self._users)
 
     def handles(self, subs: Iterable[str]) -> dict[str, str]:
         """sub -> handle for those among `subs` whose account still exists: one batch."""
