@@ -315,11 +315,12 @@ def test_flow_4_a_1000_member_group_reaches_every_online_member_despite_a_vanish
     dynamodb = stack.client("dynamodb")
     for handle in offline_members:  # the others as their confirmed sign-up leaves them
         register(dynamodb, handle, f"sub-{handle}")
+    register(dynamodb, "one_more4", "sub-one_more4")
     for handle in online_members:
         person(stack, handle)
     too_many = stack.http.post(
         "/api/conversations",
-        json={"members": [*members, "one-more"]},
+        json={"members": [*members, "one_more4"]},
         headers=auth(stack, "owner4"),
     )
     assert too_many.status_code == 400 and too_many.json()["error"]["code"] == "too_many_members"
