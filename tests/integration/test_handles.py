@@ -328,3 +328,35 @@ def test_history_names_each_sender_by_handle_as_it_is_now(folks, aws):
         ("alice-sub", "alice"),
         ("bob-sub", "robert"),
     ]
+
+
+@pytest.mark.parametrize("bucket", ["relay-avatars", ""])
+def test_a_profile_shows_the_avatar_through_a_short_lived_link_when_there_is_one(
+    folks, aws, monkeypatch, bucket
+):
+    from relay.feed import service
+    from relay.platform import config
+
+    aws.dynamodb.update_item(
+        TableName="UsersTable",
+        Key={"id": {"S": "u#bob-sub"}},
+        UpdateExpression="SET avatarKey = :key",
+        ExpressionAttributeValues={":key": {"S": "avatars/bob-sub/1.png"}},
+    )
+    monkeypatch.setenv("AVATARS_BUCKET", bucket)
+    config.settings.cache_clear()
+    service.people.cache_clear()
+    try:
+        bob = profile("bob", user=None)[1]
+        alice = profile("alice", user=None)[1]
+    finally:
+        monkeypatch.undo()
+        config.settings.cache_clear()
+        service.people.cache_clear()
+
+    assert alice["avatarUrl"] is None
+    if bucket:
+        assert bob["avatarUrl"].startswith("https://")
+        assert "avatars/bob-sub/1.png" in bob["avatarUrl"] and "Expires=" in bob["avatarUrl"]
+    else:
+        assert bob["avatarUrl"] is None

@@ -74,6 +74,12 @@ def feed() -> Feed:
 
 @functools.cache
 def people() -> People:
+    from relay.accounts.avatars import avatar_url
     from relay.feed.people import People
 
-    return People(feed())
+    # Without an avatars bucket (a deployment before accounts' uploads) nobody has one.
+    return People(feed(), avatar=avatar_url if settings().avatars_bucket else _no_avatar)
+
+
+def _no_avatar(_: str) -> None:
+    return None
