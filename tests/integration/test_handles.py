@@ -42,6 +42,34 @@ def chat(method: str, route: str, path: str, *, user: str, body: Any = None) -> 
     return answer["statusCode"], json.loads(answer["body"])
 
 
+class Recording:
+    """A WebSocket gateway that keeps what each connection was sent."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[dict[str, Any]]] = {}
+
+    def post(self, connection_id: str, data: bytes) -> bool:
+        self.sent.setdefault(connection_id, []).append(json.loads(data))
+        return True
+
+
+def send(cid: str, sender: str, text: str, gateway: Any = None) -> None:
+    """`sender` (a sub) sends a message over the WebSocket, as ChatMessage runs it."""
+    from relay.chat.delivery import Session
+    from relay.chat.models import Connection
+    from relay.chat.service import messaging
+
+    session = Session(Connection(f"{sender}-conn", sender), "https://ws", gateway or Recording())
+    messaging().send(session, cid, text, None, [])
+
+
+def history(cid: str, user: str) -> list[tuple[str, str | None]]:
+    path = f"/api/conversations/{cid}/messages"
+    status, page = chat("GET", "/api/conversations/{conversation_id}/messages", path, user=user)
+    assert status == 200, page
+    return [(m["senderId"], m["senderHandle"]) for m in page["items"]]
+
+
 def start(user: str, members: Any, name: str | None = None) -> Any:
     body = {"members": members} | ({"name": name} if name else {})
     return chat("POST", "/api/conversations", "/api/conversations", user=user, body=body)
@@ -221,8 +249,9 @@ def test_a_changed_handle_keeps_follows_posts_and_conversations_and_shows_at_onc
 def test_a_deleted_account_shows_a_null_handle_in_the_feed_and_conversations(folks, aws):
     follow(folks["bob"], "carol")
     post_id = post(folks["carol"], "soon gone")
-    status, _ = start(folks["alice"], ["bob", "carol"], "three")
+    status, group = start(folks["alice"], ["bob", "carol"], "three")
     assert status == 201
+    send(group["conversationId"], "carol-sub", "bye")
 
     people.delete(aws.dynamodb, "carol")
 
@@ -238,6 +267,7 @@ def test_a_deleted_account_shows_a_null_handle_in_the_feed_and_conversations(fol
         "bob-sub": "bob",
         "carol-sub": None,
     }
+    assert history(group["conversationId"], folks["bob"]) == [("carol-sub", None)]
     assert start(folks["alice"], ["carol"])[1]["error"]["code"] == "user_not_found"
 
 
@@ -301,33 +331,25 @@ def test_more_members_than_a_group_holds_are_refused_before_any_lookup(folks, aw
     assert calls == []
 
 
-def test_history_names_each_sender_by_handle_as_it_is_now(folks, aws):
+def test_history_and_frames_name_each_sender_by_handle_as_it_is_now(folks, aws):
     from relay.chat.delivery import Session
     from relay.chat.models import Connection
     from relay.chat.service import messaging
 
-    status, made = start(folks["alice"], ["bob"])
-    cid = made["conversationId"]
-
-    class Nowhere:
-        def post(self, connection_id: str, data: bytes) -> bool:
-            return True
-
-    for sender in ("alice-sub", "bob-sub"):
-        session = Session(Connection(f"{sender}-conn", sender), "https://ws", Nowhere())
-        messaging().send(session, cid, f"from {sender}", None, [])
+    cid = start(folks["alice"], ["bob"])[1]["conversationId"]
+    send(cid, "alice-sub", "from alice")
     people.rename(aws.dynamodb, "bob", "robert")
-    path = f"/api/conversations/{cid}/messages"
+    gateway = Recording()
+    messaging().connect(Session(Connection("alice-sub-conn", "alice-sub"), "https://ws", gateway))
+    send(cid, "bob-sub", "from bob", gateway)
 
-    status, page = chat(
-        "GET", "/api/conversations/{conversation_id}/messages", path, user=folks["alice"]
+    assert history(cid, folks["alice"]) == [("alice-sub", "alice"), ("bob-sub", "robert")]
+    (frame,) = [f for f in gateway.sent["alice-sub-conn"] if f["type"] == "message"]
+    assert (frame["senderId"], frame["senderHandle"], frame["content"]) == (
+        "bob-sub",
+        "robert",
+        "from bob",
     )
-
-    assert status == 200, page
-    assert [(m["senderId"], m["senderHandle"]) for m in page["items"]] == [
-        ("alice-sub", "alice"),
-        ("bob-sub", "robert"),
-    ]
 
 
 @pytest.mark.parametrize("bucket", ["relay-avatars", ""])
