@@ -382,3 +382,20 @@ def test_a_profile_shows_the_avatar_through_a_short_lived_link_when_there_is_one
         assert "avatars/bob-sub/1.png" in bob["avatarUrl"] and "Expires=" in bob["avatarUrl"]
     else:
         assert bob["avatarUrl"] is None
+
+
+def test_a_1000_member_group_is_created_and_listed_by_handle(folks, aws):
+    handles = [f"member_{n:03d}" for n in range(999)]
+    people.register_many(aws.dynamodb, {handle: f"{handle}-sub" for handle in handles})
+    calls = users_table_reads()
+
+    status, made = start(folks["alice"], handles, "everyone")
+    listed = chat("GET", "/api/conversations", "/api/conversations", user="member_500-sub")[1]
+
+    assert status == 201, made
+    members = {m["userId"]: m["handle"] for m in listed["items"][0]["members"]}
+    assert members == {"alice-sub": "alice", **{f"{h}-sub": h for h in handles}}
+    assert [m["handle"] for m in made["members"]] == ["alice", *handles]
+    # Each read names at most 100 people: resolving 999 handles, then showing 1000
+    # members twice (the creation and the list).
+    assert len(calls) == 10 + 10 + 10

@@ -12,7 +12,7 @@ from typing import Any
 
 from relay.accounts.users_table import TAKEN, handle_key, user_key
 from relay.platform.config import settings
-from relay.platform.dynamo import n, s
+from relay.platform.dynamo import batch_write, n, s
 
 
 def register(dynamodb: Any, handle: str, sub: str | None = None, *, created_ms: int = 0) -> str:
@@ -32,6 +32,15 @@ def register(dynamodb: Any, handle: str, sub: str | None = None, *, created_ms: 
 
 def register_all(dynamodb: Any, *handles: str) -> list[str]:
     return [register(dynamodb, handle) for handle in handles]
+
+
+def register_many(dynamodb: Any, subs: dict[str, str]) -> None:
+    """Many confirmed accounts at once (handle -> sub), in batch writes: a big group's."""
+    items = []
+    for handle, sub in subs.items():
+        items.append({**handle_key(handle), "sub": s(sub), "state": s(TAKEN)})
+        items.append({**user_key(sub), "handle": s(handle), "createdAt": n(0)})
+    batch_write(dynamodb, settings().users_table, puts=items)
 
 
 def rename(dynamodb: Any, old: str, new: str) -> None:
