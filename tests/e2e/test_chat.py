@@ -117,7 +117,8 @@ def person(stack: Stack, handle: str) -> Person:
     exists), once per stack; their sub read back from their public profile."""
     key = (stack.state_dir, handle)
     if key not in _people:
-        token = relay_token(stack, handle)
+        # The state dir named: the feed's and the chat's stacks may run at once.
+        token = relay_token(stack, handle, "--state-dir", str(stack.state_dir))
         profile = stack.http.get(f"/api/users/{handle}", headers=bearer(token))
         assert profile.status_code == 200, profile.text
         _people[key] = Person(handle, token, str(profile.json()["userId"]))

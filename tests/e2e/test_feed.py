@@ -54,7 +54,9 @@ class User:
     def __init__(self, stack: Stack, handle: str) -> None:
         self.handle = handle
         self.http = stack.http
-        self.headers = {"Authorization": f"Bearer {relay_token(stack, handle)}"}
+        # The state dir named: the feed's and the chat's stacks may run at once.
+        token = relay_token(stack, handle, "--state-dir", str(stack.state_dir))
+        self.headers = {"Authorization": f"Bearer {token}"}
         me = self.call("GET", f"/api/users/{handle}")
         assert me.status_code == 200, me.text
         self.id = str(me.json()["userId"])
