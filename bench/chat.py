@@ -191,10 +191,33 @@ def _plant(stack: Running, user: str, connection_id: str) -> None:
     )
 
 
+def _sign_up(stack: Running, handles: list[str]) -> None:
+    """The people a conversation names, as their confirmed sign-up leaves them in the
+    stack's users table (sub = handle, as the stack's tokens name them)."""
+    import boto3
+
+    from relay.accounts.users_table import TAKEN, handle_key, user_key
+
+    db = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.info["moto_url"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto's
+    )
+    for handle in handles:
+        db.put_item(
+            TableName="UsersTable",
+            Item={**handle_key(handle), "sub": {"S": handle}, "state": {"S": TAKEN}},
+        )
+        db.put_item(TableName="UsersTable", Item={**user_key(handle), "handle": {"S": handle}})
+
+
 def _group(stack: Running) -> dict[str, list[float]]:
     from websockets.sync.client import connect
 
-    members = [f"member-{i:04d}" for i in range(GROUP - 1)]
+    members = [f"member_{i:04d}" for i in range(GROUP - 1)]
+    _sign_up(stack, ["owner", *members])
     cid = _create(stack, "owner", members, name="everyone")
     online = [_Member(_ws_url(stack, member)) for member in members[:ONLINE]]
     times: dict[str, list[float]] = {"clean": [], "stalled": [], "vanished": []}
@@ -234,6 +257,7 @@ def _calls_per_message() -> list[str]:
     import redis
     from moto import mock_aws
 
+    from relay.accounts.users_table import UsersTable
     from relay.chat.connections_table import ChatConnectionsTable
     from relay.chat.conversations import Conversations
     from relay.chat.conversations_table import ConversationsTable
@@ -244,6 +268,7 @@ def _calls_per_message() -> list[str]:
     from relay.chat.models import Connection
     from relay.chat.notifications import Notifier
     from relay.chat.ordering import Sequencer
+    from relay.chat.people import People
     from relay.chat.presence import Presence
     from relay.platform.cache import RedisGate
     from relay.platform.clock import SystemClock
@@ -289,6 +314,7 @@ def _calls_per_message() -> list[str]:
             None,
             clock,
             QueueSender(sqs, urls["ChatDeliveryQueue"]),
+            People(UsersTable(db, "UsersTable")),
         )
         protocol = Protocol(messaging, RateLimiter(r, clock), gate)
         trips: list[int] = []

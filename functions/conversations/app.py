@@ -19,7 +19,7 @@ from relay.chat.schemas import (
     MessageOut,
     MessagePage,
 )
-from relay.chat.service import conversations
+from relay.chat.service import conversations, people
 from relay.platform.http import caller, make_resolver, resolve
 from relay.platform.observability import logger
 from relay.platform.responses import JSON
@@ -35,12 +35,14 @@ app = make_resolver()
     responses={
         201: {"description": "Created"},
         200: {"description": "The existing 1:1 conversation"},
-        **error_responses(400, 401),
+        **error_responses(400, 401, 404),
     },
 )
 def create(body: CreateConversationBody) -> Response[ConversationOut]:
-    made = conversations().create(caller(app).require_user(), body.members, body.name)
-    return Response(201 if made.created else 200, JSON, ConversationOut.of(made.view))
+    me = caller(app).require_user()
+    made = conversations().create(me, people().members(body.members), body.name)
+    shown = ConversationOut.of(made.view, people().of_conversations([made.view]))
+    return Response(201 if made.created else 200, JSON, shown)
 
 
 @app.get(
@@ -53,7 +55,10 @@ def mine(
     cursor: Annotated[str | None, Query()] = None,
 ) -> ConversationPage:
     views, next_cursor = conversations().mine(caller(app).require_user(), limit, cursor)
-    return ConversationPage(items=[ConversationOut.of(v) for v in views], next_cursor=next_cursor)
+    handles = people().of_conversations(views)
+    return ConversationPage(
+        items=[ConversationOut.of(v, handles) for v in views], next_cursor=next_cursor
+    )
 
 
 @app.get(
@@ -70,7 +75,10 @@ def history(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> MessagePage:
     page = conversations().history(caller(app).require_user(), conversation_id, before, limit)
-    return MessagePage(items=[MessageOut.of(m) for m in page.items], next_cursor=page.next_cursor)
+    handles = people().of_messages(page.items)
+    return MessagePage(
+        items=[MessageOut.of(m, handles) for m in page.items], next_cursor=page.next_cursor
+    )
 
 
 @app.post(

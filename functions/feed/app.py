@@ -9,16 +9,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from relay.feed import rules
+from relay.feed.models import Comment, FeedItem
 from relay.feed.schemas import (
     CommentBody,
     CommentList,
     CommentOut,
+    Handles,
     PostBody,
     PostOut,
     PostPage,
     ProfileOut,
 )
-from relay.feed.service import feed
+from relay.feed.service import feed, people
 from relay.platform.http import caller, make_resolver, resolve
 from relay.platform.observability import logger
 from relay.platform.responses import JSON
@@ -34,15 +36,26 @@ def me() -> str:
     return caller(app).require_user()
 
 
+def viewer() -> str | None:
+    """The caller on routes where signing in is optional; None when anonymous."""
+    return caller(app).user_id
+
+
+def handles(*shown: FeedItem | Comment) -> Handles:
+    """The handles of the authors a response shows: one lookup, whatever its size."""
+    return people().authors(shown)
+
+
 @app.post("/api/posts", summary="Post", responses={201: {"description": "Created"}})
 def create_post(body: PostBody) -> Response[PostOut]:
     post = feed().post(me(), body.content, body.media_urls)
-    return Response(201, JSON, PostOut.of(post))
+    return Response(201, JSON, PostOut.of(post, handles(FeedItem(post, False))))
 
 
 @app.get("/api/posts/<post_id>", summary="One post", responses=error_responses(404))
 def get_post(post_id: str) -> PostOut:
-    return PostOut.of_item(feed().get(me(), post_id))
+    item = feed().get(me(), post_id)
+    return PostOut.of_item(item, handles(item))
 
 
 @app.delete(
@@ -61,17 +74,20 @@ def delete_post(post_id: str) -> Response[None]:
     responses={201: {"description": "Shared"}, **error_responses(404)},
 )
 def share(post_id: str) -> Response[PostOut]:
-    return Response(201, JSON, PostOut.of(feed().share(me(), post_id)))
+    post = feed().share(me(), post_id)
+    return Response(201, JSON, PostOut.of(post, handles(FeedItem(post, False))))
 
 
 @app.post("/api/posts/<post_id>/like", summary="Like (once)", responses=error_responses(404))
 def like(post_id: str) -> PostOut:
-    return PostOut.of_item(feed().like(me(), post_id))
+    item = feed().like(me(), post_id)
+    return PostOut.of_item(item, handles(item))
 
 
 @app.delete("/api/posts/<post_id>/like", summary="Unlike", responses=error_responses(404))
 def unlike(post_id: str) -> PostOut:
-    return PostOut.of_item(feed().unlike(me(), post_id))
+    item = feed().unlike(me(), post_id)
+    return PostOut.of_item(item, handles(item))
 
 
 @app.post(
@@ -80,7 +96,8 @@ def unlike(post_id: str) -> PostOut:
     responses={201: {"description": "Created"}, **error_responses(404)},
 )
 def comment(post_id: str, body: CommentBody) -> Response[CommentOut]:
-    return Response(201, JSON, CommentOut.of(feed().comment(me(), post_id, body.content)))
+    made = feed().comment(me(), post_id, body.content)
+    return Response(201, JSON, CommentOut.of(made, handles(made)))
 
 
 @app.get(
@@ -90,36 +107,40 @@ def comment(post_id: str, body: CommentBody) -> Response[CommentOut]:
 )
 def comments(post_id: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = None) -> CommentList:
     me()
-    return CommentList.of(feed().comments(post_id, limit, cursor))
+    page = feed().comments(post_id, limit, cursor)
+    return CommentList.of(page, handles(*page.items))
 
 
 @app.get(
-    "/api/users/<user_id>", summary="A profile with its counts", responses=error_responses(404)
-)
-def profile(user_id: str) -> ProfileOut:
-    found, followed = feed().profile(me(), user_id)
-    return ProfileOut.of(found, followed)
-
-
-@app.get(
-    "/api/users/<user_id>/posts",
-    summary="A user's posts, newest first",
+    "/api/users/<handle>",
+    summary="A person's profile with its counts",
+    description="Signing in is optional: an anonymous reader sees followedByMe false.",
     responses=error_responses(400, 404),
 )
-def user_posts(user_id: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = None) -> PostPage:
-    return PostPage.of(feed().posts_of(me(), user_id, limit, cursor))
+def profile(handle: str) -> ProfileOut:
+    return ProfileOut.of(people().profile(viewer(), handle))
 
 
-@app.post("/api/users/<user_id>/follow", summary="Follow", responses=error_responses(400, 404))
-def follow(user_id: str) -> ProfileOut:
-    found, followed = feed().follow(me(), user_id)
-    return ProfileOut.of(found, followed)
+@app.get(
+    "/api/users/<handle>/posts",
+    summary="A person's posts, newest first",
+    description="Signing in is optional: an anonymous reader sees likedByMe false.",
+    responses=error_responses(400, 404),
+)
+def user_posts(handle: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = None) -> PostPage:
+    author = people().sub_of(handle)
+    page = feed().posts_of(viewer(), author, limit, cursor)
+    return PostPage.of(page, handles(*page.items))
 
 
-@app.delete("/api/users/<user_id>/follow", summary="Unfollow", responses=error_responses(400, 404))
-def unfollow(user_id: str) -> ProfileOut:
-    found, followed = feed().unfollow(me(), user_id)
-    return ProfileOut.of(found, followed)
+@app.post("/api/users/<handle>/follow", summary="Follow", responses=error_responses(400, 404))
+def follow(handle: str) -> ProfileOut:
+    return ProfileOut.of(people().follow(me(), handle, on=True))
+
+
+@app.delete("/api/users/<handle>/follow", summary="Unfollow", responses=error_responses(400, 404))
+def unfollow(handle: str) -> ProfileOut:
+    return ProfileOut.of(people().follow(me(), handle, on=False))
 
 
 @app.get(
@@ -133,7 +154,8 @@ def read_feed(
     cursor: Cursor = None,
     rank: Annotated[Literal["recent", "top"], Query()] = "recent",
 ) -> PostPage:
-    return PostPage.of(feed().read(me(), limit, cursor, rank))
+    page = feed().read(me(), limit, cursor, rank)
+    return PostPage.of(page, handles(*page.items))
 
 
 @logger.inject_lambda_context

@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ import pytest
 import redis
 from websockets.exceptions import InvalidStatus
 
+from tests.support.accounts import bearer, relay_token
+from tests.support.people import register
 from tests.support.stack import Stack, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,21 +102,47 @@ def stack(
         running.stop()
 
 
-def token(stack: Stack, user: str) -> str:
-    from relay_local.tokens import make_token
+@dataclass(frozen=True)
+class Person:
+    handle: str
+    token: str
+    id: str  # the token's sub: what storage keys on, and frames' userId and senderId
 
-    return make_token(stack.state_dir, user, 3600)
+
+_people: dict[tuple[Path, str], Person] = {}
 
 
-def auth(stack: Stack, user: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(stack, user)}"}
+def person(stack: Stack, handle: str) -> Person:
+    """Someone signed up through the stack's user pool by `relay token` (so their profile
+    exists), once per stack; their sub read back from their public profile."""
+    key = (stack.state_dir, handle)
+    if key not in _people:
+        # The state dir named: the feed's and the chat's stacks may run at once.
+        token = relay_token(stack, handle, "--state-dir", str(stack.state_dir))
+        profile = stack.http.get(f"/api/users/{handle}", headers=bearer(token))
+        assert profile.status_code == 200, profile.text
+        _people[key] = Person(handle, token, str(profile.json()["userId"]))
+    return _people[key]
+
+
+def token(stack: Stack, handle: str) -> str:
+    return person(stack, handle).token
+
+
+def auth(stack: Stack, handle: str) -> dict[str, str]:
+    return bearer(token(stack, handle))
+
+
+def sub(stack: Stack, handle: str) -> str:
+    return person(stack, handle).id
 
 
 class Client:
-    """One user's WebSocket; frames that a test did not ask for yet wait in `backlog`."""
+    """One person's WebSocket; frames that a test did not ask for yet wait in `backlog`."""
 
     def __init__(self, stack: Stack, user: str) -> None:
         self.user = user
+        self.id = sub(stack, user)
         self._opened = stack.ws(f"token={token(stack, user)}")
         self.ws = self._opened.__enter__()
         self.backlog: list[Frame] = []
@@ -160,7 +189,13 @@ def clients(stack: Stack) -> Iterator[Callable[[str], Client]]:
         client.close()
 
 
-def conversation(stack: Stack, user: str, members: list[str], name: str | None = None) -> str:
+def conversation(
+    stack: Stack, user: str, members: list[str], name: str | None = None, *, sign_up: bool = True
+) -> str:
+    """A conversation `user` starts with `members` (handles), who sign up first unless
+    `sign_up` is False (the test made their accounts)."""
+    for member in members if sign_up else ():
+        person(stack, member)
     body: dict[str, Any] = {"members": members}
     if name is not None:
         body["name"] = name
@@ -183,17 +218,17 @@ def test_flow_1_direct_conversation_is_one_and_a_message_reaches_the_other_at_on
     assert first.status_code == 201 and again.status_code == 200
     cid = first.json()["conversationId"]
     assert again.json()["conversationId"] == cid
-    assert first.json()["kind"] == "direct" and sorted(first.json()["members"]) == [
-        "alice1",
-        "bob1",
-    ]
+    assert first.json()["kind"] == "direct"
+    assert sorted(m["handle"] for m in first.json()["members"]) == ["alice1", "bob1"]
+    assert {m["userId"] for m in first.json()["members"]} == {alice.id, bob.id}
 
     alice.send(action="sendMessage", conversationId=cid, content="hi", clientMessageId="c1")
 
     ack = alice.next("ack")
     assert ack["clientMessageId"] == "c1" and ack["seq"] == 1 and ack["conversationId"] == cid
     received = bob.next("message")
-    assert received["content"] == "hi" and received["senderId"] == "alice1"
+    assert received["content"] == "hi" and received["senderId"] == alice.id
+    assert received["senderHandle"] == "alice1"
     assert received["seq"] == 1 and received["messageId"] == ack["messageId"]
 
 
@@ -203,22 +238,28 @@ def test_flow_2_typing_read_receipts_and_presence_reach_the_other_members(
     alice = clients("alice2")
     cid = conversation(stack, "alice2", ["bob2"])
     bob = clients("bob2")
-    assert alice.next("presence", lambda f: f["userId"] == "bob2")["status"] == "online"
+    assert alice.next("presence", lambda f: f["handle"] == "bob2")["status"] == "online"
 
     alice.send(action="typing", conversationId=cid)
-    assert bob.next("typing") == {"type": "typing", "conversationId": cid, "userId": "alice2"}
+    assert bob.next("typing") == {
+        "type": "typing",
+        "conversationId": cid,
+        "userId": alice.id,
+        "handle": "alice2",
+    }
 
     alice.send(action="sendMessage", conversationId=cid, content="read me")
     seq = bob.next("message")["seq"]
     bob.send(action="read", conversationId=cid, seq=seq)
     receipt = alice.next("read")
-    assert (receipt["userId"], receipt["seq"], receipt["conversationId"]) == ("bob2", seq, cid)
+    assert (receipt["userId"], receipt["handle"], receipt["seq"]) == (bob.id, "bob2", seq)
+    assert receipt["conversationId"] == cid
 
     bob.send(action="ping")
     assert bob.next("pong") == {"type": "pong"}
 
     bob.close()
-    assert alice.next("presence", lambda f: f["userId"] == "bob2")["status"] == "offline"
+    assert alice.next("presence", lambda f: f["userId"] == bob.id)["status"] == "offline"
 
 
 def test_flow_3_offline_member_syncs_exactly_the_missed_messages_and_sees_unread_counts(
@@ -244,6 +285,7 @@ def test_flow_3_offline_member_syncs_exactly_the_missed_messages_and_sees_unread
     bob.send(action="sync")
     got = [bob.next("message") for _ in range(3)]
     assert [m["content"] for m in got] == ["one", "two", "three"]
+    assert {m["senderHandle"] for m in got} == {"alice3"}
     assert [m["seq"] for m in got] == [1, 2, 3]
     assert bob.next("synced") == {"type": "synced", "count": 3, "more": False}
 
@@ -253,7 +295,10 @@ def test_flow_3_offline_member_syncs_exactly_the_missed_messages_and_sees_unread
     page = stack.http.get(
         f"/api/conversations/{cid}/messages", params={"limit": 2}, headers=auth(stack, "bob3")
     ).json()
-    assert [m["content"] for m in page["items"]] == ["two", "three"]
+    assert [(m["content"], m["senderHandle"]) for m in page["items"]] == [
+        ("two", "alice3"),
+        ("three", "alice3"),
+    ]
     before = stack.http.get(
         f"/api/conversations/{cid}/messages",
         params={"limit": 2, "before": page["nextCursor"]},
@@ -265,20 +310,29 @@ def test_flow_3_offline_member_syncs_exactly_the_missed_messages_and_sees_unread
 def test_flow_4_a_1000_member_group_reaches_every_online_member_despite_a_vanished_one(
     stack: Stack, clients: Callable[[str], Client]
 ) -> None:
-    members = [f"m4-{i:04d}" for i in range(999)]
+    members = [f"m4_{i:04d}" for i in range(999)]
+    online_members = members[::50]  # 20 members online, signed up as people sign up
+    offline_members = sorted(set(members) - set(online_members))
+    dynamodb = stack.client("dynamodb")
+    for handle in offline_members:  # the others as their confirmed sign-up leaves them
+        register(dynamodb, handle, f"sub-{handle}")
+    register(dynamodb, "one_more4", "sub-one_more4")
+    for handle in online_members:
+        person(stack, handle)
     too_many = stack.http.post(
         "/api/conversations",
-        json={"members": [*members, "one-more"]},
+        json={"members": [*members, "one_more4"]},
         headers=auth(stack, "owner4"),
     )
     assert too_many.status_code == 400 and too_many.json()["error"]["code"] == "too_many_members"
-    cid = conversation(stack, "owner4", members, name="everyone")
-    listed = stack.http.get("/api/conversations", headers=auth(stack, "m4-0500")).json()["items"]
+    cid = conversation(stack, "owner4", members, name="everyone", sign_up=False)
+    listed = stack.http.get("/api/conversations", headers=auth(stack, "m4_0500")).json()["items"]
     assert len(listed[0]["members"]) == 1000
+    assert {m["handle"] for m in listed[0]["members"]} == {"owner4", *members}
 
-    online = [clients(member) for member in members[::50]]  # 20 members online
+    online = [clients(member) for member in online_members]
     vanished = "vanishedConn="
-    _plant_connection(stack, members[1], vanished)
+    _plant_connection(stack, f"sub-{members[1]}", vanished)
     sender = clients("owner4")
 
     sender.send(action="sendMessage", conversationId=cid, content="all hands")
@@ -289,7 +343,8 @@ def test_flow_4_a_1000_member_group_reaches_every_online_member_despite_a_vanish
             client.next("message", lambda f: f["conversationId"] == cid)["content"] == "all hands"
         )
     eventually(
-        lambda: not _has_connection(stack, members[1], vanished), what="gone connection removed"
+        lambda: not _has_connection(stack, f"sub-{members[1]}", vanished),
+        what="gone connection removed",
     )
 
 
@@ -307,7 +362,8 @@ def test_flow_5_offline_members_get_one_push_per_conversation_window(
     pushes = _pushes(stack, cid)
 
     assert len(pushes) == 1, pushes
-    assert pushes[0]["recipients"] == ["bob5"] and pushes[0]["preview"] == "a"
+    assert pushes[0]["recipients"] == [sub(stack, "bob5")] and pushes[0]["preview"] == "a"
+    assert pushes[0]["senderHandle"] == "alice5"
 
 
 def test_flow_6_an_attachment_is_uploaded_to_s3_and_referenced_by_a_message(
@@ -394,7 +450,7 @@ def test_flow_7_bad_frames_get_error_frames_and_the_connection_stays_open(
 def test_concurrent_senders_get_gap_free_seqs_in_the_same_order_for_everyone(
     stack: Stack, clients: Callable[[str], Client]
 ) -> None:
-    users = [f"ord-{i}" for i in range(4)]
+    users = [f"ord_{i}" for i in range(4)]
     cid = conversation(stack, users[0], users[1:], name="race")
     senders = {user: clients(user) for user in users}
     per_sender = 10
@@ -453,12 +509,12 @@ def test_a_gone_connection_is_removed_and_the_senders_is_kept(
 ) -> None:
     alice, bob = clients("alice9"), clients("bob9")
     cid = conversation(stack, "alice9", ["bob9"])
-    _plant_connection(stack, "bob9", "goneBob9conn=")
+    _plant_connection(stack, bob.id, "goneBob9conn=")
 
     alice.send(action="sendMessage", conversationId=cid, content="who is there")
 
     assert bob.next("message")["content"] == "who is there"
-    eventually(lambda: not _has_connection(stack, "bob9", "goneBob9conn="), what="gone removed")
+    eventually(lambda: not _has_connection(stack, bob.id, "goneBob9conn="), what="gone removed")
     alice.send(action="sendMessage", conversationId=cid, content="still me")
     assert alice.next("ack", lambda f: f["seq"] == 2)
     assert bob.next("message")["content"] == "still me"
@@ -536,3 +592,31 @@ def _pushes(stack: Stack, conversation_id: str) -> list[dict[str, Any]]:
         if not answer.get("Messages"):
             break
     return found
+
+
+def test_members_are_named_by_handle_and_a_look_alike_is_the_same_person_or_refused(
+    stack: Stack,
+) -> None:
+    alice, bob = person(stack, "alice12"), person(stack, "bob12")
+
+    def start(members: list[str]) -> httpx.Response:
+        body = {"members": members}
+        return stack.http.post("/api/conversations", json=body, headers=bearer(alice.token))
+
+    first = start(["BOB12", "bob12", "\uff42\uff4f\uff42\uff11\uff12", "alice12"])
+    zero_width = start(["bob12\u200b"])
+    spaced = start([" bob12"])
+    unknown = start(["bob12", "nobody12"])
+    not_a_string = start([["bob12"]])  # type: ignore[list-item]
+
+    assert first.status_code == 201, first.text
+    assert first.json()["kind"] == "direct"
+    assert sorted((m["handle"], m["userId"]) for m in first.json()["members"]) == [
+        ("alice12", alice.id),
+        ("bob12", bob.id),
+    ]
+    for refused in (zero_width, spaced):
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid_handle")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "user_not_found")
+    assert "nobody12" in unknown.json()["error"]["message"]
+    assert not_a_string.status_code == 400

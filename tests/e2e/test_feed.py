@@ -9,12 +9,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
 import redis
 
-from tests.support.stack import Stack, eventually, relay
+from tests.support.accounts import relay_token
+from tests.support.stack import Stack, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 THRESHOLD = 3
@@ -45,14 +47,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory, cache: redis.Redis) -> Itera
 
 
 class User:
-    """One signed-in user speaking to the stack."""
+    """One signed-in person speaking to the stack: signed up through the stack's user
+    pool by `relay token` (so their profile exists), named by `handle` in paths, and
+    stored under `id`, their token's sub."""
 
-    def __init__(self, stack: Stack, name: str) -> None:
-        made = relay("token", name, "--state-dir", str(stack.state_dir), cwd=ROOT)
-        assert made.returncode == 0, made.stderr
-        self.id = name
+    def __init__(self, stack: Stack, handle: str) -> None:
+        self.handle = handle
         self.http = stack.http
-        self.headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
+        # The state dir named: the feed's and the chat's stacks may run at once.
+        token = relay_token(stack, handle, "--state-dir", str(stack.state_dir))
+        self.headers = {"Authorization": f"Bearer {token}"}
+        me = self.call("GET", f"/api/users/{handle}")
+        assert me.status_code == 200, me.text
+        self.id = str(me.json()["userId"])
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.request(method, path, headers=self.headers, **kwargs)
@@ -63,7 +70,7 @@ class User:
         return str(made.json()["postId"])
 
     def follow(self, other: User) -> dict[str, Any]:
-        done = self.call("POST", f"/api/users/{other.id}/follow")
+        done = self.call("POST", f"/api/users/{other.handle}/follow")
         assert done.status_code == 200, done.text
         return dict(done.json())
 
@@ -81,7 +88,7 @@ def users(stack: Stack) -> Any:
     run = uuid.uuid4().hex[:6]
 
     def make(*names: str) -> list[User]:
-        return [User(stack, f"{name}-{run}") for name in names]
+        return [User(stack, f"{name}_{run}") for name in names]
 
     return make
 
@@ -109,6 +116,7 @@ def test_a_post_reaches_its_authors_followers_within_seconds_and_no_one_else(use
         )
     top = bob.feed()["items"][0]
     assert top["authorId"] == alice.id and top["content"] == "hello from alice"
+    assert top["authorHandle"] == alice.handle
     assert post_id not in dave.feed_ids()
 
 
@@ -151,16 +159,23 @@ def test_likes_comments_and_shares_are_counted_once_and_a_share_reaches_the_shar
     seen = alice.call("GET", f"/api/posts/{post_id}").json()
     assert (seen["likes"], seen["comments"], seen["shares"], seen["likedByMe"]) == (1, 1, 1, False)
     comments = alice.call("GET", f"/api/posts/{post_id}/comments").json()
-    assert [c["content"] for c in comments["items"]] == ["nice"]
-    assert bob.call("GET", f"/api/users/{bob.id}").json() == {
+    assert [(c["content"], c["authorHandle"]) for c in comments["items"]] == [
+        ("nice", carol.handle)
+    ]
+    assert bob.call("GET", f"/api/users/{bob.handle}").json() == {
         "userId": bob.id,
+        "handle": bob.handle,
+        "displayName": ANY,
+        "bio": "",
+        "avatarUrl": None,
+        "createdAt": ANY,
         "followers": 1,
         "following": 0,
         "posts": 1,
         "followedByMe": False,
     }
-    assert carol.call("GET", f"/api/users/{bob.id}").json()["followedByMe"] is True
-    assert alice.call("GET", f"/api/users/{alice.id}").json()["posts"] == 1
+    assert carol.call("GET", f"/api/users/{bob.handle}").json()["followedByMe"] is True
+    assert alice.call("GET", f"/api/users/{alice.handle}").json()["posts"] == 1
     share_id = shared.json()["postId"]
     eventually(lambda: carol.feed_ids()[:1] == [share_id], what="the share in carol's feed")
     assert carol.feed()["items"][0]["sharedFrom"] == post_id
@@ -169,7 +184,7 @@ def test_likes_comments_and_shares_are_counted_once_and_a_share_reaches_the_shar
     assert (unliked["likes"], unliked["likedByMe"]) == (0, False)
     assert bob.call("DELETE", f"/api/posts/{share_id}").status_code == 204
     assert alice.call("GET", f"/api/posts/{post_id}").json()["shares"] == 0
-    assert bob.call("GET", f"/api/users/{bob.id}").json()["posts"] == 0
+    assert bob.call("GET", f"/api/users/{bob.handle}").json()["posts"] == 0
 
 
 def test_pages_have_no_gaps_or_repeats_while_posts_arrive_and_top_ranks_engagement(users):
@@ -213,14 +228,15 @@ def test_unfollowed_and_deleted_posts_leave_the_feed_and_comments_go_with_the_po
         bob.call("POST", f"/api/posts/{deleted}/comments", json={"content": "x"}).status_code == 201
     )
 
-    assert carol.call("DELETE", f"/api/users/{bob.id}/follow").json()["followedByMe"] is False
+    unfollowed = carol.call("DELETE", f"/api/users/{bob.handle}/follow")
+    assert unfollowed.json()["followedByMe"] is False
     assert alice.call("DELETE", f"/api/posts/{deleted}").status_code == 204
 
     assert carol.feed_ids() == [kept]
     assert from_bob not in carol.feed_ids()
     assert alice.call("GET", f"/api/posts/{deleted}").status_code == 404
     assert alice.call("GET", f"/api/posts/{deleted}/comments").status_code == 404
-    assert alice.call("GET", f"/api/users/{alice.id}").json()["posts"] == 1
+    assert alice.call("GET", f"/api/users/{alice.handle}").json()["posts"] == 1
 
 
 def test_a_feed_that_is_gone_from_the_cache_is_rebuilt_whole_and_cached_again(users, cache):
@@ -247,7 +263,10 @@ def test_bad_input_gets_designs_errors(users, stack):
 
     empty = alice.call("POST", "/api/posts", json={"content": "   "})
     oversized = alice.call("POST", "/api/posts", json={"content": "x" * 2001})
-    self_follow = alice.call("POST", f"/api/users/{alice.id}/follow")
+    self_follow = alice.call("POST", f"/api/users/{alice.handle}/follow")
+    shouted = alice.call("POST", f"/api/users/{alice.handle.upper()}/follow")
+    unknown = alice.call("POST", "/api/users/nobody_has_this/follow")
+    malformed = alice.call("GET", "/api/users/bob%E2%80%8B")  # bob + a zero-width space
     like_gone = bob.call("POST", f"/api/posts/{gone}/like")
     bad_cursor = alice.call("GET", "/api/feed", params={"cursor": "not-a-cursor"})
     not_mine = bob.call("DELETE", f"/api/posts/{post_id}")
@@ -257,6 +276,9 @@ def test_bad_input_gets_designs_errors(users, stack):
     assert (empty.status_code, error_of(empty)["code"]) == (400, "empty_content")
     assert (oversized.status_code, error_of(oversized)["code"]) == (413, "content_too_long")
     assert (self_follow.status_code, error_of(self_follow)["code"]) == (400, "cannot_follow_self")
+    assert (shouted.status_code, error_of(shouted)["code"]) == (400, "cannot_follow_self")
+    assert (unknown.status_code, error_of(unknown)["code"]) == (404, "user_not_found")
+    assert (malformed.status_code, error_of(malformed)["code"]) == (400, "invalid_handle")
     assert (like_gone.status_code, error_of(like_gone)["code"]) == (404, "not_found")
     assert (bad_cursor.status_code, error_of(bad_cursor)["code"]) == (400, "invalid_cursor")
     assert (not_mine.status_code, error_of(not_mine)["code"]) == (403, "forbidden")
@@ -281,9 +303,30 @@ def test_the_same_request_twenty_times_at_once_counts_once(users, stack):
 
     assert twenty("POST", f"/api/posts/{post_id}/like") == {200}
     assert alice.call("GET", f"/api/posts/{post_id}").json()["likes"] == 1
-    assert twenty("POST", f"/api/users/{alice.id}/follow") == {200}
-    assert alice.call("GET", f"/api/users/{alice.id}").json()["followers"] == 1
-    assert twenty("DELETE", f"/api/users/{alice.id}/follow") == {200}
-    assert bob.call("GET", f"/api/users/{bob.id}").json()["following"] == 0
+    assert twenty("POST", f"/api/users/{alice.handle}/follow") == {200}
+    assert alice.call("GET", f"/api/users/{alice.handle}").json()["followers"] == 1
+    assert twenty("DELETE", f"/api/users/{alice.handle}/follow") == {200}
+    assert bob.call("GET", f"/api/users/{bob.handle}").json()["following"] == 0
     assert twenty("DELETE", f"/api/posts/{post_id}/like") == {200}
     assert alice.call("GET", f"/api/posts/{post_id}").json()["likes"] == 0
+
+
+def test_anyone_may_read_a_profile_and_its_posts_and_signed_in_readers_see_their_follow(
+    users, stack
+):
+    alice, bob = users("alice", "bob")
+    bob.follow(alice)
+    post_id = alice.post("for everyone")
+
+    anonymous = stack.http.get(f"/api/users/{alice.handle}")
+    signed_in = bob.call("GET", f"/api/users/{alice.handle}")
+    posts = stack.http.get(f"/api/users/{alice.handle}/posts")
+
+    assert anonymous.status_code == 200, anonymous.text
+    assert (anonymous.json()["followers"], anonymous.json()["followedByMe"]) == (1, False)
+    assert signed_in.json()["followedByMe"] is True
+    assert posts.status_code == 200, posts.text
+    assert [(p["postId"], p["authorHandle"], p["likedByMe"]) for p in posts.json()["items"]] == [
+        (post_id, alice.handle, False)
+    ]
+    assert stack.http.post(f"/api/users/{alice.handle}/follow").status_code == 401

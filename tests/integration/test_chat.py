@@ -31,6 +31,7 @@ from relay.platform.cache import RedisGate
 from relay.platform.dynamo import Backoff
 from relay.platform.errors import Forbidden, Invalid
 from relay.platform.ratelimit import RateLimiter, rule
+from tests.support.people import register_all
 
 ENDPOINT = "https://example.execute-api.us-east-1.amazonaws.com/test"
 
@@ -244,14 +245,17 @@ def test_offline_members_get_one_push_per_conversation_per_window(chat: Chat, cl
     assert [(p["recipients"], p["preview"]) for p in later] == [(["bob"], "later")]
 
 
-def test_presence_follows_connections_and_lapses_without_pings(chat: Chat, clock: Any) -> None:
+def test_presence_follows_connections_and_lapses_without_pings(
+    aws: Any, chat: Chat, clock: Any
+) -> None:
+    register_all(aws.dynamodb, "alice", "bob")
     cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
     assert cid
     chat.connect("alice")
 
     chat.connect("bob")
     assert chat.gateway.frames("alice-conn", "presence") == [
-        {"type": "presence", "userId": "bob", "status": "online"}
+        {"type": "presence", "userId": "bob", "handle": "bob", "status": "online"}
     ]
     clock.advance(PRESENCE_TTL_MS * 0.6 / 1000)
     chat.messaging.ping(chat.session("alice"))

@@ -52,7 +52,8 @@ CALLERS = ("alice", "anonymous", "bob", "forged")
 CODES = ("fuzzA1ice", "fuzzAnon", "fuzz302", "fuzzGone", None, None, None)
 # Feed posts that exist (see `links`): alice's, and bob's share of it; or None.
 POSTS = ("1795000000000alicealice", "1795000000001bobsharebo", None, None)
-USERS = ("alice", "bob", None, None, None)
+# Handles people have (see `people`), a look-alike of one, or None: keep the generated one.
+HANDLES = ("alice", "bob", "ALICE", "\uff42\uff4f\uff42", "bob\u200b", None, None, None)
 
 # Strings that broke this API or its kind before, mixed into every generated string.
 # (Not lone surrogates: schemathesis' validator cannot carry them; test_functions and
@@ -125,6 +126,14 @@ def links(aws: Any) -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def people(aws: Any) -> None:
+    """The people the callers are (sub = handle) and the ones conversations name."""
+    from tests.support.people import register_all
+
+    register_all(aws.dynamodb, "alice", "bob", "carol", "dave", "mallory")
+
+
 def _headers(who: str) -> dict[str, str]:
     from relay.platform import auth
 
@@ -137,7 +146,7 @@ def _headers(who: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def conversations(aws: Any) -> list[str]:
+def conversations(aws: Any, people: None) -> list[str]:
     """A 1:1 conversation of alice and bob with a message, and a group bob is not in."""
     from relay.chat.models import Message
     from relay.chat.service import conversations as made
@@ -171,11 +180,15 @@ def test_no_request_gets_a_5xx_or_an_undocumented_answer(
     known = CODES[pick % len(CODES)]
     if known is not None and "code" in (case.path_parameters or {}):
         case.path_parameters["code"] = known
-    post, user = POSTS[pick % len(POSTS)], USERS[pick % len(USERS)]
+    post, handle = POSTS[pick % len(POSTS)], HANDLES[pick % len(HANDLES)]
     if post is not None and "post_id" in (case.path_parameters or {}):
         case.path_parameters["post_id"] = post
-    if user is not None and "user_id" in (case.path_parameters or {}):
-        case.path_parameters["user_id"] = user
+    if handle is not None and "handle" in (case.path_parameters or {}):
+        case.path_parameters["handle"] = handle
+    if handle is not None and isinstance(case.body, dict):
+        members = case.body.get("members")
+        if isinstance(members, list):  # a list of handles, one of them a known person's
+            case.body["members"] = [handle, *members][:3]
     known_conversation = [*conversations, None][pick % (len(conversations) + 1)]
     if known_conversation is not None and "conversation_id" in (case.path_parameters or {}):
         case.path_parameters["conversation_id"] = known_conversation
@@ -213,3 +226,50 @@ def test_a_nasty_string_in_any_field_of_a_feed_body_gets_designs_error_or_is_kep
         else:
             kept = answer.json()
             assert nasty in [kept["content"], *kept.get("mediaUrls", [])], answer.text
+
+
+# Every place a handle arrives: each path with one, and a conversation's members.
+HANDLE_PATHS = [
+    ("GET", "/api/users/{}"),
+    ("GET", "/api/users/{}/posts"),
+    ("POST", "/api/users/{}/follow"),
+    ("DELETE", "/api/users/{}/follow"),
+]
+LOOK_ALIKES = ["bob\u200b", " bob", "bob ", "\u202ebob", "b\u0338ob", "BOB\u200d", "bob\x00"]
+
+
+@pytest.mark.parametrize("nasty", [*NASTY, *SURROGATES, *LOOK_ALIKES], ids=repr)
+def test_a_nasty_handle_in_a_path_or_a_members_body_gets_designs_error(
+    links: None, people: None, nasty: str
+) -> None:
+    import json
+    from urllib.parse import quote
+
+    import httpx
+
+    gateway = Gateway()
+
+    def as_sent(environ: dict[str, Any], start_response: Any) -> Any:
+        # The path exactly as the client sent it, percent-encoded UTF-8 (httpx's WSGI
+        # transport would hand the gateway a decoded path that WSGI cannot carry).
+        environ["RAW_URI"] = environ.pop("HTTP_X_SENT_PATH", None)
+        return gateway(environ, start_response)
+
+    client = httpx.Client(transport=httpx.WSGITransport(app=as_sent), base_url="https://api")
+    answers = []
+    for method, path in HANDLE_PATHS:
+        sent = path.format(quote(nasty.encode("utf-8", "surrogatepass"), safe=""))
+        for who in ("alice", "anonymous"):
+            headers = {**_headers(who), "X-Sent-Path": sent}
+            answers.append(client.request(method, sent, headers=headers))
+    answers.append(
+        client.post(
+            "/api/conversations",
+            content=json.dumps({"members": ["bob", nasty]}),  # a lone surrogate as its escape
+            headers=_headers("alice"),
+        )
+    )
+
+    for answer in answers:
+        assert 400 <= answer.status_code < 500, (answer.request.url, answer.text)
+        assert set(answer.json()["error"]) == {"code", "message"}, answer.text

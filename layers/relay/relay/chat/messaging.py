@@ -27,6 +27,7 @@ from relay.chat.delivery import Deliverer, DeliveryJob, Gateway, Session, chunks
 from relay.chat.models import Connection, Conversation, Message
 from relay.chat.notifications import Notifier
 from relay.chat.ordering import Contention, Missing, NotMember, Sequencer
+from relay.chat.people import People
 from relay.chat.presence import Presence
 from relay.chat.rules import INLINE_MAX, PRESENCE_MAX_GROUP, SIGNALS_MAX_GROUP, SYNC_MAX
 from relay.platform.clock import Clock, iso
@@ -46,6 +47,7 @@ class Messaging:
         attachments: Attachments | None,
         clock: Clock,
         enqueue: Callable[[list[DeliveryJob]], None],
+        people: People | None = None,
     ) -> None:
         self._conversations = conversations
         self._sequencer = sequencer
@@ -55,6 +57,7 @@ class Messaging:
         self._attachments = attachments
         self._clock = clock
         self._enqueue = enqueue
+        self._people = people or People()
 
     # ---------------------------------------------------------------- the connection
     def connect(self, session: Session) -> None:
@@ -88,7 +91,14 @@ class Messaging:
                 contacts.update(conversation.members)
         contacts.discard(session.user_id)
         targets = self._targets(sorted(contacts), exclude=None)[0]
-        frame = {"type": "presence", "userId": session.user_id, "status": status}
+        if not targets:
+            return
+        frame = {
+            "type": "presence",
+            "userId": session.user_id,
+            "handle": self._handle(session.user_id),
+            "status": status,
+        }
         self._deliverer(session.gateway).send(targets, frame)
 
     # ---------------------------------------------------------------- actions
@@ -107,6 +117,8 @@ class Messaging:
             self._attachments.check(conversation_id, attachments)
         now = self._clock.now_ms()
         ids = "m" + secrets.token_hex(16)
+        # The sender's handle, as it is now, is read while the message is stored.
+        handle = pool().submit(self._handle, session.user_id)
 
         def made(seq: int) -> Message:
             return Message(
@@ -140,6 +152,7 @@ class Messaging:
         except Contention as error:
             raise Conflict("The conversation is busy; send again.", code="busy") from error
         self._conversations.remember(replace(conversation, last_seq=message.seq))
+        message = replace(message, sender_handle=handle.result())
         if duplicate or lookup is None:
             self.reply(session, message.ack())
             if not duplicate:
@@ -158,7 +171,12 @@ class Messaging:
         conversation = self._conversations.require_member(conversation_id, session.user_id)
         if len(conversation.members) > SIGNALS_MAX_GROUP:
             return
-        frame = {"type": "typing", "conversationId": conversation_id, "userId": session.user_id}
+        frame = {
+            "type": "typing",
+            "conversationId": conversation_id,
+            "userId": session.user_id,
+            "handle": self._handle(session.user_id),
+        }
         self._deliver(session, conversation, frame, None, include_self=False)
 
     def read(self, session: Session, conversation_id: str, seq: int) -> None:
@@ -179,6 +197,7 @@ class Messaging:
                 "type": "read",
                 "conversationId": conversation_id,
                 "userId": session.user_id,
+                "handle": self._handle(session.user_id),
                 "seq": seq,
                 "timestamp": iso(self._clock.now_ms()),
             }
@@ -204,12 +223,18 @@ class Messaging:
                 more = True
                 break
             messages = self._conversations.unread(conversation.conversation_id, last_read, budget)
+            handles = self._people.of_messages(messages)
             for message in messages:
-                deliverer.send([session.connection], message.frame())
+                shown = replace(message, sender_handle=handles.get(message.sender_id))
+                deliverer.send([session.connection], shown.frame())
             sent += len(messages)
             more = more or conversation.last_seq - last_read > len(messages)
         self.reply(session, {"type": "synced", "count": sent, "more": more})
         return sent
+
+    def _handle(self, user_id: str) -> str | None:
+        """A person's handle now, for a frame that names them; None for a deleted account."""
+        return self._people.handles([user_id]).get(user_id)
 
     # ---------------------------------------------------------------- delivery
     def reply(self, session: Session, frame: dict[str, Any]) -> None:

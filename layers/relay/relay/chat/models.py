@@ -47,6 +47,9 @@ class Message:
     timestamp_ms: int
     attachments: tuple[str, ...] = ()
     client_message_id: str | None = None
+    # The sender's handle when the message is shown (never stored: a handle may change);
+    # None for a deleted account.
+    sender_handle: str | None = None
 
     def frame(self) -> dict[str, Any]:
         """What every other online member receives."""
@@ -56,6 +59,7 @@ class Message:
             "messageId": self.message_id,
             "seq": self.seq,
             "senderId": self.sender_id,
+            "senderHandle": self.sender_handle,
             "content": self.content,
             "attachments": list(self.attachments),
             "timestamp": iso(self.timestamp_ms),
@@ -72,6 +76,7 @@ class Message:
             content=frame["content"],
             timestamp_ms=parse_iso(frame["timestamp"]),
             attachments=tuple(frame.get("attachments") or ()),
+            sender_handle=frame.get("senderHandle"),
         )
 
     def ack(self) -> dict[str, Any]:

@@ -67,6 +67,7 @@ class Notifier:
                         "messageId": message.message_id,
                         "seq": message.seq,
                         "senderId": message.sender_id,
+                        "senderHandle": message.sender_handle,
                         "preview": message.content[:PREVIEW_CHARS],
                         "recipients": recipients,
                     }

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from relay.chat.models import ConversationView, Message, Upload
+from relay.chat.people import Handles
 from relay.chat.rules import CONTENT_TYPES, MAX_ATTACHMENT_BYTES, MAX_GROUP_MEMBERS, MAX_NAME_CHARS
 from relay.platform.clock import iso
 from relay.platform.schemas import Camel, CamelBody
@@ -15,9 +16,10 @@ from relay.platform.schemas import Camel, CamelBody
 class CreateConversationBody(CamelBody):
     members: list[str] = Field(
         description=(
-            "User ids to talk with (you are added). One other user and no name: the 1:1"
-            " conversation of the two of you, the same one every time. Otherwise a group,"
-            f" at most {MAX_GROUP_MEMBERS} members with you."
+            "Handles of the people to talk with (you are added; naming yourself is fine)."
+            " One other person and no name: the 1:1 conversation of the two of you, the"
+            f" same one every time. Otherwise a group, at most {MAX_GROUP_MEMBERS} members"
+            " with you."
         ),
         min_length=1,
         json_schema_extra={"examples": [["bob"]]},
@@ -27,23 +29,28 @@ class CreateConversationBody(CamelBody):
     )
 
 
+class MemberOut(Camel):
+    user_id: str = Field(description="The stable id frames and messages name.")
+    handle: str | None = Field(description="Their handle now; null once the account is deleted.")
+
+
 class ConversationOut(Camel):
     conversation_id: str
     kind: Literal["direct", "group"]
     name: str | None
-    members: list[str]
+    members: list[MemberOut]
     last_seq: int
     last_message_at: str | None
     unread: int
 
     @classmethod
-    def of(cls, view: ConversationView) -> ConversationOut:
+    def of(cls, view: ConversationView, handles: Handles) -> ConversationOut:
         c = view.conversation
         return cls(
             conversation_id=c.conversation_id,
             kind="direct" if c.kind == "direct" else "group",
             name=c.name,
-            members=list(c.members),
+            members=[MemberOut(user_id=m, handle=handles.get(m)) for m in c.members],
             last_seq=c.last_seq,
             last_message_at=iso(c.last_message_ms) if c.last_message_ms is not None else None,
             unread=view.unread,
@@ -60,17 +67,21 @@ class MessageOut(Camel):
     message_id: str
     seq: int
     sender_id: str
+    sender_handle: str | None = Field(
+        description="The sender's handle now; null once their account is deleted."
+    )
     content: str
     attachments: list[str]
     timestamp: str
 
     @classmethod
-    def of(cls, message: Message) -> MessageOut:
+    def of(cls, message: Message, handles: Handles) -> MessageOut:
         return cls(
             conversation_id=message.conversation_id,
             message_id=message.message_id,
             seq=message.seq,
             sender_id=message.sender_id,
+            sender_handle=handles.get(message.sender_id),
             content=message.content,
             attachments=list(message.attachments),
             timestamp=iso(message.timestamp_ms),

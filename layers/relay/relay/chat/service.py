@@ -18,6 +18,7 @@ from relay.chat.messages_table import MessagesTable
 from relay.chat.messaging import Messaging
 from relay.chat.notifications import Notifier
 from relay.chat.ordering import Sequencer
+from relay.chat.people import People
 from relay.chat.presence import Presence
 from relay.platform.cache import redis_client, redis_gate
 from relay.platform.clients import OnFirstUse
@@ -67,6 +68,11 @@ def attachments() -> Attachments:
 @functools.cache
 def conversations() -> Conversations:
     return Conversations(conversations_table(), messages_table(), attachments(), SystemClock())
+
+
+@functools.cache
+def people() -> People:
+    return People()
 
 
 @functools.cache

@@ -181,7 +181,8 @@ class Feed:
         self.publish(share, shared=original)
         return share
 
-    def posts_of(self, viewer: str, author: str, limit: int, cursor: str | None) -> Page:
+    def posts_of(self, viewer: str | None, author: str, limit: int, cursor: str | None) -> Page:
+        """A page of `author`'s posts, newest first, as `viewer` (None: anonymous) sees them."""
         scope = f"posts:{author}"
         before = ids.position(scope, cursor)
         post_ids = self.tables.posts.recent_ids(check_user(author), limit, before)
@@ -192,9 +193,14 @@ class Feed:
         return self.timelines.read(reader, limit, cursor, rank)
 
     # ------------------------------------------------------------------ people
-    def profile(self, viewer: str, user_id: str) -> tuple[Profile, bool]:
+    def profile(self, viewer: str | None, user_id: str) -> tuple[Profile, bool]:
+        """A user's counters, and whether `viewer` (None: anonymous) follows them."""
         profile = self.tables.profiles.get(check_user(user_id))
-        followed = viewer != user_id and self.tables.follows.is_following(viewer, user_id)
+        followed = (
+            viewer is not None
+            and viewer != user_id
+            and self.tables.follows.is_following(viewer, user_id)
+        )
         return profile, followed
 
     def follow(self, follower: str, followee: str) -> tuple[Profile, bool]:

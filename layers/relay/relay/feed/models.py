@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relay.accounts.models import User
+
 
 @dataclass(frozen=True)
 class Post:
@@ -64,3 +66,14 @@ class Page:
 class CommentPage:
     items: list[Comment]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """A person's profile as one viewer sees it: who they are (accounts' profile, keyed
+    by the stable `sub`), the feed's counters, and whether the viewer follows them."""
+
+    user: User
+    counts: Profile
+    followed_by_me: bool
+    avatar_url: str | None = None

@@ -6,14 +6,19 @@ it, so a wrong value is a 400 or 413 with its own code (empty_content, ...).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
 
 from relay.feed import rules
-from relay.feed.models import Comment, CommentPage, FeedItem, Page, Post, Profile
+from relay.feed.models import Comment, CommentPage, FeedItem, Page, PersonView, Post
 from relay.platform.clock import iso
 from relay.platform.schemas import Camel, CamelBody
+
+# sub -> handle of the people a response names (relay.feed.people); a sub missing from
+# it is a deleted account, shown with a null handle.
+Handles = Mapping[str, str]
 
 
 def _shown(entity: Post | Comment) -> dict[str, Any]:
@@ -44,6 +49,9 @@ class CommentBody(CamelBody):
 class PostOut(Camel):
     post_id: str
     author_id: str
+    author_handle: str | None = Field(
+        description="The author's handle now; null once their account is deleted."
+    )
     content: str
     media_urls: list[str]
     created_at: str
@@ -54,12 +62,14 @@ class PostOut(Camel):
     shared_from: str | None = None
 
     @classmethod
-    def of(cls, post: Post, liked_by_me: bool = False) -> PostOut:
-        return cls(**_shown(post), liked_by_me=liked_by_me)
+    def of(cls, post: Post, handles: Handles, liked_by_me: bool = False) -> PostOut:
+        return cls(
+            **_shown(post), author_handle=handles.get(post.author_id), liked_by_me=liked_by_me
+        )
 
     @classmethod
-    def of_item(cls, item: FeedItem) -> PostOut:
-        return cls.of(item.post, item.liked_by_me)
+    def of_item(cls, item: FeedItem, handles: Handles) -> PostOut:
+        return cls.of(item.post, handles, item.liked_by_me)
 
 
 class Paged(Camel):
@@ -73,38 +83,64 @@ class PostPage(Paged):
     items: list[PostOut]
 
     @classmethod
-    def of(cls, page: Page) -> PostPage:
-        return cls(items=[PostOut.of_item(i) for i in page.items], next_cursor=page.next_cursor)
+    def of(cls, page: Page, handles: Handles) -> PostPage:
+        return cls(
+            items=[PostOut.of_item(i, handles) for i in page.items], next_cursor=page.next_cursor
+        )
 
 
 class ProfileOut(Camel):
-    user_id: str
+    """Accounts' profile of a person with the feed's counters."""
+
+    user_id: str = Field(description="The stable id: it never changes, a handle may.")
+    handle: str
+    display_name: str
+    bio: str
+    avatar_url: str | None = Field(description="A short-lived link; null without an avatar.")
+    created_at: str
     followers: int
     following: int
     posts: int
-    followed_by_me: bool
+    followed_by_me: bool = Field(description="Always false for an anonymous reader.")
 
     @classmethod
-    def of(cls, profile: Profile, followed_by_me: bool) -> ProfileOut:
-        # The profile's counters; whether they are a celebrity is not the API's to show.
-        return cls(**vars(profile), followed_by_me=followed_by_me)
+    def of(cls, person: PersonView) -> ProfileOut:
+        # The counters; whether they are a celebrity is not the API's to show.
+        user, counts = person.user, person.counts
+        return cls(
+            user_id=user.sub,
+            handle=user.handle,
+            display_name=user.display_name,
+            bio=user.bio,
+            avatar_url=person.avatar_url,
+            created_at=iso(user.created_ms),
+            followers=counts.followers,
+            following=counts.following,
+            posts=counts.posts,
+            followed_by_me=person.followed_by_me,
+        )
 
 
 class CommentOut(Camel):
     comment_id: str
     post_id: str
     author_id: str
+    author_handle: str | None = Field(
+        description="The author's handle now; null once their account is deleted."
+    )
     content: str
     created_at: str
 
     @classmethod
-    def of(cls, comment: Comment) -> CommentOut:
-        return cls(**_shown(comment))
+    def of(cls, comment: Comment, handles: Handles) -> CommentOut:
+        return cls(**_shown(comment), author_handle=handles.get(comment.author_id))
 
 
 class CommentList(Paged):
     items: list[CommentOut]
 
     @classmethod
-    def of(cls, page: CommentPage) -> CommentList:
-        return cls(items=[CommentOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+    def of(cls, page: CommentPage, handles: Handles) -> CommentList:
+        return cls(
+            items=[CommentOut.of(c, handles) for c in page.items], next_cursor=page.next_cursor
+        )

@@ -24,6 +24,7 @@ from relay.platform.dynamo import dynamodb_client
 if TYPE_CHECKING:
     from relay.feed.fanout import FanOut
     from relay.feed.feed import Feed
+    from relay.feed.people import People
 
 
 @functools.cache
@@ -69,3 +70,16 @@ def feed() -> Feed:
     from relay.feed.feed import Feed
 
     return Feed(tables(), timeline_cache(), redis_gate(), rules())
+
+
+@functools.cache
+def people() -> People:
+    from relay.accounts.avatars import avatar_url
+    from relay.feed.people import People
+
+    # Without an avatars bucket (a deployment before accounts' uploads) nobody has one.
+    return People(feed(), avatar=avatar_url if settings().avatars_bucket else _no_avatar)
+
+
+def _no_avatar(_: str) -> None:
+    return None

@@ -76,23 +76,28 @@ class Timelines:
         before = ids.position(scope, cursor)
         return self.page(reader, self.candidates(reader, before, limit), limit, scope)
 
-    def page(self, reader: str, post_ids: list[str], limit: int, scope: str) -> Page:
-        """These posts as the reader sees them; a cursor for the list `scope` when full."""
+    def page(self, reader: str | None, post_ids: list[str], limit: int, scope: str) -> Page:
+        """These posts as the reader (None: anonymous) sees them; a cursor for the list
+        `scope` when full."""
         posts, liked = self.hydrate(post_ids, reader)
         items = [FeedItem(posts[i], i in liked) for i in post_ids if i in posts]
         more = len(post_ids) == limit and bool(post_ids)
         return Page(items, ids.cursor_of(scope, post_ids[-1]) if more else None)
 
-    def hydrate(self, post_ids: list[str], reader: str) -> tuple[dict[str, Post], set[str]]:
-        """The posts that still exist among `post_ids`, and which of them `reader` liked:
-        one BatchGetItem over both tables (a page is at most 50 posts, 100 keys)."""
+    def hydrate(self, post_ids: list[str], reader: str | None) -> tuple[dict[str, Post], set[str]]:
+        """The posts that still exist among `post_ids`, and which of them `reader` liked
+        (none for an anonymous reader): one BatchGetItem over both tables (a page is at
+        most 50 posts, 100 keys)."""
         if not post_ids:
             return {}, set()
         unique = list(dict.fromkeys(post_ids))
         posts, likes = self.tables.posts, self.tables.likes
         found = batch_get(
             self.tables.client,
-            {posts.name: [posts.key(i) for i in unique], likes.name: likes.keys_by(reader, unique)},
+            {
+                posts.name: [posts.key(i) for i in unique],
+                likes.name: likes.keys_by(reader, unique) if reader else [],
+            },
             options={likes.name: likes.KEYS_ONLY},
         )
         return posts.posts_of(found[posts.name]), likes.liked_of(found[likes.name])

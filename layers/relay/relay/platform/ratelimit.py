@@ -125,10 +125,10 @@ GUARDS: dict[str, Guard] = {
     "DELETE /api/posts/{postId}/like": _FEED_WRITE,
     "POST /api/posts/{postId}/comments": _FEED_WRITE,
     "GET /api/posts/{postId}/comments": _FEED_READ,
-    "GET /api/users/{userId}": _FEED_READ,
-    "GET /api/users/{userId}/posts": _FEED_READ,
-    "POST /api/users/{userId}/follow": _FEED_WRITE,
-    "DELETE /api/users/{userId}/follow": _FEED_WRITE,
+    "GET /api/users/{handle}": _FEED_READ,
+    "GET /api/users/{handle}/posts": _FEED_READ,
+    "POST /api/users/{handle}/follow": _FEED_WRITE,
+    "DELETE /api/users/{handle}/follow": _FEED_WRITE,
     "GET /api/feed": _FEED_READ,
     # Accounts: the caller's own profile, per user (Cognito limits its own calls too);
     # where-things-are, per address.
