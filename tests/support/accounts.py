@@ -176,3 +176,10 @@ def mint(
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def sub_of(token: str) -> str:
+    """The `sub` a token names (read, not verified): the user id storage keys on."""
+    import jwt
+
+    return str(jwt.decode(token, options={"verify_signature": False})["sub"])
