@@ -23,6 +23,7 @@ import pytest
 import redis
 from websockets.exceptions import InvalidStatus
 
+from tests.support.accounts import signed_in
 from tests.support.stack import Stack, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,10 +100,14 @@ def stack(
         running.stop()
 
 
-def token(stack: Stack, user: str) -> str:
-    from relay_local.tokens import make_token
+def token(stack: Stack, handle: str) -> str:
+    """The access token of the stack's user with this handle (signed up through Cognito)."""
+    return signed_in(stack, handle)[0]
 
-    return make_token(stack.state_dir, user, 3600)
+
+def uid(stack: Stack, handle: str) -> str:
+    """How chat names that user in paths, bodies and frames: the token's sub."""
+    return signed_in(stack, handle)[1]
 
 
 def auth(stack: Stack, user: str) -> dict[str, str]:
@@ -174,26 +179,25 @@ def test_flow_1_direct_conversation_is_one_and_a_message_reaches_the_other_at_on
 ) -> None:
     alice, bob = clients("alice1"), clients("bob1")
     first = stack.http.post(
-        "/api/conversations", json={"members": ["bob1"]}, headers=auth(stack, "alice1")
+        "/api/conversations", json={"members": [uid(stack, "bob1")]}, headers=auth(stack, "alice1")
     )
     again = stack.http.post(
-        "/api/conversations", json={"members": ["alice1"]}, headers=auth(stack, "bob1")
+        "/api/conversations", json={"members": [uid(stack, "alice1")]}, headers=auth(stack, "bob1")
     )
 
     assert first.status_code == 201 and again.status_code == 200
     cid = first.json()["conversationId"]
     assert again.json()["conversationId"] == cid
-    assert first.json()["kind"] == "direct" and sorted(first.json()["members"]) == [
-        "alice1",
-        "bob1",
-    ]
+    assert first.json()["kind"] == "direct" and sorted(first.json()["members"]) == sorted(
+        [uid(stack, "alice1"), uid(stack, "bob1")]
+    )
 
     alice.send(action="sendMessage", conversationId=cid, content="hi", clientMessageId="c1")
 
     ack = alice.next("ack")
     assert ack["clientMessageId"] == "c1" and ack["seq"] == 1 and ack["conversationId"] == cid
     received = bob.next("message")
-    assert received["content"] == "hi" and received["senderId"] == "alice1"
+    assert received["content"] == "hi" and received["senderId"] == uid(stack, "alice1")
     assert received["seq"] == 1 and received["messageId"] == ack["messageId"]
 
 
@@ -201,32 +205,42 @@ def test_flow_2_typing_read_receipts_and_presence_reach_the_other_members(
     stack: Stack, clients: Callable[[str], Client]
 ) -> None:
     alice = clients("alice2")
-    cid = conversation(stack, "alice2", ["bob2"])
+    cid = conversation(stack, "alice2", [uid(stack, "bob2")])
     bob = clients("bob2")
-    assert alice.next("presence", lambda f: f["userId"] == "bob2")["status"] == "online"
+    assert alice.next("presence", lambda f: f["userId"] == uid(stack, "bob2"))["status"] == "online"
 
     alice.send(action="typing", conversationId=cid)
-    assert bob.next("typing") == {"type": "typing", "conversationId": cid, "userId": "alice2"}
+    assert bob.next("typing") == {
+        "type": "typing",
+        "conversationId": cid,
+        "userId": uid(stack, "alice2"),
+    }
 
     alice.send(action="sendMessage", conversationId=cid, content="read me")
     seq = bob.next("message")["seq"]
     bob.send(action="read", conversationId=cid, seq=seq)
     receipt = alice.next("read")
-    assert (receipt["userId"], receipt["seq"], receipt["conversationId"]) == ("bob2", seq, cid)
+    assert (receipt["userId"], receipt["seq"], receipt["conversationId"]) == (
+        uid(stack, "bob2"),
+        seq,
+        cid,
+    )
 
     bob.send(action="ping")
     assert bob.next("pong") == {"type": "pong"}
 
     bob.close()
-    assert alice.next("presence", lambda f: f["userId"] == "bob2")["status"] == "offline"
+    assert (
+        alice.next("presence", lambda f: f["userId"] == uid(stack, "bob2"))["status"] == "offline"
+    )
 
 
 def test_flow_3_offline_member_syncs_exactly_the_missed_messages_and_sees_unread_counts(
     stack: Stack, clients: Callable[[str], Client]
 ) -> None:
     alice = clients("alice3")
-    older = conversation(stack, "alice3", ["carol3", "bob3"], name="older")
-    cid = conversation(stack, "alice3", ["bob3"])
+    older = conversation(stack, "alice3", [uid(stack, "carol3"), uid(stack, "bob3")], name="older")
+    cid = conversation(stack, "alice3", [uid(stack, "bob3")])
     alice.send(action="sendMessage", conversationId=older, content="earlier")
     alice.next("ack")
     bob = clients("bob3")
@@ -265,7 +279,9 @@ def test_flow_3_offline_member_syncs_exactly_the_missed_messages_and_sees_unread
 def test_flow_4_a_1000_member_group_reaches_every_online_member_despite_a_vanished_one(
     stack: Stack, clients: Callable[[str], Client]
 ) -> None:
-    members = [f"m4-{i:04d}" for i in range(999)]
+    # Every 50th member is a signed-up person who comes online; the others never sign in.
+    handles = {i: f"m4_{i:04d}" for i in range(0, 999, 50)}
+    members = [uid(stack, handles[i]) if i in handles else f"m4-{i:04d}" for i in range(999)]
     too_many = stack.http.post(
         "/api/conversations",
         json={"members": [*members, "one-more"]},
@@ -273,10 +289,10 @@ def test_flow_4_a_1000_member_group_reaches_every_online_member_despite_a_vanish
     )
     assert too_many.status_code == 400 and too_many.json()["error"]["code"] == "too_many_members"
     cid = conversation(stack, "owner4", members, name="everyone")
-    listed = stack.http.get("/api/conversations", headers=auth(stack, "m4-0500")).json()["items"]
+    listed = stack.http.get("/api/conversations", headers=auth(stack, handles[500])).json()["items"]
     assert len(listed[0]["members"]) == 1000
 
-    online = [clients(member) for member in members[::50]]  # 20 members online
+    online = [clients(handle) for handle in handles.values()]  # 20 members online
     vanished = "vanishedConn="
     _plant_connection(stack, members[1], vanished)
     sender = clients("owner4")
@@ -297,7 +313,7 @@ def test_flow_5_offline_members_get_one_push_per_conversation_window(
     stack: Stack, clients: Callable[[str], Client]
 ) -> None:
     alice = clients("alice5")
-    cid = conversation(stack, "alice5", ["bob5", "carol5"], name="pushy")
+    cid = conversation(stack, "alice5", [uid(stack, "bob5"), uid(stack, "carol5")], name="pushy")
     carol = clients("carol5")
     for text in ("a", "b", "c"):
         alice.send(action="sendMessage", conversationId=cid, content=text)
@@ -307,14 +323,14 @@ def test_flow_5_offline_members_get_one_push_per_conversation_window(
     pushes = _pushes(stack, cid)
 
     assert len(pushes) == 1, pushes
-    assert pushes[0]["recipients"] == ["bob5"] and pushes[0]["preview"] == "a"
+    assert pushes[0]["recipients"] == [uid(stack, "bob5")] and pushes[0]["preview"] == "a"
 
 
 def test_flow_6_an_attachment_is_uploaded_to_s3_and_referenced_by_a_message(
     stack: Stack, clients: Callable[[str], Client]
 ) -> None:
     alice, bob = clients("alice6"), clients("bob6")
-    cid = conversation(stack, "alice6", ["bob6"])
+    cid = conversation(stack, "alice6", [uid(stack, "bob6")])
     url = f"/api/conversations/{cid}/attachments"
     upload = stack.http.post(
         url, json={"contentType": "image/png", "size": 64}, headers=auth(stack, "alice6")
@@ -358,8 +374,8 @@ def test_flow_7_bad_frames_get_error_frames_and_the_connection_stays_open(
     stack: Stack, clients: Callable[[str], Client]
 ) -> None:
     alice = clients("alice7")
-    cid = conversation(stack, "alice7", ["bob7"])
-    theirs = conversation(stack, "bob7", ["carol7"])
+    cid = conversation(stack, "alice7", [uid(stack, "bob7")])
+    theirs = conversation(stack, "bob7", [uid(stack, "carol7")])
     bad: list[tuple[str, str]] = [
         ("not json", "malformed_json"),
         (json.dumps({"action": "dance"}), "unknown_action"),
@@ -394,8 +410,8 @@ def test_flow_7_bad_frames_get_error_frames_and_the_connection_stays_open(
 def test_concurrent_senders_get_gap_free_seqs_in_the_same_order_for_everyone(
     stack: Stack, clients: Callable[[str], Client]
 ) -> None:
-    users = [f"ord-{i}" for i in range(4)]
-    cid = conversation(stack, users[0], users[1:], name="race")
+    users = [f"ord_{i}" for i in range(4)]
+    cid = conversation(stack, users[0], [uid(stack, u) for u in users[1:]], name="race")
     senders = {user: clients(user) for user in users}
     per_sender = 10
 
@@ -434,7 +450,7 @@ def test_retried_client_message_id_is_stored_and_delivered_once(
     stack: Stack, clients: Callable[[str], Client]
 ) -> None:
     alice, bob = clients("alice8"), clients("bob8")
-    cid = conversation(stack, "alice8", ["bob8"])
+    cid = conversation(stack, "alice8", [uid(stack, "bob8")])
 
     acks = []
     for text, client_id in (("once", "retry-1"), ("once", "retry-1"), ("next", "retry-2")):
@@ -452,13 +468,15 @@ def test_a_gone_connection_is_removed_and_the_senders_is_kept(
     stack: Stack, clients: Callable[[str], Client]
 ) -> None:
     alice, bob = clients("alice9"), clients("bob9")
-    cid = conversation(stack, "alice9", ["bob9"])
-    _plant_connection(stack, "bob9", "goneBob9conn=")
+    cid = conversation(stack, "alice9", [uid(stack, "bob9")])
+    _plant_connection(stack, uid(stack, "bob9"), "goneBob9conn=")
 
     alice.send(action="sendMessage", conversationId=cid, content="who is there")
 
     assert bob.next("message")["content"] == "who is there"
-    eventually(lambda: not _has_connection(stack, "bob9", "goneBob9conn="), what="gone removed")
+    eventually(
+        lambda: not _has_connection(stack, uid(stack, "bob9"), "goneBob9conn="), what="gone removed"
+    )
     alice.send(action="sendMessage", conversationId=cid, content="still me")
     assert alice.next("ack", lambda f: f["seq"] == 2)
     assert bob.next("message")["content"] == "still me"
@@ -487,7 +505,7 @@ def test_messages_flow_while_redis_is_down(
     if redis_server is None:
         pytest.skip("needs redis-server on PATH to stop one")
     alice, bob = clients("alice11"), clients("bob11")
-    cid = conversation(stack, "alice11", ["bob11"])
+    cid = conversation(stack, "alice11", [uid(stack, "bob11")])
     redis_server.stop()
     try:
         alice.send(action="sendMessage", conversationId=cid, content="no cache")

@@ -183,3 +183,20 @@ def sub_of(token: str) -> str:
     import jwt
 
     return str(jwt.decode(token, options={"verify_signature": False})["sub"])
+
+
+_SIGNED_IN: dict[tuple[int, str], tuple[str, str]] = {}
+_POOLS: dict[int, Accounts] = {}
+
+
+def signed_in(stack: Stack, handle: str) -> tuple[str, str]:
+    """(access token, sub) of the stack's user with this handle, signed up (as a person
+    signs up) the first time it is asked for; kept for the stack's life."""
+    key = (id(stack), handle)
+    if key not in _SIGNED_IN:
+        pool = _POOLS.get(id(stack))
+        if pool is None:
+            pool = _POOLS[id(stack)] = Accounts(stack)
+        user = pool.sign_up(handle)
+        _SIGNED_IN[key] = (pool.sign_in(user).access, user.sub)
+    return _SIGNED_IN[key]
