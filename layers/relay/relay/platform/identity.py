@@ -25,7 +25,8 @@ AUTH_ERRORS = {
     "invalid_token": "The token is not valid.",
 }
 # A user id becomes a DynamoDB key (links' owner index); Cognito's are UUIDs.
-USER_ID = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
+# U+FFFD and surrogates: what API Gateway passes on for text that was not text.
+USER_ID = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff\ufffd]{1,128}")
 # Group names as Cognito allows them.
 GROUP_NAME = re.compile(r"[\w.@+=,-]{1,128}")
 
