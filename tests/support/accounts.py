@@ -170,7 +170,9 @@ def mint(
     if algorithm == "none":
         header = _b64(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode())
         return f"{header}.{_b64(json.dumps(claims).encode())}."
-    signing_key = key if key is not None else RSAAlgorithm.from_jwk(json.dumps(moto_private_jwk()))
+    signing_key: Any = (
+        key if key is not None else RSAAlgorithm.from_jwk(json.dumps(moto_private_jwk()))
+    )
     return jwt.encode(claims, signing_key, algorithm=algorithm, headers={"kid": kid})
 
 

@@ -251,3 +251,24 @@ def test_the_connect_authorizer_allows_a_good_token_and_refuses_the_rest(deploym
         with pytest.raises(auth.Refused) as refused:
             auth.connect_policy(bad, "arn:connect")
         assert str(refused.value) == "Unauthorized"
+
+
+def test_a_token_seen_before_is_not_verified_again_but_still_expires():
+    cognito, clock = Cognito(), FrozenClock(NOW * 1000)
+    keys = auth.KeySet(cognito, clock)
+    value = token()
+    assert verify(value, keys, clock).sub == "alice"
+    cognito.document = {"keys": []}  # were it checked again, its key would be unknown
+
+    assert verify(value, keys, clock).sub == "alice"
+    assert (value, POOL) in keys.verified
+    clock.advance(3600)
+    assert refusal(value, keys, clock) == "token_expired"
+
+
+def test_the_tokens_kept_are_bounded():
+    keys = auth.KeySet(Cognito())
+    for n in range(auth.VERIFIED_KEPT + 5):
+        verify(token(f"user{n}"), keys)
+
+    assert len(keys.verified) <= auth.VERIFIED_KEPT

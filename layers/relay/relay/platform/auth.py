@@ -9,7 +9,9 @@ expired, naming a sane `sub`.
 
 The key set is fetched once per execution environment, on first use. A token whose
 `kid` the kept set lacks (Cognito rotated its keys) makes one fetch, at most one per
-REFETCH_EVERY_MS: a forged `kid` cannot turn into a fetch per request.
+REFETCH_EVERY_MS: a forged `kid` cannot turn into a fetch per request. A token that
+passed is kept with the key set (at most VERIFIED_KEPT of them): the same client's next
+request with it costs a dictionary lookup and the expiry check, not an RSA verify.
 
 PyJWT and cryptography load on the first token only: an anonymous request, and every
 function that reads the authorizer's verdict (relay.platform.identity), import neither.
@@ -17,6 +19,8 @@ function that reads the authorizer's verdict (relay.platform.identity), import n
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 from collections.abc import Callable, Mapping
@@ -31,6 +35,7 @@ from relay.platform.identity import GROUP_NAME, USER_ID
 ALGORITHM = "RS256"
 REFETCH_EVERY_MS = 300_000
 RETRY_EVERY_MS = 10_000
+VERIFIED_KEPT = 1024
 FETCH_TIMEOUT_S = 3.0
 
 
@@ -98,6 +103,14 @@ class KeySet:
         self._keys: dict[str, Any] = {}
         self._next_fetch_ms: int | None = None  # None: never fetched
         self.fetches = 0
+        # Tokens whose signature and claims were checked with these keys: a client sends
+        # one token many times, and only its expiry changes between them.
+        self.verified: dict[tuple[str, Pool], tuple[Identity, int]] = {}
+
+    def remember(self, token: str, accepted: Pool, identity: Identity, expires_s: int) -> None:
+        if len(self.verified) >= VERIFIED_KEPT:
+            self.verified.clear()
+        self.verified[(token, accepted)] = (identity, expires_s)
 
     def key(self, kid: str) -> Any | None:
         if kid not in self._keys and (
@@ -145,6 +158,17 @@ def _whole(claims: Mapping[str, Any], name: str) -> int:
     return value
 
 
+def _header(token: str) -> dict[str, Any]:
+    """The token's header, read only for its `kid` and `alg` (PyJWT's decode checks the
+    whole token after; its own header reader would parse every segment twice)."""
+    segment = token.split(".", 1)[0]
+    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    header = json.loads(data)
+    if not isinstance(header, dict):
+        raise ValueError("the token's header is not an object")
+    return header
+
+
 def verify(
     token: str,
     *,
@@ -159,9 +183,14 @@ def verify(
     accepted = accepted or pool()
     key_set = key_set or keys()
     now_s = (clock or SystemClock()).now_ms() // 1000
+    known = key_set.verified.get((token, accepted))
+    if known is not None:
+        if known[1] <= now_s:
+            raise Unauthorized("The token has expired.", code="token_expired")
+        return known[0]
     try:
         token.encode("ascii")
-        header = jwt.get_unverified_header(token)
+        header = _header(token)
         if header.get("alg") != ALGORITHM:  # no "none", no HS256 keyed with the public key
             raise _invalid()
         kid = header.get("kid")
@@ -185,7 +214,7 @@ def verify(
         )
         # A lone surrogate in any claim: text no store or response can carry.
         json.dumps(claims, ensure_ascii=False).encode("utf-8")
-    except (jwt.InvalidTokenError, UnicodeError, ValueError, TypeError) as error:
+    except (jwt.InvalidTokenError, UnicodeError, ValueError, TypeError, binascii.Error) as error:
         raise _invalid() from error
     if claims.get("token_use") != "access":
         raise _invalid("An access token is needed here, not an ID token.")
@@ -199,7 +228,9 @@ def verify(
     subject = claims.get("sub")
     if not isinstance(subject, str) or not USER_ID.fullmatch(subject):
         raise _invalid("The token names no user.")
-    return Identity(subject, issued_at, groups_of(claims.get("cognito:groups")))
+    identity = Identity(subject, issued_at, groups_of(claims.get("cognito:groups")))
+    key_set.remember(token, accepted, identity, claims["exp"])
+    return identity
 
 
 def groups_of(value: Any) -> tuple[str, ...]:
