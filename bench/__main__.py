@@ -1,4 +1,5 @@
-"""`python -m bench [part ...]` (redirect clicks coldstart stack counting feed chat): run, save.
+"""`python -m bench [part ...]` (redirect clicks coldstart auth stack counting feed chat):
+run, save.
 
 Each part's latest figures are kept in bench/results.json, so running one part
 rewrites only its own rows; the section between the markers of docs/performance.md
@@ -18,7 +19,7 @@ from bench.common import BASE_ENV, ROOT, UNWANTED_ENV, PartResult, Row, machine_
 RESULTS = Path(__file__).with_name("results.json")
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-ORDER = ("redirect", "clicks", "coldstart", "stack", "counting", "feed", "chat")
+ORDER = ("redirect", "clicks", "coldstart", "auth", "stack", "counting", "feed", "chat")
 
 
 def _prepare_environment() -> None:
@@ -31,12 +32,13 @@ def _prepare_environment() -> None:
 
 
 def _parts() -> dict[str, Callable[[], PartResult]]:
-    from bench import chat, clicks, coldstart, counting, feed, redirect, stack
+    from bench import auth, chat, clicks, coldstart, counting, feed, redirect, stack
 
     return {
         "redirect": redirect.run,
         "clicks": clicks.run,
         "coldstart": coldstart.run,
+        "auth": auth.run,
         "stack": stack.run,
         "counting": counting.run,
         "feed": feed.run,

@@ -23,7 +23,6 @@ from typing import Any
 
 from bench.common import (
     EVENTS,
-    JWT_SECRET,
     LAYER_DIR,
     PYTHON,
     REDIS_URL,
@@ -31,13 +30,16 @@ from bench.common import (
     TEMPLATE,
     PartResult,
     Row,
+    access_token,
     bench_env,
     create_template_resources,
     flush_bench_db,
+    key_set_server,
     median,
     moto_server,
     ms,
     run_python,
+    template_pool,
     verdict,
 )
 
@@ -132,9 +134,13 @@ _FLOORS: dict[str, tuple[str, str, str]] = {
         "Key={'pk': {'S': 'LINK#floor'}})\n" + _REDIS_GET + _VALIDATING_RESOLVER + "_result = 'ok'",
     ),
     "Authorizer": (
-        "PyJWT + one decode (on AWS add one Secrets Manager GetSecretValue)",
-        "import os, jwt",
-        "jwt.decode(os.environ['BENCH_TOKEN'], os.environ['JWT_SECRET'], algorithms=['HS256'])\n"
+        "PyJWT + cryptography: the pool's JWKS fetched once (loopback here, Cognito on AWS)"
+        " + one RS256 decode",
+        "import os, json, urllib.request, jwt\nfrom jwt.algorithms import RSAAlgorithm",
+        "_keys = json.loads(urllib.request.urlopen(os.environ['COGNITO_JWKS_URL']).read())\n"
+        "_key = RSAAlgorithm.from_jwk(json.dumps(_keys['keys'][0]))\n"
+        "jwt.decode(os.environ['BENCH_TOKEN'], _key, algorithms=['RS256'],"
+        " options={'verify_aud': False})\n"
         "_result = 'ok'",
     ),
     "ClickShipper": (
@@ -344,15 +350,18 @@ def _offenders(function_stderr: str, floor_stderr: str) -> list[tuple[str, int]]
 
 
 def run() -> PartResult:
-    from relay.platform.auth import issue
     from relay_local.template.build import build_model
 
     result = PartResult("coldstart")
     flush_bench_db()
-    with moto_server() as moto_url, tempfile.TemporaryDirectory() as tmp:
+    with (
+        moto_server() as moto_url,
+        key_set_server() as jwks_url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         queues = create_template_resources(moto_url)
         model = build_model(TEMPLATE, moto_url=moto_url)
-        token = issue("alice", key=JWT_SECRET)
+        token = access_token(*template_pool())
         envs: dict[str, dict[str, str]] = {}
         for name, spec in model.functions.items():
             module, _, attr = spec.handler.rpartition(".")
@@ -361,7 +370,7 @@ def run() -> PartResult:
             env.update(
                 AWS_ENDPOINT_URL=moto_url,
                 REDIS_URL=REDIS_URL,
-                JWT_SECRET=JWT_SECRET,
+                COGNITO_JWKS_URL=jwks_url,
                 CLICK_QUEUE_URL=queues["ClickQueue"],
                 PYTHONPATH=":".join(paths),
                 BENCH_MODULE=module,
@@ -445,6 +454,7 @@ def _floor_env(env: dict[str, str], moto_url: str) -> dict[str, str]:
         CLICKS_TABLE=env.get("CLICKS_TABLE", "ClicksTable"),
         CLICK_QUEUE_URL=env["CLICK_QUEUE_URL"],
         BENCH_TOKEN=env["BENCH_TOKEN"],
+        COGNITO_JWKS_URL=env["COGNITO_JWKS_URL"],
         BENCH_CACHE_KEY=env["BENCH_CACHE_KEY"],
         BENCH_WHAT=f"floor of {env['BENCH_WHAT']}",
     )

@@ -20,8 +20,8 @@ TEMPLATE = ROOT / "template.yaml"
 LAYER_DIR = ROOT / "layers" / "relay"
 EVENTS = ROOT / "events"
 PYTHON = sys.executable
-REDIS_URL = "redis://127.0.0.1:6379/12"
-JWT_SECRET = "relay-bench-signing-key-0123456789abcdef0123456789abcdef"  # noqa: S105
+# RELAY_BENCH_REDIS_URL: another server (several checkouts benchmarking on one machine).
+REDIS_URL = os.environ.get("RELAY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 # What tests/conftest.py sets; the AWS values only matter when something reaches moto.
 BASE_ENV = {
@@ -29,7 +29,6 @@ BASE_ENV = {
     "LINKS_TABLE": "LinksTable",
     "CLICKS_TABLE": "ClicksTable",
     "CLICK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/ClickQueue",
-    "JWT_SECRET": JWT_SECRET,
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -38,7 +37,7 @@ BASE_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "Relay",
     "REDIS_URL": REDIS_URL,
 }
-UNWANTED_ENV = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "JWT_SECRET_ARN", "SHORT_BASE_URL")
+UNWANTED_ENV = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "COGNITO_JWKS_URL", "SHORT_BASE_URL")
 
 
 @dataclass
@@ -203,3 +202,73 @@ def run_python(
         cwd=ROOT,
         check=False,
     )
+
+
+@contextlib.contextmanager
+def key_set_server() -> Iterator[str]:
+    """The user pool's JWKS endpoint on a free loopback port: the public keys local pools
+    sign with (moto's). Yields the key set's URL."""
+    import http.server
+    import json
+    import threading
+
+    from relay_local.tokens import moto_key_set
+
+    document = json.dumps(moto_key_set().document).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(document)))
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/pool/.well-known/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def access_token(pool_id: str, client_id: str, sub: str = "alice", ttl_s: int = 3600) -> str:
+    """A Cognito access token of that pool and client, signed with the key local pools
+    sign with (relay_local.tokens.moto_private_jwk)."""
+    import json
+    import time
+
+    import jwt
+    from jwt.algorithms import RSAAlgorithm
+
+    from relay_local.tokens import moto_private_jwk
+
+    now = int(time.time())
+    claims = {
+        "iss": f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}",
+        "sub": sub,
+        "token_use": "access",
+        "client_id": client_id,
+        "scope": "aws.cognito.signin.user.admin",
+        "username": sub,
+        "iat": now,
+        "auth_time": now,
+        "exp": now + ttl_s,
+        "jti": f"bench-{now}",
+    }
+    key: Any = RSAAlgorithm.from_jwk(json.dumps(moto_private_jwk()))
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "dummy"})
+
+
+def template_pool() -> tuple[str, str]:
+    """template.yaml's user pool id and app client id, as the local stack names them."""
+    from relay_local.template.build import build_model
+
+    model = build_model(TEMPLATE, moto_url="http://127.0.0.1:1")
+    (pool,) = model.user_pools.values()
+    (client,) = (c for c in model.user_pool_clients.values() if c.pool == pool.logical_id)
+    return pool.id, client.id

@@ -20,7 +20,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
-TEST_SIGNING_KEY = "relay-test-signing-key-0123456789abcdef0123456789abcdef"
 
 os.environ.update(
     STAGE="test",
@@ -28,7 +27,6 @@ os.environ.update(
     CLICKS_TABLE="ClicksTable",
     # moto's URL for the template's ClickQueue; the aws fixture checks it is so.
     CLICK_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/ClickQueue",
-    JWT_SECRET=TEST_SIGNING_KEY,
     AWS_ACCESS_KEY_ID="testing",
     AWS_SECRET_ACCESS_KEY="testing",
     AWS_DEFAULT_REGION="us-east-1",
@@ -43,7 +41,14 @@ os.environ.update(
 )
 # Running stacks leave their records here (`relay token` finds them), not in the user's own.
 os.environ["RELAY_STACKS_DIR"] = str(ROOT / ".relay" / "test-stacks")
-for unwanted in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "JWT_SECRET_ARN", "SHORT_BASE_URL"):
+for unwanted in (
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "SHORT_BASE_URL",
+    "USER_POOL_ID",
+    "USER_POOL_CLIENT_ID",
+    "COGNITO_JWKS_URL",
+):
     os.environ.pop(unwanted, None)
 
 
@@ -121,6 +126,22 @@ def aws(redis_client: Any) -> Iterator[Aws]:
         urls = create_with_clients(model, dynamodb, sqs)
         assert urls["ClickQueue"] == os.environ["CLICK_QUEUE_URL"]
         yield Aws(dynamodb, sqs, urls)
+
+
+@pytest.fixture(autouse=True)
+def cognito_keys(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """In-process functions verify tokens against the template's user pool and moto's
+    public key set (what local pools sign with: tests.support.accounts.mint), never a
+    fetch. Yields the key set, whose `fetches` a test may count."""
+    from relay.platform import auth
+    from relay_local.tokens import moto_key_set
+    from tests.support.lambdas import user_pool
+
+    pool_id, client_id = user_pool()
+    keys = auth.KeySet(lambda: moto_key_set().document)
+    monkeypatch.setattr(auth, "pool", lambda: auth.Pool("us-east-1", pool_id, client_id))
+    monkeypatch.setattr(auth, "keys", lambda: keys)
+    return keys
 
 
 @pytest.fixture

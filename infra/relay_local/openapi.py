@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,50 @@ def generate(template: Path) -> str:
             extra_paths.update(paths)
     document = _without_422(json.loads(merge.get_openapi_json_schema()))
     document["paths"] = dict(sorted({**document.get("paths", {}), **extra_paths}.items()))
+    _gateway_refusals(document, model)
     return json.dumps(document, indent=2) + "\n"
+
+
+_REFUSAL = {
+    "title": "GatewayRefusal",
+    "description": "API Gateway's own answer when its JWT authorizer refuses a token.",
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
+}
+
+
+def _gateway_refusals(document: dict[str, Any], model: Any) -> None:
+    """Routes behind the HTTP API's JWT authorizer can also be refused by API Gateway
+    itself, in its own body: 401 {"message":"Unauthorized"} for a missing or bad token,
+    403 {"message":"Forbidden"} for a token without the route's scope (an ID token)."""
+    from relay_local.template.model import JwtAuthorizerSpec
+
+    refused = False
+    paths = {_shape(path): item for path, item in document.get("paths", {}).items()}
+    for route in model.routes:
+        if not isinstance(route.authorizer, JwtAuthorizerSpec):
+            continue
+        operation = paths.get(_shape(route.path), {}).get(route.method.lower())
+        if operation is None:
+            continue
+        refused = True
+        operation["security"] = [{"bearer": []}]
+        responses = operation.setdefault("responses", {})
+        for status, meaning in (("401", "No token, or a bad one"), ("403", "Not allowed")):
+            response = responses.setdefault(status, {"description": meaning})
+            content = response.setdefault("content", {}).setdefault("application/json", {})
+            schemas = [content["schema"]] if "schema" in content else []
+            content["schema"] = {
+                "anyOf": [*schemas, {"$ref": "#/components/schemas/GatewayRefusal"}]
+            }
+    if refused:
+        document.setdefault("components", {}).setdefault("schemas", {})["GatewayRefusal"] = _REFUSAL
+
+
+def _shape(path: str) -> str:
+    """A path without its parameters' names: /api/posts/{} for /api/posts/{postId}."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
 
 
 def _declared_paths(source: Path) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import redis
 
+from tests.support.accounts import sub_of
 from tests.support.stack import Stack, eventually, relay
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +40,9 @@ def stack(state_dir: Path) -> Iterator[Stack]:
         running.stop()
 
 
-def token(stack: Stack, user: str) -> dict[str, str]:
-    made = relay("token", user, "--state-dir", str(stack.state_dir), cwd=ROOT)
+def token(stack: Stack, handle: str) -> dict[str, str]:
+    """A Cognito access token of a local user with this handle (`relay token`)."""
+    made = relay("token", handle, "--state-dir", str(stack.state_dir), cwd=ROOT)
     assert made.returncode == 0, made.stderr
     return {"Authorization": f"Bearer {made.stdout.strip()}"}
 
@@ -133,7 +135,7 @@ def test_a_user_manages_their_own_links(stack: Stack) -> None:
     )
     assert custom.status_code == 201, custom.text
     assert (
-        custom.json()["owner"] == "alice"
+        custom.json()["owner"] == sub_of(alice["Authorization"].removeprefix("Bearer "))
         and custom.json()["expiresAt"] == "2099-01-01T00:00:00.000Z"
     )
     for i in range(3):
@@ -254,8 +256,12 @@ def test_too_many_anonymous_shortens_get_429_with_rate_limit_headers(stack: Stac
 
 
 def test_a_bad_token_is_401(stack: Stack) -> None:
-    response = stack.http.get("/api/links", headers={"Authorization": "Bearer not-a-token"})
-
+    bad = {"Authorization": "Bearer not-a-token"}
+    # Sign-in required: API Gateway's JWT authorizer refuses, in its own words.
+    response = stack.http.get("/api/links", headers=bad)
+    assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
+    # Optional sign-in: the function answers, in DESIGN's error body.
+    response = stack.http.post("/api/shorten", headers=bad, json={"longUrl": "https://e.com/"})
     assert response.status_code == 401 and error_of(response)["code"] == "invalid_token"
     assert stack.http.get("/api/links").status_code == 401
 

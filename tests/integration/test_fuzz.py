@@ -20,6 +20,7 @@ commit always sends the same requests, in bounded time (about 15 s).
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -37,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.support import dynamodb_limits
 from tests.support.gateway import Gateway
-from tests.support.lambdas import ROOT
+from tests.support.lambdas import ROOT, access_token, user_pool
 
 EXAMPLES_PER_OPERATION = 80
 CHECKS = [
@@ -135,14 +136,22 @@ def people(aws: Any) -> None:
 
 
 def _headers(who: str) -> dict[str, str]:
-    from relay.platform import auth
-
     if who == "anonymous":
         return {}
     if who == "forged":
-        token = auth.issue("mallory", key="not-the-deployment-signing-key-0123456789abcdef")
-        return {"Authorization": f"Bearer {token}"}
-    return {"Authorization": f"Bearer {auth.issue(who)}"}
+        return {"Authorization": f"Bearer {_forged()}"}
+    return {"Authorization": f"Bearer {access_token(who)}"}
+
+
+@functools.cache
+def _forged() -> str:
+    """A token shaped as the pool's, signed with a key that is not the pool's."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tests.support.accounts import claims, mint
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return mint(claims(*user_pool(), "mallory", lifetime_s=86_400), key=key)
 
 
 @pytest.fixture

@@ -487,7 +487,11 @@ def test_relay_invoke_exits_non_zero_when_the_function_raises(stack: Stack, tmp_
 
 
 def test_relay_token_is_signed_with_the_local_secret(tmp_path: Path) -> None:
-    result = relay("token", "alice", "--ttl", "60", "--state-dir", str(tmp_path))
+    # A template without a user pool (Relay's own has one: tests/e2e sign in through it).
+    template = Path(__file__).parent / "fixtures" / "template.yaml"
+    result = relay(
+        "token", "alice", "--ttl", "60", "--template", str(template), "--state-dir", str(tmp_path)
+    )
 
     assert result.returncode == 0
     secret_file = tmp_path / "jwt-secret"

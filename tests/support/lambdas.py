@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,8 @@ class Context:
         return 10_000
 
 
-@functools.cache
 def _functions() -> dict[str, Any]:
-    from relay_local.template.build import build_model
-
-    return build_model(ROOT / "template.yaml", moto_url="http://127.0.0.1:1").functions
+    return dict(_model().functions)
 
 
 def function_names() -> list[str]:
@@ -76,11 +74,15 @@ def http_event(
     source_ip: str = "203.0.113.42",
     path_parameters: dict[str, str] | None = None,
     jwt_claims: dict[str, Any] | None = None,
+    groups: tuple[str, ...] = (),
+    issued_at: int | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (2.0) event as the authorizer would have passed it on: the
-    Lambda authorizer's context, or with `jwt_claims` (a token's claims, see
-    tests.support.accounts.claims) what the JWT authorizer passes, rendered by the local
-    stack's own code."""
+    """An API Gateway HTTP API (2.0) event as the route's authorizer (template.yaml) would
+    have passed it on for `user`: on a route of the JWT authorizer, a Cognito access
+    token's claims rendered by the local stack's own code (or `jwt_claims`, any token's
+    claims, see tests.support.accounts.claims); on a route of the Lambda authorizer, its
+    context {userId, authError, issuedAt, groups}; on an `Authorizer: NONE` route,
+    nothing. `issued_at` defaults to now."""
     event: dict[str, Any] = copy.deepcopy(
         json.loads((ROOT / "events" / "shorten.json").read_text())
     )
@@ -89,9 +91,14 @@ def http_event(
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["requestContext"]["http"]["method"] = method
     event["requestContext"]["http"]["sourceIp"] = source_ip
-    event["requestContext"]["authorizer"] = {
-        "lambda": {"userId": user or "", "authError": auth_error}
-    }
+    event["requestContext"].pop("authorizer", None)
+    kind = route_authorizer(route_key)
+    issued = int(time.time()) if issued_at is None else issued_at
+    if jwt_claims is None and user is not None and kind == "jwt":
+        from tests.support.accounts import claims
+
+        pool_id, client_id = user_pool()
+        jwt_claims = claims(pool_id, client_id, user, groups=groups, iat=issued)
     if jwt_claims is not None:
         from relay_local.gateways.jwt import render_claims
 
@@ -100,6 +107,16 @@ def http_event(
             "jwt": {
                 "claims": render_claims(jwt_claims),
                 "scopes": scope.split() if isinstance(scope, str) else None,
+            }
+        }
+    elif kind == "lambda" or auth_error:
+        signed_in = user is not None and not auth_error
+        event["requestContext"]["authorizer"] = {
+            "lambda": {
+                "userId": user if signed_in else "",
+                "authError": auth_error,
+                "issuedAt": str(issued) if signed_in else "",
+                "groups": " ".join(groups) if signed_in else "",
             }
         }
     event["headers"].pop("authorization", None)
@@ -112,3 +129,40 @@ def http_event(
     else:
         event["body"] = body if isinstance(body, str) else json.dumps(body)
     return event
+
+
+@functools.cache
+def _model() -> Any:
+    from relay_local.template.build import build_model
+
+    return build_model(ROOT / "template.yaml", moto_url="http://127.0.0.1:1")
+
+
+def route_authorizer(route_key: str) -> str:
+    """ "jwt", "lambda" or "none": the kind of authorizer template.yaml gives a route."""
+    from relay_local.template.model import JwtAuthorizerSpec
+
+    for route in _model().routes:
+        if route.route_key == route_key:
+            if isinstance(route.authorizer, JwtAuthorizerSpec):
+                return "jwt"
+            return "none" if route.authorizer is None else "lambda"
+    return "lambda"  # a route the template does not have: the old, Lambda-only shape
+
+
+def user_pool() -> tuple[str, str]:
+    """The template's user pool id and app client id, as the local stack names them."""
+    model = _model()
+    (pool,) = model.user_pools.values()
+    (client,) = (c for c in model.user_pool_clients.values() if c.pool == pool.logical_id)
+    return pool.id, client.id
+
+
+def access_token(sub: str, **changes: Any) -> str:
+    """A Cognito access token of the template's pool for `sub`, signed with the key local
+    pools sign with (what in-process functions accept, see conftest's cognito_keys);
+    `changes` override claims (tests.support.accounts.claims)."""
+    from tests.support.accounts import claims, mint
+
+    pool_id, client_id = user_pool()
+    return mint(claims(pool_id, client_id, sub, **changes))

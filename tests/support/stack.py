@@ -107,9 +107,9 @@ class Stack:
             self.lines.append(line)
 
     def wait_for_output(self, text: str, timeout: float = 10.0) -> str:
-        for line in self.lines:
-            if text in line:
-                return line
+        for known in self.lines:
+            if text in known:
+                return known
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -126,7 +126,7 @@ class Stack:
                 return line
 
     def client(self, service: str) -> Any:
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.info["moto_url"],
             region_name="us-east-1",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,12 +130,16 @@ def _scopes(claims: Mapping[str, Any]) -> list[str]:
 
 def render_claims(claims: Mapping[str, Any]) -> dict[str, str]:
     """Claims as the integration gets them: every value a string (API Gateway's rendering)."""
-    return {name: _render(value) for name, value in claims.items()}
+    return {_render(name): _render(value) for name, value in claims.items()}
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _render(value: Any) -> str:
     if isinstance(value, str):
-        return value
+        # API Gateway decodes JSON as Go does: a lone surrogate becomes U+FFFD.
+        return _LONE_SURROGATE.sub("\ufffd", value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -144,7 +149,7 @@ def _render(value: Any) -> str:
     if isinstance(value, list):
         return "[" + " ".join(_render(item) for item in value) + "]"
     if isinstance(value, dict):
-        inner = " ".join(f"{key}:{_render(value[key])}" for key in sorted(value))
+        inner = " ".join(f"{_render(key)}:{_render(value[key])}" for key in sorted(value))
         return f"map[{inner}]"
     if value is None:
         return ""

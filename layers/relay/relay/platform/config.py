@@ -21,8 +21,12 @@ class Settings:
     click_queue_url: str
     redis_url: str
     redis_timeout_s: float
-    jwt_secret: str | None
-    jwt_secret_arn: str | None
+    # ---- Identity: the Cognito user pool and app client whose access tokens are accepted;
+    # the key set's URL and Cognito's endpoint only where they are not AWS's (local stack).
+    user_pool_id: str
+    user_pool_client_id: str
+    cognito_jwks_url: str
+    cognito_endpoint: str
     short_base_url: str
     aws_region: str
     aws_endpoint_url: str | None
@@ -79,8 +83,10 @@ def settings() -> Settings:
         redis_url=_env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         # A redirect that waits on a dead cache is worse than one that goes to DynamoDB.
         redis_timeout_s=float(_env("REDIS_TIMEOUT_MS", "250")) / 1000,
-        jwt_secret=_env("JWT_SECRET") or None,
-        jwt_secret_arn=_env("JWT_SECRET_ARN") or None,
+        user_pool_id=_env("USER_POOL_ID"),
+        user_pool_client_id=_env("USER_POOL_CLIENT_ID"),
+        cognito_jwks_url=_env("COGNITO_JWKS_URL"),
+        cognito_endpoint=_env("COGNITO_ENDPOINT"),
         short_base_url=_env("SHORT_BASE_URL").rstrip("/"),
         aws_region=_env("AWS_REGION") or _env("AWS_DEFAULT_REGION", "us-east-1"),
         aws_endpoint_url=_env("AWS_ENDPOINT_URL") or None,

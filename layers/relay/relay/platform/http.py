@@ -30,19 +30,15 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from relay.platform.bodies import BODY_METHODS, json_body
-from relay.platform.errors import Invalid, NotFound, RelayError, Unauthorized, Unexpected
-from relay.platform.identity import Caller
+from relay.platform.errors import Invalid, NotFound, RelayError, Unexpected
+from relay.platform.identity import Caller, caller_of
 from relay.platform.observability import flush
 from relay.platform.ratelimit import Guard, enforce, guard
 from relay.platform.responses import JSON, error_payload
 from relay.platform.schemas import error_responses, rate_limit_headers
+from relay.platform.sessions import sessions
 
 log = logging.getLogger(__name__)
-
-AUTH_ERRORS = {
-    "token_expired": "The token has expired.",
-    "invalid_token": "The token is not valid.",
-}
 
 
 def error_response(error: RelayError) -> Response[str]:
@@ -167,25 +163,22 @@ def make_resolver(*, validation: bool = True) -> APIGatewayHttpResolver:
 
 
 def caller(app: APIGatewayHttpResolver) -> Caller:
-    """The caller as the authorizer saw it; a bad token is a 401 whatever the route."""
+    """The caller as the route's authorizer saw it (relay.platform.identity.caller_of), a
+    bad token a 401 whatever the route; a signed-in caller whose session was signed out
+    since the token was issued is refused too (401 session_ended). Read once per request."""
+    known = app.context.get(_CALLER)
+    if isinstance(known, Caller):
+        return known
     event = app.current_event
-    claims = event.request_context.authorizer.jwt_claim or {}
-    if claims.get("sub"):
-        # API Gateway's JWT authorizer checked the token; a sign-out since it was issued
-        # is Relay's to check (relay.platform.sessions).
-        from relay.platform.sessions import sessions
+    authorizer = event.request_context.raw_event.get("authorizer")
+    who = caller_of(authorizer, event.request_context.http.source_ip)
+    if who.user_id is not None:
+        sessions().check(who.user_id, who.issued_at or 0)
+    app.append_context(**{_CALLER: who})
+    return who
 
-        sub = str(claims["sub"])
-        issued = str(claims.get("iat") or "0")
-        sessions().check(sub, int(issued) if issued.isdigit() else 0)
-        return Caller(user_id=sub, source_ip=event.request_context.http.source_ip)
-    context = event.request_context.authorizer.get_lambda or {}
-    auth_error = context.get("authError") or ""
-    if auth_error:
-        raise Unauthorized(AUTH_ERRORS.get(auth_error, "The token is not valid."), code=auth_error)
-    return Caller(
-        user_id=context.get("userId") or None, source_ip=event.request_context.http.source_ip
-    )
+
+_CALLER = "relay_caller"
 
 
 def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
