@@ -60,9 +60,6 @@ class Settings:
     avatars_bucket: str = ""
     # The user pool and its app client, and where clients reach Cognito (the local stack
     # sets COGNITO_ENDPOINT; on AWS it is the region's endpoint).
-    user_pool_id: str = ""
-    user_pool_client_id: str = ""
-    cognito_endpoint: str = ""
     # Where the chat's WebSocket API is, for clients (GET /api/config).
     web_socket_url: str = ""
     # ---- Events: the outbox every domain writes its events to (relay.platform.events).
@@ -109,9 +106,6 @@ def settings() -> Settings:
         chat_ws_endpoint=_env("CHAT_WS_ENDPOINT"),
         users_table=_env("USERS_TABLE", "UsersTable"),
         avatars_bucket=_env("AVATARS_BUCKET"),
-        user_pool_id=_env("USER_POOL_ID"),
-        user_pool_client_id=_env("USER_POOL_CLIENT_ID"),
-        cognito_endpoint=_env("COGNITO_ENDPOINT"),
         web_socket_url=_env("WEB_SOCKET_URL"),
         events_table=_env("EVENTS_TABLE", "EventsTable"),
     )
