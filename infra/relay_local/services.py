@@ -41,8 +41,10 @@ def worker_overrides(
         # Endpoints are local: boto3 trusts the local CA (the WebSocket port's TLS).
         "AWS_CA_BUNDLE": str(ca_path(state_dir)),
         "REDIS_URL": redis_url,
-        "JWT_SECRET": jwt_secret(state_dir),
     }
+    if any("JWT_SECRET_ARN" in spec.environment for spec in model.functions.values()):
+        # A template that signs its own HS256 tokens; one with a user pool needs no secret.
+        overrides["JWT_SECRET"] = jwt_secret(state_dir)
     pools = sorted(model.user_pools.values(), key=lambda pool: pool.logical_id)
     if pools:
         # Clients reach the pool at the local endpoint (GET /api/config hands it out), and
