@@ -11,6 +11,7 @@ import hmac
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def _hs256_keyed_with_the_public_key(claims: dict[str, object]) -> str:
 
 def _refused_tokens(pool: Accounts) -> dict[str, Callable[[], str]]:
     now = int(time.time())
-    user = pool.sign_up("refused_user")
+    user = pool.sign_up(f"refused_{uuid.uuid4().hex[:8]}")
     tokens = pool.sign_in(user)
     return {
         "expired": lambda: mint(pool.claims(user.sub, iat=now - 7200, exp=now - 3600)),

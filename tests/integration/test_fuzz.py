@@ -270,7 +270,13 @@ def test_a_nasty_handle_in_a_path_or_a_members_body_gets_designs_error(
         sent = path.format(quote(nasty.encode("utf-8", "surrogatepass"), safe=""))
         for who in ("alice", "anonymous"):
             headers = {**_headers(who), "X-Sent-Path": sent}
-            answers.append(client.request(method, sent, headers=headers))
+            answer = client.request(method, sent, headers=headers)
+            if who == "anonymous" and answer.status_code == 401:
+                # A route that requires sign-in: API Gateway's JWT authorizer answers
+                # with its own body before any of Relay's code sees the handle.
+                assert answer.json() == {"message": "Unauthorized"}, answer.text
+                continue
+            answers.append(answer)
     answers.append(
         client.post(
             "/api/conversations",
