@@ -145,7 +145,9 @@ class LocalStack:
         self.streams = StreamPollers(
             options.state_dir, self.services.streams, self.invoker, self.aws, self.output
         )
-        self.http = HttpGateway(model.routes, self.invoker, self.output, keys=self._keys)
+        self.http = HttpGateway(
+            model.routes, self.invoker, self.output, keys=self._keys, cors=model.cors
+        )
         self.http_listener = Listener(self.http_socket, self.http)
         await self.http_listener.start()
         await self._apply_websockets(model, first=True)
@@ -359,7 +361,7 @@ class LocalStack:
         await self._apply_websockets(model)
         replaced = self.invoker.apply(model.functions)
         self.reloader.apply(model)
-        self.http.update(model.routes)
+        self.http.update(model.routes, model.cors)
         self.async_invoker.model = model
         self.logs.apply(model)
         self.sqs.apply(model)

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from relay_local.gateways import authorizers, jwt
+from relay_local.gateways.cors import Cors, is_preflight
 from relay_local.gateways.events import (
     HttpRequest,
     http_authorizer_event,
@@ -33,7 +34,7 @@ from relay_local.gateways.events import (
 from relay_local.gateways.http11 import Connection, Request, Response, Upgraded
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invoker, encode_event
-from relay_local.template.model import AuthorizerSpec, JwtAuthorizerSpec, RouteSpec
+from relay_local.template.model import AuthorizerSpec, CorsSpec, JwtAuthorizerSpec, RouteSpec
 from relay_local.template.names import api_id
 from relay_local.tokens import KeySet
 
@@ -199,6 +200,7 @@ class HttpGateway:
         output: Output,
         keys: KeySource = _no_keys,
         clock: Callable[[], float] = time.time,
+        cors: dict[str, CorsSpec] | None = None,
     ) -> None:
         self.router = Router(routes)
         self.invoker = invoker
@@ -206,9 +208,19 @@ class HttpGateway:
         self.keys = keys
         self.clock = clock
         self._static: dict[tuple[str, str], Response] = {}
+        self._cors: dict[str, Cors] = {}
+        self._only_cors: Cors | None = None
+        self._set_cors(cors or {})
 
-    def update(self, routes: list[RouteSpec]) -> None:
+    def update(self, routes: list[RouteSpec], cors: dict[str, CorsSpec] | None = None) -> None:
         self.router = Router(routes)
+        self._set_cors(cors or {})
+
+    def _set_cors(self, cors: dict[str, CorsSpec]) -> None:
+        self._cors = {api: Cors(spec) for api, spec in cors.items()}
+        # The APIs share one port locally: a request no route takes (a 404, a preflight
+        # of a path without routes) gets the configuration of the only API that has one.
+        self._only_cors = next(iter(self._cors.values())) if len(self._cors) == 1 else None
 
     def add_static(self, method: str, path: str, body: bytes, content_type: str) -> None:
         """Serve a fixed document beside the template's routes (e.g. the OpenAPI file).
@@ -225,19 +237,47 @@ class HttpGateway:
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
-        response = await self._handle(request, request_id)
+        if self._cors:
+            response = await self._handle_cors(request, request_id)
+        else:
+            response = await self._handle(request, request_id)
         return Response(
             response.status,
             [*response.headers, (b"apigw-requestid", request_id.encode())],
             response.body,
         )
 
+    async def _handle_cors(self, request: Request, request_id: str) -> Response:
+        """A request to an API with a CorsConfiguration (see `cors`)."""
+        preflight = is_preflight(request)
+        if preflight is not None:
+            asking, method = preflight
+            cors = self._cors_of(self.router.match(method.upper(), request.raw_path))
+            if cors is not None:
+                return cors.preflight(request, asking, method)
+        origin = request.header("origin")
+        if origin is None:
+            return await self._handle(request, request_id)
+        found = self.router.match(request.method, request.raw_path)
+        response = await self._serve(request, request_id, found)
+        cors = self._cors_of(found)
+        return response if cors is None else cors.decorate(response, origin)
+
+    def _cors_of(self, found: tuple[RouteSpec, dict[str, str] | None] | None) -> Cors | None:
+        if found is None:
+            return self._only_cors
+        return self._cors.get(found[0].api_id)
+
     async def _handle(self, raw: Request, request_id: str) -> Response:
+        return await self._serve(raw, request_id, self.router.match(raw.method, raw.raw_path))
+
+    async def _serve(
+        self, raw: Request, request_id: str, found: tuple[RouteSpec, dict[str, str] | None] | None
+    ) -> Response:
         if self._static:
             static = self._static.get((raw.method, raw.raw_path))
             if static is not None:
                 return static
-        found = self.router.match(raw.method, raw.raw_path)
         if found is None:
             return NOT_FOUND
         route, path_parameters = found

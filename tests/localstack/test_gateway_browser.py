@@ -1,0 +1,217 @@
+"""The local stack as a browser meets it: CORS answered from the template's
+CorsConfiguration as API Gateway answers it, the WebSocket API taking any origin,
+over-size bodies refused as API Gateway and Lambda refuse them, the OpenAPI
+document there when "Ready" is printed, and a clean stop on Ctrl-C and SIGTERM.
+
+The fixture template's Globals.HttpApi allows http://app.example and
+https://*.relay.example, GET, POST and DELETE, two request headers, two exposed
+headers, credentials and a max age of 300 seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from relay_local.template.build import build_model
+from relay_local.template.model import TemplateError
+from tests.localstack.conftest import Stack, make_project
+
+pytestmark = pytest.mark.xdist_group("localstack")
+
+APP = "http://app.example"
+
+
+def _project_without_cors(root: Path) -> Path:
+    project = make_project(root)
+    template = project / "template.yaml"
+    text = template.read_text()
+    stripped = re.sub(r"\n    # API Gateway answers CORS.*?\n(?=\n)", "\n", text, flags=re.S)
+    assert "AllowCredentials" not in stripped
+    template.write_text(stripped)
+    return project
+
+
+@pytest.fixture(scope="module")
+def stack_without_cors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("plain")
+    running = Stack(_project_without_cors(root), root / "state", "--concurrency", "1")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _preflight(
+    stack: Stack, path: str, origin: str = APP, method: str = "POST", headers: str = ""
+) -> httpx.Response:
+    asked = {"Origin": origin, "Access-Control-Request-Method": method}
+    if headers:
+        asked["Access-Control-Request-Headers"] = headers
+    return stack.http.options(path, headers=asked)
+
+
+def _cors_headers(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k.startswith("access-control-")}
+
+
+# --- CORS: preflights -------------------------------------------------------------------
+
+
+def test_a_preflight_gets_204_with_the_configuration_on_a_path_without_an_options_route(
+    stack: Stack,
+) -> None:
+    # When a browser asks before a POST with two headers (the route takes GET only)
+    response = _preflight(stack, "/echo/abc", headers="Content-Type, Authorization")
+
+    # Then API Gateway answers it itself, as configured
+    assert response.status_code == 204
+    assert response.content == b""
+    assert _cors_headers(response) == {
+        "access-control-allow-origin": APP,
+        "access-control-allow-methods": "GET,POST,DELETE",
+        "access-control-allow-headers": "authorization,content-type",
+        "access-control-max-age": "300",
+        "access-control-allow-credentials": "true",
+    }
+    assert response.headers["apigw-requestid"]
+
+
+@pytest.mark.parametrize("path", ["/greedy/any/thing", "/private", "/no/such/route"])
+def test_a_preflight_runs_no_function_and_no_authorizer(stack: Stack, path: str) -> None:
+    # Given an ANY route (which would take OPTIONS), a route behind the authorizer, no route
+    before = len(stack.output())
+
+    # When a preflight comes for each
+    response = _preflight(stack, path, method="DELETE")
+
+    # Then the gateway answers 204, and nothing ran
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == APP
+    ran = [line for line in stack.output()[before:] if "OPTIONS" in line or "authorizer" in line]
+    assert ran == []
+
+
+def test_an_origin_pattern_allows_what_it_matches_and_echoes_it(stack: Stack) -> None:
+    allowed = _preflight(stack, "/echo/abc", origin="https://chat.relay.example")
+    near_miss = _preflight(stack, "/echo/abc", origin="https://relay.example")
+    wrong_scheme = _preflight(stack, "/echo/abc", origin="http://chat.relay.example")
+
+    assert allowed.headers["access-control-allow-origin"] == "https://chat.relay.example"
+    assert _cors_headers(near_miss) == {} and near_miss.status_code == 204
+    assert _cors_headers(wrong_scheme) == {}
+
+
+@pytest.mark.parametrize(
+    ("origin", "method", "headers"),
+    [
+        ("http://evil.example", "POST", ""),  # an origin not allowed
+        (APP, "PUT", ""),  # a method not allowed
+        (APP, "POST", "content-type, x-not-allowed"),  # a header not allowed
+    ],
+)
+def test_a_preflight_that_is_not_allowed_gets_204_without_cors_headers(
+    stack: Stack, origin: str, method: str, headers: str
+) -> None:
+    response = _preflight(stack, "/echo/abc", origin=origin, method=method, headers=headers)
+
+    # The browser, finding no Access-Control-Allow-Origin, refuses the request it asked about.
+    assert response.status_code == 204
+    assert _cors_headers(response) == {}
+
+
+def test_an_options_request_that_is_no_preflight_goes_to_its_route(stack: Stack) -> None:
+    # An OPTIONS without Access-Control-Request-Method is an ordinary request: the ANY route
+    response = stack.http.options("/greedy/x", headers={"Origin": APP})
+
+    assert response.status_code == 200
+    assert response.json()["event"]["requestContext"]["http"]["method"] == "OPTIONS"
+    assert response.headers["access-control-allow-origin"] == APP
+
+
+# --- CORS: actual requests --------------------------------------------------------------
+
+
+def test_a_cors_request_gets_allow_origin_expose_and_credentials_added(stack: Stack) -> None:
+    response = stack.http.get("/echo/abc", headers={"Origin": APP})
+
+    assert response.status_code == 200
+    assert response.headers["x-echo"] == "1"  # the function's own headers stay
+    assert _cors_headers(response) == {
+        "access-control-allow-origin": APP,
+        "access-control-expose-headers": "x-echo,location",
+        "access-control-allow-credentials": "true",
+    }
+
+
+def test_a_request_without_origin_or_from_another_origin_gets_no_cors_headers(
+    stack: Stack,
+) -> None:
+    assert _cors_headers(stack.http.get("/echo/abc")) == {}
+    assert _cors_headers(stack.http.get("/echo/abc", headers={"Origin": "http://x.example"})) == {}
+
+
+def test_the_configuration_replaces_cors_headers_the_function_returns(stack: Stack) -> None:
+    # Given a function that answers Access-Control-Allow-Origin: * and a max age of its own
+    allowed = stack.http.get("/bad/own-cors", headers={"Origin": APP})
+    refused = stack.http.get("/bad/own-cors", headers={"Origin": "http://evil.example"})
+
+    assert allowed.text == "mine"
+    assert allowed.headers["access-control-allow-origin"] == APP
+    assert "access-control-max-age" not in allowed.headers
+    assert _cors_headers(refused) == {}
+
+
+def test_the_gateways_own_errors_carry_cors_headers(stack: Stack) -> None:
+    # A 404 (no route) and the authorizer's 401 are readable by the page that asked
+    missing = stack.http.get("/no/such/route", headers={"Origin": APP})
+    unauthorized = stack.http.get("/private", headers={"Origin": APP})
+
+    assert missing.status_code == 404
+    assert missing.headers["access-control-allow-origin"] == APP
+    assert unauthorized.status_code == 401
+    assert unauthorized.headers["access-control-allow-origin"] == APP
+
+
+def test_a_template_without_cors_configuration_answers_no_cors(stack_without_cors: Stack) -> None:
+    preflight = _preflight(stack_without_cors, "/echo/abc")
+    request = stack_without_cors.http.get("/echo/abc", headers={"Origin": APP})
+
+    # No route takes OPTIONS /echo/abc: API Gateway's 404, as for any unrouted request
+    assert preflight.status_code == 404
+    assert _cors_headers(preflight) == {}
+    assert request.status_code == 200
+    assert _cors_headers(request) == {}
+
+
+# --- WebSocket: any origin --------------------------------------------------------------
+
+
+def test_a_websocket_from_a_browser_origin_is_accepted(stack: Stack) -> None:
+    # API Gateway WebSocket APIs do not check Origin: a page on any origin connects
+    with stack.ws("token=good-alice", origin="http://evil.example") as socket:
+        socket.send('{"action": "echo"}')
+        answer = json.loads(socket.recv(timeout=20))
+
+    assert answer["event"]["requestContext"]["routeKey"] == "echo"
+
+
+def test_credentials_with_any_origin_is_refused_at_start_as_api_gateway_refuses_it(
+    tmp_path: Path,
+) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        'AWSTemplateFormatVersion: "2010-09-09"\nTransform: AWS::Serverless-2016-10-31\n'
+        "Resources:\n  Api:\n    Type: AWS::Serverless::HttpApi\n    Properties:\n"
+        "      CorsConfiguration: {AllowOrigins: ['*'], AllowCredentials: true}\n"
+    )
+
+    with pytest.raises(TemplateError) as refused:
+        build_model(template, "http://127.0.0.1:9")
+
+    assert "AllowCredentials is not supported with AllowOrigins '*'" in str(refused.value)
