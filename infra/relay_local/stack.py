@@ -110,6 +110,8 @@ class LocalStack:
     async def start(self) -> None:
         options = self.options
         self.loop = asyncio.get_running_loop()
+        # Made while the services start, and served before "Ready" is printed.
+        openapi = self.loop.create_task(self._generate_openapi())
         self.cognito_socket = bind(options.cognito_port)
         self.cognito_socket.setblocking(True)  # local AWS's threads accept on it
         self.cognito_port = int(self.cognito_socket.getsockname()[1])
@@ -169,6 +171,7 @@ class LocalStack:
                 f"Pending from the last run: {len(pending_invocations)} asynchronous"
                 f" invocations, {len(pending_lines)} log lines"
             )
+        await self._serve_openapi(openapi)
         self._write_stack_file()
         self._record = register(options.state_dir, options.template.resolve())
         ws = ", ".join(
@@ -178,7 +181,6 @@ class LocalStack:
             f"Ready: HTTP API on http://127.0.0.1:{self.http_port}"
             f"{', WebSocket API on ' + ws if ws else ''} (Ctrl-C to stop)"
         )
-        self._spawn(self._serve_openapi())
         # Everything made so far lives as long as the stack: out of the collector's sight,
         # a full collection no longer walks it, and no request waits for one that does.
         gc.freeze()
@@ -373,14 +375,9 @@ class LocalStack:
 
     # --- the OpenAPI document
 
-    async def _serve_openapi(self) -> None:
-        """Generate the OpenAPI document in a child process (the stack never imports the
-        functions' code), serve it at GET /api/openapi.json unless the template routes that
-        path itself, and keep docs/openapi.json current when the project has one."""
-        from relay_local.openapi import DOCUMENT, SERVED_AT
-
-        if any(route.path == SERVED_AT for route in self.model.routes) or not self.model.routes:
-            return
+    async def _generate_openapi(self) -> tuple[bytes, str | None]:
+        """The OpenAPI document, made in a child process (the stack never imports the
+        functions' code): (document, None), or (b"", why not)."""
         child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -394,8 +391,23 @@ class LocalStack:
         )
         document, errors = await child.communicate()
         if child.returncode != 0:
-            text = errors.decode(errors="replace").strip()[-500:]
-            self.output.line(f"OpenAPI document not served: {text}")
+            return b"", errors.decode(errors="replace").strip()[-500:]
+        return document, None
+
+    async def _serve_openapi(
+        self, made: asyncio.Task[tuple[bytes, str | None]] | None = None
+    ) -> None:
+        """Serve the OpenAPI document at GET /api/openapi.json unless the template routes that
+        path itself, and keep docs/openapi.json current when the project has one."""
+        from relay_local.openapi import DOCUMENT, SERVED_AT
+
+        if any(route.path == SERVED_AT for route in self.model.routes) or not self.model.routes:
+            if made is not None:
+                made.cancel()
+            return
+        document, error = await (made if made is not None else self._generate_openapi())
+        if error is not None:
+            self.output.line(f"OpenAPI document not served: {error}")
             return
         self.http.add_static("GET", SERVED_AT, document, "application/json")
         target = self.options.template.resolve().parent / DOCUMENT

@@ -215,3 +215,23 @@ def test_credentials_with_any_origin_is_refused_at_start_as_api_gateway_refuses_
         build_model(template, "http://127.0.0.1:9")
 
     assert "AllowCredentials is not supported with AllowOrigins '*'" in str(refused.value)
+
+
+# --- start: the OpenAPI document is there when the stack says it is ready -------------------
+
+
+def test_the_openapi_document_is_served_as_soon_as_ready_is_printed(tmp_path: Path) -> None:
+    # When the stack prints "Ready" (Stack returns as soon as it reads that line)
+    running = Stack(make_project(tmp_path), tmp_path / "state", "--concurrency", "1")
+    try:
+        # Then the first request for the document already gets it
+        response = running.http.get("/api/openapi.json")
+        lines = running.output()
+    finally:
+        running.stop()
+
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+    served = next(i for i, line in enumerate(lines) if line.startswith("OpenAPI document"))
+    ready = next(i for i, line in enumerate(lines) if line.startswith("Ready:"))
+    assert served < ready
