@@ -388,6 +388,7 @@ class LocalStack:
             str(self.options.template),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C reaches `relay` alone
         )
         document, errors = await child.communicate()
         if child.returncode != 0:

@@ -10,8 +10,12 @@ headers, credentials and a max age of 300 seconds.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
+import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +29,8 @@ from tests.localstack.conftest import Stack, make_project
 pytestmark = pytest.mark.xdist_group("localstack")
 
 APP = "http://app.example"
+ITEMS_TABLE = "relay-test-items"
+_popen = subprocess.Popen
 
 
 def _project_without_cors(root: Path) -> Path:
@@ -235,3 +241,76 @@ def test_the_openapi_document_is_served_as_soon_as_ready_is_printed(tmp_path: Pa
     served = next(i for i, line in enumerate(lines) if line.startswith("OpenAPI document"))
     ready = next(i for i, line in enumerate(lines) if line.startswith("Ready:"))
     assert served < ready
+
+
+# --- stop: Ctrl-C and SIGTERM -------------------------------------------------------------
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process under `pid`, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_stops_the_stack_cleanly_and_keeps_its_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: signal.Signals
+) -> None:
+    # Given `relay run` in a terminal of its own (its own process group), with an item stored
+    # and a function's execution environment up
+    monkeypatch.setattr(subprocess, "Popen", functools.partial(_popen, start_new_session=True))
+    project, state = make_project(tmp_path), tmp_path / "state"
+    running = Stack(project, state, "--concurrency", "1")
+    running.client("dynamodb").put_item(TableName=ITEMS_TABLE, Item={"pk": {"S": "kept"}})
+    assert running.http.get("/echo/warm").status_code == 200
+    children = _descendants(running.process.pid)
+    assert len(children) >= 2  # local AWS and the worker, at least
+
+    # When Ctrl-C is pressed (the terminal signals the whole foreground process group),
+    # or SIGTERM is sent to `relay` (a service manager, `docker stop`)
+    if signum == signal.SIGINT:
+        os.killpg(running.process.pid, signum)
+    else:
+        running.process.send_signal(signum)
+    code = running.process.wait(timeout=30)
+    running.http.close()
+
+    # Then it stops as on a normal stop: exit 0, no traceback, no process left behind
+    lines = running.output()
+    assert code == 0
+    assert "Stopping" in lines
+    assert not [line for line in lines if "Traceback" in line or "KeyboardInterrupt" in line]
+    assert [pid for pid in children if _alive(pid)] == []
+    assert not (state / "stack.json").exists()
+
+    # And what it held is there on the next start
+    monkeypatch.undo()
+    again = Stack(project, state, "--concurrency", "1")
+    try:
+        item = again.client("dynamodb").get_item(TableName=ITEMS_TABLE, Key={"pk": {"S": "kept"}})
+        assert "Item" in item
+    finally:
+        again.stop()

@@ -118,6 +118,7 @@ def _start_redis_server(binary: str, state_dir: Path) -> RedisChoice | None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=_die_with_parent,  # relay starts Redis before any thread
+        start_new_session=True,  # Ctrl-C reaches `relay`, which stops Redis after the functions
     )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 5
