@@ -15,6 +15,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -221,6 +222,67 @@ def test_credentials_with_any_origin_is_refused_at_start_as_api_gateway_refuses_
         build_model(template, "http://127.0.0.1:9")
 
     assert "AllowCredentials is not supported with AllowOrigins '*'" in str(refused.value)
+
+
+# --- sizes: API Gateway's 10 MB, Lambda's 6 MB ---------------------------------------------
+
+TOO_LARGE = {"message": "Request Entity Too Large"}
+
+
+def test_a_body_over_api_gateways_10_mb_is_refused_413_before_it_is_sent(stack: Stack) -> None:
+    # Given a client that announces 10 MB and one byte, and waits (as curl's Expect does)
+    port = stack.info["http_port"]
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as client:
+        client.sendall(
+            b"POST /greedy/upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+            b"Content-Length: %d\r\n\r\n" % (10 * 1024 * 1024 + 1)
+        )
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+
+    # Then the gateway answers 413 without reading the body, and closes
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert json.loads(body) == TOO_LARGE
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"a" * (6 * 1024 * 1024), "text/plain"),  # the event is the body and more: over 6 MB
+        (b"\xff" * (5 * 1024 * 1024), "application/octet-stream"),  # 5 MB, base64 in the event
+    ],
+    ids=["text-6mb", "binary-5mb"],
+)
+def test_a_body_whose_event_is_over_lambdas_6_mb_is_413_and_runs_nothing(
+    stack: Stack, body: bytes, content_type: str
+) -> None:
+    response = stack.http.post(
+        "/greedy/upload", content=body, headers={"content-type": content_type}
+    )
+
+    assert response.status_code == 413
+    assert response.json() == TOO_LARGE
+    stack.wait_for_output("413 (event over Lambda's 6 MB)")
+
+
+def test_a_body_under_the_limits_reaches_the_function(stack: Stack) -> None:
+    response = stack.http.post(
+        "/greedy/upload", content=b"a" * (5 * 1024 * 1024), headers={"content-type": "text/plain"}
+    )
+
+    assert response.status_code == 200
+    assert len(response.json()["event"]["body"]) == 5 * 1024 * 1024
+
+
+def test_a_function_answer_over_lambdas_6_mb_is_api_gateways_500(stack: Stack) -> None:
+    # Lambda fails the invocation; the HTTP API answers its integration error
+    response = stack.http.get("/bad/huge")
+
+    assert response.status_code == 500
+    assert response.json() == {"message": "Internal Server Error"}
+    stack.wait_for_output("Function.ResponseSizeTooLarge")
 
 
 # --- start: the OpenAPI document is there when the stack says it is ready -------------------

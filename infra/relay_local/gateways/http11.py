@@ -213,7 +213,7 @@ class HttpConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         length = self._content_length()
         if length is not None and length > MAX_BODY_BYTES:
-            self._refuse(_TOO_LARGE)
+            self._refuse(TOO_LARGE)
             return
         if not self.parser.should_upgrade():
             for name, value in self._headers:
@@ -226,7 +226,7 @@ class HttpConnection(asyncio.Protocol):
             return
         self._body_size += len(body)
         if self._body_size > MAX_BODY_BYTES:
-            self._refuse(_TOO_LARGE)
+            self._refuse(TOO_LARGE)
             return
         self._body.append(body)
 
@@ -356,7 +356,8 @@ def serialize_upgrade(response: Response) -> bytes:
     return b"".join(parts)
 
 
-_TOO_LARGE = Response(
+# API Gateway's answer to a request over its 10 MB quota, or whose event is over Lambda's 6 MB.
+TOO_LARGE = Response(
     413, [(b"content-type", b"application/json")], b'{"message":"Request Entity Too Large"}'
 )
 

@@ -31,7 +31,7 @@ from relay_local.gateways.events import (
     new_request_id,
     route_arn,
 )
-from relay_local.gateways.http11 import Connection, Request, Response, Upgraded
+from relay_local.gateways.http11 import TOO_LARGE, Connection, Request, Response, Upgraded
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invoker, encode_event
 from relay_local.template.model import AuthorizerSpec, CorsSpec, JwtAuthorizerSpec, RouteSpec
@@ -130,6 +130,7 @@ NOT_FOUND = _json_response(404, "Not Found")
 UNAUTHORIZED = _json_response(401, "Unauthorized")
 FORBIDDEN = _json_response(403, "Forbidden")
 INTERNAL_ERROR = _json_response(500, "Internal Server Error")
+_EVENT_TOO_LARGE = "RequestEntityTooLargeException"  # Lambda's, for an Invoke over 6 MB
 _REFUSALS = {401: UNAUTHORIZED, 403: FORBIDDEN, 500: INTERNAL_ERROR}
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _BREAKS = re.compile(r"[\r\n\0]")
@@ -305,6 +306,11 @@ class HttpGateway:
         invocation = await self.invoker.invoke_encoded(route.function, encode_event(event))
         source = f"{request.method} {route.path}"
         if invocation.failed:
+            if invocation.error and invocation.error.get("errorType") == _EVENT_TOO_LARGE:
+                # Lambda refused the event (over its 6 MB synchronous payload): the function
+                # never ran, and API Gateway answers 413 as for a body over its own quota.
+                self.output.invocation(source, invocation, "413 (event over Lambda's 6 MB)")
+                return TOO_LARGE
             self.output.invocation(source, invocation, "500 (function error)")
             return INTERNAL_ERROR
         try:
