@@ -29,6 +29,7 @@ from relay_local.control import STACK_FILE, TOKEN_HEADER, register, unregister
 from relay_local.gateways import tls
 from relay_local.gateways.http11 import Connection, Listener, Request, Response, Upgraded, bind
 from relay_local.gateways.http_api import HttpGateway
+from relay_local.gateways.web import WebFiles
 from relay_local.gateways.websocket import IDLE_TIMEOUT_S, MAX_LIFETIME_S, WebSocketGateway
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invoker
@@ -61,6 +62,7 @@ class RunOptions:
     ws_idle_timeout_s: float = IDLE_TIMEOUT_S
     ws_max_lifetime_s: float = MAX_LIFETIME_S
     async_retry_delays_s: tuple[float, ...] = LAMBDA_RETRY_DELAYS_S
+    web: Path | None = None  # the browser client's files, served at /app/
 
 
 class ControlHandler:
@@ -150,6 +152,8 @@ class LocalStack:
         self.http = HttpGateway(
             model.routes, self.invoker, self.output, keys=self._keys, cors=model.cors
         )
+        if options.web is not None:
+            self.http.web = WebFiles(options.web)
         self.http_listener = Listener(self.http_socket, self.http)
         await self.http_listener.start()
         await self._apply_websockets(model, first=True)
@@ -174,6 +178,8 @@ class LocalStack:
         await self._serve_openapi(openapi)
         self._write_stack_file()
         self._record = register(options.state_dir, options.template.resolve())
+        if options.web is not None:
+            self.output.line(f"App: http://127.0.0.1:{self.http_port}/app/ (from {options.web})")
         ws = ", ".join(
             f"ws://127.0.0.1:{listener.port}" for _, listener in self.ws_gateways.values()
         )

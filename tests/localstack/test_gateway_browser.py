@@ -44,6 +44,34 @@ def _project_without_cors(root: Path) -> Path:
     return project
 
 
+def _web_root(root: Path) -> Path:
+    """A browser client's files, a secret beside them, and links in and out."""
+    web = root / "web"
+    (web / "sub").mkdir(parents=True)
+    (web / "index.html").write_text("<!doctype html><title>Relay</title><p>v1")
+    (web / "app.js").write_text("export const answer = 42;\n")
+    (web / "style.css").write_text("body { margin: 0 }\n")
+    (web / "sub" / "index.html").write_text("<p>sub")
+    (web / ".hidden").write_text("HIDDEN-CONTENT")
+    (root / "secret.txt").write_text("SECRET")
+    (web / "escape").symlink_to(root / "secret.txt")
+    (web / "inside.js").symlink_to(web / "app.js")
+    return web
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The fixture project, serving a web root of its own with --web."""
+    root = tmp_path_factory.mktemp("browser")
+    running = Stack(
+        make_project(root), root / "state", "--concurrency", "2", "--web", str(_web_root(root))
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.fixture(scope="module")
 def stack_without_cors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("plain")
@@ -283,6 +311,99 @@ def test_a_function_answer_over_lambdas_6_mb_is_api_gateways_500(stack: Stack) -
     assert response.status_code == 500
     assert response.json() == {"message": "Internal Server Error"}
     stack.wait_for_output("Function.ResponseSizeTooLarge")
+
+
+# --- the browser client's files at /app/ ---------------------------------------------------
+
+
+def _raw_get(stack: Stack, path: str) -> tuple[int, bytes]:
+    """GET a path exactly as written (an HTTP client would resolve its dot segments)."""
+    with socket.create_connection(("127.0.0.1", stack.info["http_port"]), timeout=20) as client:
+        client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), body
+
+
+def test_the_app_is_served_at_app_with_its_link_printed(stack: Stack) -> None:
+    port = stack.info["http_port"]
+    assert f"App: http://127.0.0.1:{port}/app/" in stack.wait_for_output("App: ")
+
+    page = stack.http.get("/app/")
+    script = stack.http.get("/app/app.js")
+    style = stack.http.get("/app/style.css")
+    linked = stack.http.get("/app/inside.js")  # a symlink that stays inside the root
+    directory = stack.http.get("/app/sub/")
+
+    assert page.status_code == 200 and "<title>Relay</title>" in page.text
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["cache-control"] == "no-store"
+    assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert script.text == "export const answer = 42;\n"
+    assert style.headers["content-type"] == "text/css; charset=utf-8"
+    assert linked.text == script.text
+    assert directory.text == "<p>sub"
+    assert stack.http.head("/app/app.js").headers["content-length"] == str(len(script.content))
+
+
+def test_app_without_its_slash_redirects_to_it(stack: Stack) -> None:
+    response = stack.http.get("/app", follow_redirects=False)
+
+    assert response.status_code == 301
+    assert response.headers["location"] == "/app/"
+
+
+def test_an_edit_under_web_shows_on_the_next_request(stack: Stack) -> None:
+    index = Path(stack.project).parent / "web" / "index.html"
+    before = stack.http.get("/app/").text
+
+    index.write_text("<!doctype html><title>Relay</title><p>v2")
+
+    assert "v1" in before
+    assert "v2" in stack.http.get("/app/").text
+
+
+def test_a_missing_file_is_a_404_in_designs_error_shape(stack: Stack) -> None:
+    response = stack.http.get("/app/nowhere.js")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert "nowhere.js" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/app/../secret.txt",
+        "/app/%2e%2e/secret.txt",
+        "/app/%2E%2E%2Fsecret.txt",
+        "/app/sub/..%2f..%2fsecret.txt",
+        "/app/sub/%2e%2e/%2e%2e/secret.txt",
+        "/app/..%5csecret.txt",
+        "/app/escape",  # a symlink out of the root
+        "/app/.hidden",
+        "/app/%00",
+        "/app/%ff",
+        "/app//etc/passwd",
+    ],
+)
+def test_no_path_leaves_the_web_root(stack: Stack, path: str) -> None:
+    status, body = _raw_get(stack, path)
+
+    assert status == 404
+    assert b"SECRET" not in body and b"HIDDEN-CONTENT" not in body
+    assert json.loads(body)["error"]["code"] == "not_found"
+
+
+def test_without_a_web_directory_nothing_is_served_at_app(stack_without_cors: Stack) -> None:
+    # The fixture project has no web/: no link, and /app/ is an unrouted path like any other
+    assert not [line for line in stack_without_cors.output() if line.startswith("App: ")]
+    response = stack_without_cors.http.get("/app/")
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not Found"}
 
 
 # --- start: the OpenAPI document is there when the stack says it is ready -------------------

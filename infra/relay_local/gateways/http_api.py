@@ -32,6 +32,7 @@ from relay_local.gateways.events import (
     route_arn,
 )
 from relay_local.gateways.http11 import TOO_LARGE, Connection, Request, Response, Upgraded
+from relay_local.gateways.web import WebFiles
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invoker, encode_event
 from relay_local.template.model import AuthorizerSpec, CorsSpec, JwtAuthorizerSpec, RouteSpec
@@ -209,6 +210,7 @@ class HttpGateway:
         self.keys = keys
         self.clock = clock
         self._static: dict[tuple[str, str], Response] = {}
+        self.web: WebFiles | None = None  # the browser client's files, at /app/
         self._cors: dict[str, Cors] = {}
         self._only_cors: Cors | None = None
         self._set_cors(cors or {})
@@ -275,6 +277,8 @@ class HttpGateway:
     async def _serve(
         self, raw: Request, request_id: str, found: tuple[RouteSpec, dict[str, str] | None] | None
     ) -> Response:
+        if self.web is not None and self.web.wants(raw):
+            return self.web.answer(raw)
         if self._static:
             static = self._static.get((raw.method, raw.raw_path))
             if static is not None:
