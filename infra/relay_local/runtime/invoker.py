@@ -166,7 +166,6 @@ class Worker:
                 cwd=spec.code_dir,
                 env={**env, "AWS_LAMBDA_LOG_STREAM_NAME": log_stream},
                 pass_fds=(theirs.fileno(),),
-                start_new_session=True,  # Ctrl-C reaches `relay`, which stops its workers
             )
         finally:
             theirs.close()

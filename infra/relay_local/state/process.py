@@ -343,9 +343,6 @@ class AwsProcess:
                 *extra,
                 pass_fds=tuple(passed),
                 stdin=asyncio.subprocess.DEVNULL,
-                # Out of the terminal's process group: Ctrl-C reaches `relay`, which stops
-                # this process itself (after what it must save), with no traceback from here.
-                start_new_session=True,
             )
         finally:
             theirs.close()
