@@ -25,7 +25,7 @@ import pytest
 
 from relay_local.template.build import build_model
 from relay_local.template.model import TemplateError
-from tests.localstack.conftest import Stack, make_project
+from tests.localstack.conftest import Stack, make_project, relay
 
 pytestmark = pytest.mark.xdist_group("localstack")
 
@@ -404,6 +404,15 @@ def test_without_a_web_directory_nothing_is_served_at_app(stack_without_cors: St
 
     assert response.status_code == 404
     assert response.json() == {"message": "Not Found"}
+
+
+def test_a_web_root_that_is_not_a_directory_stops_relay_run_with_a_message(
+    tmp_path: Path,
+) -> None:
+    done = relay("run", "--web", str(tmp_path / "missing"), "--state-dir", str(tmp_path / "s"))
+
+    assert done.returncode == 2
+    assert "--web" in done.stderr and "is not a directory" in done.stderr
 
 
 # --- start: the OpenAPI document is there when the stack says it is ready -------------------
