@@ -115,6 +115,7 @@ def test_a_preflight_gets_204_with_the_configuration_on_a_path_without_an_option
         "access-control-allow-credentials": "true",
     }
     assert response.headers["apigw-requestid"]
+    assert "content-length" not in response.headers  # none on a 204 (RFC 9110)
 
 
 @pytest.mark.parametrize("path", ["/greedy/any/thing", "/private", "/no/such/route"])
@@ -222,6 +223,17 @@ def test_a_template_without_cors_configuration_answers_no_cors(stack_without_cor
     assert _cors_headers(preflight) == {}
     assert request.status_code == 200
     assert _cors_headers(request) == {}
+
+
+def test_a_204_has_no_body_so_the_next_answer_on_the_connection_stays_readable(
+    stack: Stack,
+) -> None:
+    # Given a function answering 204 with a body, then another request on the same connection
+    first = stack.http.get("/bad/no-content-with-body")
+    second = stack.http.get("/echo/after")
+
+    assert (first.status_code, first.content) == (204, b"")
+    assert second.status_code == 200 and second.json()["event"]["rawPath"] == "/echo/after"
 
 
 # --- WebSocket: any origin --------------------------------------------------------------

@@ -121,12 +121,14 @@ def serialize(response: Response, head: bool = False, keep_alive: bool = True) -
     parts = [status_line(response.status)]
     for name, value in response.headers:
         parts += (name, b": ", value, b"\r\n")
-    parts.append(b"content-length: %d\r\n" % len(response.body))
+    no_content = response.status == 204  # neither a body nor its length (RFC 9110, 15.3.5)
+    if not no_content:
+        parts.append(b"content-length: %d\r\n" % len(response.body))
     parts.append(_clock.date_line())
     if not keep_alive:
         parts.append(b"connection: close\r\n")
     parts.append(b"\r\n")
-    if not head:
+    if not head and not no_content:
         parts.append(response.body)
     return b"".join(parts)
 
