@@ -7,7 +7,10 @@ round trip to a warm worker; the invocation's line is printed after the answer
 has gone. Behaviour follows API Gateway where a handler could tell the
 difference: route precedence, the authorizer's 401/403/500, a non-string body or
 a header with a line break refused with a 500, a result without `statusCode`
-inferred as a 200 JSON body.
+inferred as a 200 JSON body, an event over Lambda's 6 MB refused with a 413, and
+CORS answered from the API's `CorsConfiguration` (`cors`). Beside the template's
+routes it serves, locally only, the OpenAPI document and the browser client's
+files at /app/ (`web`).
 """
 
 from __future__ import annotations
