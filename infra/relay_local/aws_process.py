@@ -9,6 +9,7 @@ process loads only what it runs.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from relay_local.sources.cognito import CognitoTriggers
@@ -17,6 +18,9 @@ from relay_local.state.process import serve
 
 
 def main() -> int:
+    # The terminal's Ctrl-C reaches every process of `relay run`; the stack stops local AWS
+    # itself, after its own work, so this process takes no KeyboardInterrupt of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     return serve(sys.argv[1:], SnsDeliveries, CognitoTriggers)
 
 

@@ -67,6 +67,13 @@ def _run(args: argparse.Namespace) -> int:
     )
     if delays is not None:
         options.async_retry_delays_s = delays
+    if args.web is not None:
+        if not args.web.is_dir():
+            sys.stderr.write(f"relay: --web {args.web} is not a directory\n")
+            return 2
+        options.web = args.web.resolve()
+    elif (args.template.resolve().parent / "web").is_dir():
+        options.web = args.template.resolve().parent / "web"
     run(options, Output())
     return 0
 
@@ -110,6 +117,14 @@ def _add_run(subparsers: Any) -> None:
         default=None,
         metavar="SECONDS",
         help="wait between retries of a failed asynchronous invocation (Lambda: 60, then 120)",
+    )
+    parser.add_argument(
+        "--web",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the browser client's files, served at /app/ (default: web/ beside the template,"
+        " when there is one)",
     )
     _common(parser)
     parser.set_defaults(handler=_run)

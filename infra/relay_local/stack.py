@@ -29,6 +29,7 @@ from relay_local.control import STACK_FILE, TOKEN_HEADER, register, unregister
 from relay_local.gateways import tls
 from relay_local.gateways.http11 import Connection, Listener, Request, Response, Upgraded, bind
 from relay_local.gateways.http_api import HttpGateway
+from relay_local.gateways.web import WebFiles
 from relay_local.gateways.websocket import IDLE_TIMEOUT_S, MAX_LIFETIME_S, WebSocketGateway
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invoker
@@ -61,6 +62,7 @@ class RunOptions:
     ws_idle_timeout_s: float = IDLE_TIMEOUT_S
     ws_max_lifetime_s: float = MAX_LIFETIME_S
     async_retry_delays_s: tuple[float, ...] = LAMBDA_RETRY_DELAYS_S
+    web: Path | None = None  # the browser client's files, served at /app/
 
 
 class ControlHandler:
@@ -110,6 +112,8 @@ class LocalStack:
     async def start(self) -> None:
         options = self.options
         self.loop = asyncio.get_running_loop()
+        # Made while the services start, and served before "Ready" is printed.
+        openapi = self.loop.create_task(self._generate_openapi())
         self.cognito_socket = bind(options.cognito_port)
         self.cognito_socket.setblocking(True)  # local AWS's threads accept on it
         self.cognito_port = int(self.cognito_socket.getsockname()[1])
@@ -145,7 +149,11 @@ class LocalStack:
         self.streams = StreamPollers(
             options.state_dir, self.services.streams, self.invoker, self.aws, self.output
         )
-        self.http = HttpGateway(model.routes, self.invoker, self.output, keys=self._keys)
+        self.http = HttpGateway(
+            model.routes, self.invoker, self.output, keys=self._keys, cors=model.cors
+        )
+        if options.web is not None:
+            self.http.web = WebFiles(options.web)
         self.http_listener = Listener(self.http_socket, self.http)
         await self.http_listener.start()
         await self._apply_websockets(model, first=True)
@@ -167,8 +175,11 @@ class LocalStack:
                 f"Pending from the last run: {len(pending_invocations)} asynchronous"
                 f" invocations, {len(pending_lines)} log lines"
             )
+        await self._serve_openapi(openapi)
         self._write_stack_file()
         self._record = register(options.state_dir, options.template.resolve())
+        if options.web is not None:
+            self.output.line(f"App: http://127.0.0.1:{self.http_port}/app/ (from {options.web})")
         ws = ", ".join(
             f"ws://127.0.0.1:{listener.port}" for _, listener in self.ws_gateways.values()
         )
@@ -176,7 +187,6 @@ class LocalStack:
             f"Ready: HTTP API on http://127.0.0.1:{self.http_port}"
             f"{', WebSocket API on ' + ws if ws else ''} (Ctrl-C to stop)"
         )
-        self._spawn(self._serve_openapi())
         # Everything made so far lives as long as the stack: out of the collector's sight,
         # a full collection no longer walks it, and no request waits for one that does.
         gc.freeze()
@@ -359,7 +369,7 @@ class LocalStack:
         await self._apply_websockets(model)
         replaced = self.invoker.apply(model.functions)
         self.reloader.apply(model)
-        self.http.update(model.routes)
+        self.http.update(model.routes, model.cors)
         self.async_invoker.model = model
         self.logs.apply(model)
         self.sqs.apply(model)
@@ -371,14 +381,9 @@ class LocalStack:
 
     # --- the OpenAPI document
 
-    async def _serve_openapi(self) -> None:
-        """Generate the OpenAPI document in a child process (the stack never imports the
-        functions' code), serve it at GET /api/openapi.json unless the template routes that
-        path itself, and keep docs/openapi.json current when the project has one."""
-        from relay_local.openapi import DOCUMENT, SERVED_AT
-
-        if any(route.path == SERVED_AT for route in self.model.routes) or not self.model.routes:
-            return
+    async def _generate_openapi(self) -> tuple[bytes, str | None]:
+        """The OpenAPI document, made in a child process (the stack never imports the
+        functions' code): (document, None), or (b"", why not)."""
         child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -389,11 +394,27 @@ class LocalStack:
             str(self.options.template),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C reaches `relay` alone
         )
         document, errors = await child.communicate()
         if child.returncode != 0:
-            text = errors.decode(errors="replace").strip()[-500:]
-            self.output.line(f"OpenAPI document not served: {text}")
+            return b"", errors.decode(errors="replace").strip()[-500:]
+        return document, None
+
+    async def _serve_openapi(
+        self, made: asyncio.Task[tuple[bytes, str | None]] | None = None
+    ) -> None:
+        """Serve the OpenAPI document at GET /api/openapi.json unless the template routes that
+        path itself, and keep docs/openapi.json current when the project has one."""
+        from relay_local.openapi import DOCUMENT, SERVED_AT
+
+        if any(route.path == SERVED_AT for route in self.model.routes) or not self.model.routes:
+            if made is not None:
+                made.cancel()
+            return
+        document, error = await (made if made is not None else self._generate_openapi())
+        if error is not None:
+            self.output.line(f"OpenAPI document not served: {error}")
             return
         self.http.add_static("GET", SERVED_AT, document, "application/json")
         target = self.options.template.resolve().parent / DOCUMENT

@@ -121,12 +121,14 @@ def serialize(response: Response, head: bool = False, keep_alive: bool = True) -
     parts = [status_line(response.status)]
     for name, value in response.headers:
         parts += (name, b": ", value, b"\r\n")
-    parts.append(b"content-length: %d\r\n" % len(response.body))
+    no_content = response.status == 204  # neither a body nor its length (RFC 9110, 15.3.5)
+    if not no_content:
+        parts.append(b"content-length: %d\r\n" % len(response.body))
     parts.append(_clock.date_line())
     if not keep_alive:
         parts.append(b"connection: close\r\n")
     parts.append(b"\r\n")
-    if not head:
+    if not head and not no_content:
         parts.append(response.body)
     return b"".join(parts)
 
@@ -213,7 +215,7 @@ class HttpConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         length = self._content_length()
         if length is not None and length > MAX_BODY_BYTES:
-            self._refuse(_TOO_LARGE)
+            self._refuse(TOO_LARGE)
             return
         if not self.parser.should_upgrade():
             for name, value in self._headers:
@@ -226,7 +228,7 @@ class HttpConnection(asyncio.Protocol):
             return
         self._body_size += len(body)
         if self._body_size > MAX_BODY_BYTES:
-            self._refuse(_TOO_LARGE)
+            self._refuse(TOO_LARGE)
             return
         self._body.append(body)
 
@@ -356,7 +358,8 @@ def serialize_upgrade(response: Response) -> bytes:
     return b"".join(parts)
 
 
-_TOO_LARGE = Response(
+# API Gateway's answer to a request over its 10 MB quota, or whose event is over Lambda's 6 MB.
+TOO_LARGE = Response(
     413, [(b"content-type", b"application/json")], b'{"message":"Request Entity Too Large"}'
 )
 

@@ -7,7 +7,10 @@ round trip to a warm worker; the invocation's line is printed after the answer
 has gone. Behaviour follows API Gateway where a handler could tell the
 difference: route precedence, the authorizer's 401/403/500, a non-string body or
 a header with a line break refused with a 500, a result without `statusCode`
-inferred as a 200 JSON body.
+inferred as a 200 JSON body, an event over Lambda's 6 MB refused with a 413, and
+CORS answered from the API's `CorsConfiguration` (`cors`). Beside the template's
+routes it serves, locally only, the OpenAPI document and the browser client's
+files at /app/ (`web`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from relay_local.gateways import authorizers, jwt
+from relay_local.gateways.cors import Cors, is_preflight
 from relay_local.gateways.events import (
     HttpRequest,
     http_authorizer_event,
@@ -30,10 +34,11 @@ from relay_local.gateways.events import (
     new_request_id,
     route_arn,
 )
-from relay_local.gateways.http11 import Connection, Request, Response, Upgraded
+from relay_local.gateways.http11 import TOO_LARGE, Connection, Request, Response, Upgraded
+from relay_local.gateways.web import WebFiles
 from relay_local.output import Output
 from relay_local.runtime.invoker import Invoker, encode_event
-from relay_local.template.model import AuthorizerSpec, JwtAuthorizerSpec, RouteSpec
+from relay_local.template.model import AuthorizerSpec, CorsSpec, JwtAuthorizerSpec, RouteSpec
 from relay_local.template.names import api_id
 from relay_local.tokens import KeySet
 
@@ -129,6 +134,7 @@ NOT_FOUND = _json_response(404, "Not Found")
 UNAUTHORIZED = _json_response(401, "Unauthorized")
 FORBIDDEN = _json_response(403, "Forbidden")
 INTERNAL_ERROR = _json_response(500, "Internal Server Error")
+_EVENT_TOO_LARGE = "RequestEntityTooLargeException"  # Lambda's, for an Invoke over 6 MB
 _REFUSALS = {401: UNAUTHORIZED, 403: FORBIDDEN, 500: INTERNAL_ERROR}
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _BREAKS = re.compile(r"[\r\n\0]")
@@ -199,6 +205,7 @@ class HttpGateway:
         output: Output,
         keys: KeySource = _no_keys,
         clock: Callable[[], float] = time.time,
+        cors: dict[str, CorsSpec] | None = None,
     ) -> None:
         self.router = Router(routes)
         self.invoker = invoker
@@ -206,9 +213,20 @@ class HttpGateway:
         self.keys = keys
         self.clock = clock
         self._static: dict[tuple[str, str], Response] = {}
+        self.web: WebFiles | None = None  # the browser client's files, at /app/
+        self._cors: dict[str, Cors] = {}
+        self._only_cors: Cors | None = None
+        self._set_cors(cors or {})
 
-    def update(self, routes: list[RouteSpec]) -> None:
+    def update(self, routes: list[RouteSpec], cors: dict[str, CorsSpec] | None = None) -> None:
         self.router = Router(routes)
+        self._set_cors(cors or {})
+
+    def _set_cors(self, cors: dict[str, CorsSpec]) -> None:
+        self._cors = {api: Cors(spec) for api, spec in cors.items()}
+        # The APIs share one port locally: a request no route takes (a 404, a preflight
+        # of a path without routes) gets the configuration of the only API that has one.
+        self._only_cors = next(iter(self._cors.values())) if len(self._cors) == 1 else None
 
     def add_static(self, method: str, path: str, body: bytes, content_type: str) -> None:
         """Serve a fixed document beside the template's routes (e.g. the OpenAPI file).
@@ -225,19 +243,49 @@ class HttpGateway:
 
     async def handle(self, request: Request) -> Response:
         request_id = new_request_id()
-        response = await self._handle(request, request_id)
+        if self._cors:
+            response = await self._handle_cors(request, request_id)
+        else:
+            response = await self._handle(request, request_id)
         return Response(
             response.status,
             [*response.headers, (b"apigw-requestid", request_id.encode())],
             response.body,
         )
 
+    async def _handle_cors(self, request: Request, request_id: str) -> Response:
+        """A request to an API with a CorsConfiguration (see `cors`)."""
+        preflight = is_preflight(request)
+        if preflight is not None:
+            asking, method = preflight
+            cors = self._cors_of(self.router.match(method.upper(), request.raw_path))
+            if cors is not None:
+                return cors.preflight(request, asking, method)
+        origin = request.header("origin")
+        if origin is None:
+            return await self._handle(request, request_id)
+        found = self.router.match(request.method, request.raw_path)
+        response = await self._serve(request, request_id, found)
+        cors = self._cors_of(found)
+        return response if cors is None else cors.decorate(response, origin)
+
+    def _cors_of(self, found: tuple[RouteSpec, dict[str, str] | None] | None) -> Cors | None:
+        if found is None:
+            return self._only_cors
+        return self._cors.get(found[0].api_id)
+
     async def _handle(self, raw: Request, request_id: str) -> Response:
+        return await self._serve(raw, request_id, self.router.match(raw.method, raw.raw_path))
+
+    async def _serve(
+        self, raw: Request, request_id: str, found: tuple[RouteSpec, dict[str, str] | None] | None
+    ) -> Response:
+        if self.web is not None and self.web.wants(raw):
+            return self.web.answer(raw)
         if self._static:
             static = self._static.get((raw.method, raw.raw_path))
             if static is not None:
                 return static
-        found = self.router.match(raw.method, raw.raw_path)
         if found is None:
             return NOT_FOUND
         route, path_parameters = found
@@ -265,6 +313,11 @@ class HttpGateway:
         invocation = await self.invoker.invoke_encoded(route.function, encode_event(event))
         source = f"{request.method} {route.path}"
         if invocation.failed:
+            if invocation.error and invocation.error.get("errorType") == _EVENT_TOO_LARGE:
+                # Lambda refused the event (over its 6 MB synchronous payload): the function
+                # never ran, and API Gateway answers 413 as for a body over its own quota.
+                self.output.invocation(source, invocation, "413 (event over Lambda's 6 MB)")
+                return TOO_LARGE
             self.output.invocation(source, invocation, "500 (function error)")
             return INTERNAL_ERROR
         try:

@@ -21,6 +21,7 @@ import importlib
 import io
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -124,6 +125,9 @@ class Channel:
 
 
 def main() -> None:
+    # The terminal's Ctrl-C reaches every process of `relay run`; the stack stops its workers
+    # itself, so a worker takes no KeyboardInterrupt (and prints no traceback) of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     handler_name = sys.argv[1]
     channel = Channel(int(sys.argv[2]))
     # Output written below Python (a C extension, a subprocess) goes to the stack's stderr.

@@ -19,6 +19,7 @@ from relay_local.template.event_sources import EVENT_SOURCES
 from relay_local.template.loader import Resolver, load_template, ref_target
 from relay_local.template.model import (
     AuthorizerSpec,
+    CorsSpec,
     Destination,
     FunctionSpec,
     JwtAuthorizerSpec,
@@ -78,6 +79,7 @@ def build_model(
             raise unsupported(logical_id, kind)
 
     _http_authorizers(ctx)
+    _http_cors(ctx)
     function_globals = ctx.globals_.get("Function") or {}
     events: list[tuple[str, str, dict[str, Any]]] = []
     for logical_id, resource in live.items():
@@ -195,6 +197,60 @@ def _http_authorizers(ctx: Context) -> None:
             )
             ctx.http_authorizers[api][name] = spec
             ctx.model.authorizers.append(spec)
+
+
+def _http_cors(ctx: Context) -> None:
+    """Each HttpApi's CorsConfiguration (the implicit API takes Globals.HttpApi's). SAM
+    takes an object, an origin as a string, or `true` for any origin."""
+    http_globals = ctx.globals_.get("HttpApi") or {}
+    apis: dict[str, Any] = {IMPLICIT_HTTP_API: http_globals.get("CorsConfiguration")}
+    for logical_id, resource in ctx.resources.items():
+        if resource.get("Type") == HTTP_API:
+            props = merge(http_globals, resource.get("Properties") or {})
+            apis[logical_id] = props.get("CorsConfiguration")
+    for api, raw in apis.items():
+        config = ctx.resolve(raw)
+        if config is None or config is False or config == "false":
+            continue
+        if config is True or config == "true":
+            config = {"AllowOrigins": ["*"]}
+        elif isinstance(config, str):
+            config = {"AllowOrigins": [config]}
+        if not isinstance(config, dict):
+            raise TemplateError(f"{api} CorsConfiguration: an object, an origin or true")
+        ctx.model.cors[api] = _cors_spec(api, config)
+
+
+def _cors_spec(api: str, config: dict[str, Any]) -> CorsSpec:
+    def strings(key: str) -> tuple[str, ...]:
+        value = config.get(key) or []
+        if isinstance(value, str):
+            value = [value]
+        return tuple(str(entry).strip() for entry in value)
+
+    origins = strings("AllowOrigins")
+    credentials = config.get("AllowCredentials") in (True, "true")
+    if credentials and "*" in origins:
+        # API Gateway refuses this configuration when the stack is deployed.
+        raise TemplateError(
+            f"{api} CorsConfiguration: AllowCredentials is not supported with AllowOrigins '*'"
+        )
+    max_age = config.get("MaxAge")
+    if max_age is not None:
+        try:
+            max_age = int(max_age)
+        except (TypeError, ValueError):
+            raise TemplateError(f"{api} CorsConfiguration: MaxAge must be seconds") from None
+        if not -1 <= max_age <= 86400:
+            raise TemplateError(f"{api} CorsConfiguration: MaxAge must be -1 to 86400")
+    return CorsSpec(
+        allow_origins=origins,
+        allow_methods=tuple(method.upper() for method in strings("AllowMethods")),
+        allow_headers=strings("AllowHeaders"),
+        expose_headers=strings("ExposeHeaders"),
+        max_age=max_age,
+        allow_credentials=credentials,
+    )
 
 
 def _jwt_authorizer(ctx: Context, api: str, name: str, config: dict[str, Any]) -> JwtAuthorizerSpec:

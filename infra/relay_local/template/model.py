@@ -162,6 +162,20 @@ class JwtAuthorizerSpec:
 
 
 @dataclass(frozen=True)
+class CorsSpec:
+    """An HTTP API's `CorsConfiguration`: API Gateway answers preflights itself and adds
+    these headers to the integration's answers (names and methods as the template
+    writes them; `*` allows any)."""
+
+    allow_origins: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+
+@dataclass(frozen=True)
 class RouteSpec:
     method: str  # upper case, or ANY
     path: str  # as written: /api/links/{code}, /{proxy+}, $default
@@ -345,6 +359,7 @@ class StackModel:
     secrets: dict[str, SecretSpec] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     routes: list[RouteSpec] = field(default_factory=list)
+    cors: dict[str, CorsSpec] = field(default_factory=dict)  # by HttpApi logical id
     authorizers: list[AuthorizerSpec] = field(default_factory=list)
     websocket_apis: list[WebSocketApiSpec] = field(default_factory=list)
     sqs_sources: list[SqsSourceSpec] = field(default_factory=list)
