@@ -465,10 +465,19 @@ def test_delete_removes_the_profile_handle_avatars_and_cognito_user(pool):
 
 
 def test_a_repeated_delete_succeeds_and_tells_the_others_once(pool):
+    import time
+
     sub = pool.person("alice")
     me("DELETE /api/me", sub)
 
-    assert me("DELETE /api/me", sub)["statusCode"] == 204
+    # The same token again: its session ended with the account.
+    again = me("DELETE /api/me", sub)
+    assert again["statusCode"] == 401 and json.loads(again["body"])["error"]["code"] == (
+        "session_ended"
+    )
+    # A token the sign-out mark does not cover (Redis lost the mark): still done, once.
+    later = http_event("DELETE /api/me", "/api/me", user=sub, issued_at=int(time.time()) + 60)
+    assert call("Accounts", later)["statusCode"] == 204
     assert len(pool.events("accounts.user_deleted")) == 1
 
 
