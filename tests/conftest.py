@@ -63,11 +63,18 @@ def _loopback(url: str) -> bool:
 
 _redis_server: Any = None
 REDIS_DESCRIPTION = ""
+IN_PROCESS_REDIS_TIMEOUT_MS = 3000
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Pick the Redis every test in this process uses, before anything imports a client."""
     global _redis_server, REDIS_DESCRIPTION
+    # Functions run in process wait this long for Redis before the gate shuts and they
+    # serve without it. Deployed, 250 ms; here a loaded 2-core CI machine can stall a
+    # worker longer than that, and a session mark silently not kept fails a test that
+    # is about something else. Tests of a dead or hanging Redis inject their own gate
+    # and clock; stacks started by tests get the deployed default (tests.support.stack).
+    os.environ.setdefault("REDIS_TIMEOUT_MS", str(IN_PROCESS_REDIS_TIMEOUT_MS))
     from relay_local.state.redis_choice import choose_redis
 
     configured = os.environ.get("REDIS_URL", "")

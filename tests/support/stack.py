@@ -80,7 +80,13 @@ class Stack:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            # The stack's functions keep the deployed Redis timeout (tests/conftest.py
+            # lengthens it only for functions run in the test process).
+            env={
+                **{k: v for k, v in os.environ.items() if k != "REDIS_TIMEOUT_MS"},
+                "PYTHONUNBUFFERED": "1",
+                **(env or {}),
+            },
             cwd=project,
         )
         threading.Thread(target=self._pump, daemon=True).start()
