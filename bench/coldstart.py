@@ -203,6 +203,17 @@ _FLOORS["ChatDelivery"] = (
     _REDIS_GET + _FLOORS["ClickConsumer"][2],
 )
 
+# Accounts answers like the other HTTP APIs; the Cognito triggers reach DynamoDB only
+# (one conditional put; one transaction), with neither Redis nor the resolver.
+_FLOORS["Accounts"] = _FLOORS["Shorten"]
+for _name in ("PreSignUp", "PostConfirmation"):
+    _FLOORS[_name] = (
+        "boto3 + dynamodb GetItem",
+        "import os, boto3",
+        "boto3.client('dynamodb').get_item(TableName=os.environ['LINKS_TABLE'], "
+        "Key={'pk': {'S': 'LINK#floor'}})\n_result = 'ok'",
+    )
+
 # The event each function's first request gets (events/*.json).
 _EVENT_FILES = {
     "Redirect": "redirect.json",
@@ -218,6 +229,10 @@ _EVENT_FILES = {
     "ChatPresenceSweep": "chat-presence-sweep.json",
     "Feed": "feed-read-feed.json",
     "FanOut": "fan-out.json",
+    # GET /api/me: one GetItem (the person PostConfirmation made, or nobody: a 404).
+    "Accounts": "accounts.json",
+    "PreSignUp": "pre-sign-up.json",
+    "PostConfirmation": "post-confirmation.json",
 }
 
 
@@ -300,6 +315,13 @@ class _Events:
             self._ip(event)
         if function == "Authorizer":
             event["headers"]["authorization"] = f"Bearer {self._token}"
+        if function == "PreSignUp":
+            # A new person each time: a handle is held for the first sign-up that asks.
+            import uuid
+
+            fresh = uuid.uuid4().hex
+            event["userName"] = fresh
+            event["request"]["userAttributes"]["preferred_username"] = f"bench_{fresh[:8]}"
         return self._write(event)
 
 
@@ -315,6 +337,10 @@ def _expect(function: str, result: Any) -> None:
         "FanOut": isinstance(result, dict) and result.get("batchItemFailures") == [],
         # The sweep answers nothing; the child fails if the handler raises.
         "ChatPresenceSweep": True,
+        "Accounts": result in (200, 404),
+        # A trigger answers with its event, as Cognito requires.
+        "PreSignUp": isinstance(result, dict) and "triggerSource" in result,
+        "PostConfirmation": isinstance(result, dict) and "triggerSource" in result,
     }.get(function, result == 200)
     if not ok:
         raise RuntimeError(f"{function}'s first request did not succeed: {result!r}")
