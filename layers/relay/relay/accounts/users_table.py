@@ -199,15 +199,7 @@ class UsersTable(Table):
                         },
                     }
                 },
-                {
-                    "Delete": {
-                        "TableName": self.name,
-                        "Key": handle_key(before.handle),
-                        "ConditionExpression": "attribute_not_exists(id) OR #sub = :sub",
-                        "ExpressionAttributeNames": {"#sub": "sub"},
-                        "ExpressionAttributeValues": {":sub": s(after.sub)},
-                    }
-                },
+                self._free_handle(before.handle, after.sub),
             ]
         if event is not None:
             items.append(event)
@@ -230,19 +222,23 @@ class UsersTable(Table):
         `event`, in one transaction. A retry after it went finds nothing to remove."""
         items: list[dict[str, Any]] = [
             {"Delete": {"TableName": self.name, "Key": user_key(user.sub)}},
-            {
-                "Delete": {
-                    "TableName": self.name,
-                    "Key": handle_key(user.handle),
-                    "ConditionExpression": "attribute_not_exists(id) OR #sub = :sub",
-                    "ExpressionAttributeNames": {"#sub": "sub"},
-                    "ExpressionAttributeValues": {":sub": s(user.sub)},
-                }
-            },
+            self._free_handle(user.handle, user.sub),
         ]
         if event is not None:
             items.append(event)
         self.client.transact_write_items(TransactItems=items)
+
+    def _free_handle(self, handle: str, sub: str) -> dict[str, Any]:
+        """The transaction item that removes `handle`'s item if it is gone or `sub`'s."""
+        return {
+            "Delete": {
+                "TableName": self.name,
+                "Key": handle_key(handle),
+                "ConditionExpression": "attribute_not_exists(id) OR #sub = :sub",
+                "ExpressionAttributeNames": {"#sub": "sub"},
+                "ExpressionAttributeValues": {":sub": s(sub)},
+            }
+        }
 
     def release(self, handle: str, sub: str) -> None:
         """Drop `sub`'s reservation of `handle`, if it is still a reservation of theirs
