@@ -15,6 +15,12 @@ class Chats extends EventTarget {
       this.presence.set(userId, status === "online");
       this.changed();
     });
+    socket.addEventListener("typing", (event) => {
+      if (!this.presence.get(event.detail.userId)) {
+        this.presence.set(event.detail.userId, true);
+        this.changed();
+      }
+    });
     socket.addEventListener("ack", (event) => {
       const conversation = this.find(event.detail.conversationId);
       if (conversation && event.detail.seq > conversation.lastSeq) {
@@ -64,6 +70,8 @@ class Chats extends EventTarget {
   }
 
   heard(frame) {
+    // Whoever just sent a message is connected: online until a presence frame says not.
+    this.presence.set(frame.senderId, true);
     const conversation = this.find(frame.conversationId);
     if (!conversation) {
       this.load().catch(() => {}); // a conversation someone else started

@@ -34,7 +34,11 @@ function list(app) {
           {},
           h(
             "a",
-            { href: `#/chat/${segment(c.conversationId)}`, "aria-current": chats.open === c.conversationId ? "page" : null },
+            {
+              href: `#/chat/${segment(c.conversationId)}`,
+              "aria-current": chats.open === c.conversationId ? "page" : null,
+              "aria-label": [title(c, app.me), c.unread ? `${c.unread} unread` : "", online ? "online" : ""].filter(Boolean).join(", "),
+            },
             h("span", { class: online ? "dot on" : "dot", role: "img", "aria-label": online ? "online" : "offline" }),
             h("span", { class: "name" }, title(c, app.me)),
             unread,
