@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import itertools
 import time
+from pathlib import Path
 
+import boto3
 from selenium.webdriver.common.by import By
 
 from tests.browser.conftest import Browsers
-from tests.support.browser import Browser
+from tests.support.browser import PASSWORD, Browser
 from tests.support.stack import Stack
 
+PIXEL = Path(__file__).with_name("pixel.png")
 RUN = int(time.time() * 1000) % 1_000_000
 ALICE = f"alice{RUN}"
 BOB = f"bob{RUN}"
@@ -38,6 +41,24 @@ def open_profile(browser: Browser, handle: str) -> None:
     browser.fill("Search", handle)
     browser.field("Search").submit()
     browser.wait_text(f"@{handle}")
+
+
+def drop_sockets(stack: Stack, handle: str) -> None:
+    """Close every chat socket of `handle` through the @connections API, as API Gateway
+    closes them (an idle or too-old connection)."""
+    user_id = stack.http.get(f"/api/users/{handle}").json()["userId"]
+    dynamodb = stack.client("dynamodb")
+    table = next(name for name in dynamodb.list_tables()["TableNames"] if "ChatConnections" in name)
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"USER#{user_id}"}})["Item"]
+    management = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=stack.ws_url().replace("ws://", "http://") + "dev",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    for connection_id in item["connections"]["SS"]:
+        management.delete_connection(ConnectionId=connection_id)
 
 
 def test_two_people_sign_up_follow_post_like_and_chat(browsers: Browsers, stack: Stack) -> None:
@@ -182,3 +203,50 @@ def test_what_people_type_is_shown_as_text(browsers: Browsers, stack: Stack) -> 
     for browser in (alice, bob):
         assert browser.driver.execute_script("return window.__xss") is None
         assert not browser.driver.find_elements(By.CSS_SELECTOR, "main img[src=x], main script")
+
+
+def test_the_chat_reconnects_after_a_drop_and_syncs_what_it_missed(
+    browsers: Browsers, stack: Stack
+) -> None:
+    alice = signed_up(browsers, stack, ALICE)
+    bob = signed_up(browsers, stack, BOB)
+    open_profile(alice, BOB)
+    alice.press("Send a message")
+    alice.field("Message")
+    conversation = alice.driver.execute_script("return location.hash")
+    bob.go(conversation)
+    bob.field("Message")
+
+    drop_sockets(stack, BOB)  # as API Gateway drops one: idle, too old, a deploy
+    status = bob.driver.find_element(By.CSS_SELECTOR, ".connection")
+    bob.wait(lambda: status.get_attribute("data-drops") == "1", what="the drop seen")
+    alice.fill("Message", "While you were away")
+    alice.press("Send")
+    bob.wait_text("While you were away")  # the reconnect's sync, or the live frame after it
+    log = bob.driver.find_element(By.CSS_SELECTOR, "[role=log]")
+    assert log.text.count("While you were away") == 1
+    assert "Offline" not in bob.text()
+
+    # An attachment: previewed before sending, sent with the message, shown to both.
+    alice.field("Attach files").send_keys(str(PIXEL))
+    alice.wait(lambda: alice.driver.find_element(By.CSS_SELECTOR, ".picked img"), what="preview")
+    alice.fill("Message", "A picture")
+    alice.press("Send")
+    alice.wait(lambda: alice.driver.find_element(By.CSS_SELECTOR, "li.mine img.preview"))
+    bob.wait_text("A picture")
+    bob.wait_text("Attachment att_")
+
+
+def test_a_session_survives_a_reload_and_ends_at_sign_out(browsers: Browsers, stack: Stack) -> None:
+    alice = signed_up(browsers, stack, ALICE)
+    alice.open("#/links")
+    alice.field("Long URL")  # still signed in: the refresh token gave a new access token
+    alice.press("Sign out")
+    alice.field("Email")
+    alice.open("#/feed")
+    alice.field("Email")  # a reload after sign-out asks again
+    alice.fill("Email", f"{ALICE}@example.com")
+    alice.fill("Password", PASSWORD)
+    alice.press("Sign in")
+    alice.field("New post")
+    assert alice.driver.execute_script("return document.cookie") == ""

@@ -209,6 +209,7 @@ function pane(app, conversationId) {
     },
     connection(detail) {
       connection.textContent = detail.online ? "" : "Offline: reconnecting…";
+      if (!detail.online) connection.dataset.drops = String(Number(connection.dataset.drops || 0) + 1);
     },
   };
   const listeners = Object.entries(handlers)
