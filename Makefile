@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint scan unit bench build openapi clean
+.PHONY: run test lint scan unit bench build openapi clean browsers
 
 $(STAMP): pyproject.toml layers/relay/requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -16,9 +16,13 @@ $(STAMP): pyproject.toml layers/relay/requirements.txt
 run: $(STAMP)
 	$(BIN)/relay run
 
-## test: lint, then the whole suite
-test: lint
+## test: lint, then the whole suite (the browser client's tests in headless Chromium too)
+test: lint browsers
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+## browsers: Debian's chromium and chromium-driver, installed with apt-get when missing
+browsers:
+	@tests/browser/install-chromium
 
 lint: $(STAMP) scan
 	$(BIN)/ruff check .

@@ -1,0 +1,252 @@
+"""Two people in two headless Chromium windows use Relay through the browser client
+against a real `relay run`: sign up with the emailed code, follow, post, like, comment,
+chat (typing, receipts, unread counts), shorten; and every field that shows what a
+person typed shows it as text, never as markup."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import boto3
+from selenium.webdriver.common.by import By
+
+from tests.browser.conftest import Browsers
+from tests.support.browser import PASSWORD, Browser
+from tests.support.stack import Stack
+
+PIXEL = Path(__file__).with_name("pixel.png")
+RUN = int(time.time() * 1000) % 1_000_000
+ALICE = f"alice{RUN}"
+BOB = f"bob{RUN}"
+# Markup a careless client would run: each sets window.__xss (and its broken image,
+# if it ever became an element, would log a console error too).
+XSS = "<img src=x onerror=\"window.__xss='{}'\"><script>window.__xss='{}'</script>"
+_fields = itertools.count()
+
+
+def payload(field: str) -> str:
+    return XSS.format(field, field) + f" #{next(_fields)}"
+
+
+def signed_up(browsers: Browsers, stack: Stack, handle: str) -> Browser:
+    browser = browsers[handle]
+    if not browser.driver.find_elements(By.XPATH, "//button[normalize-space(.)='Sign out']"):
+        browser.sign_up(stack.state_dir, f"{handle}@example.com", handle)
+    return browser
+
+
+def open_profile(browser: Browser, handle: str) -> None:
+    browser.fill("Search", handle)
+    browser.field("Search").submit()
+    browser.wait_text(f"@{handle}")
+
+
+def drop_sockets(stack: Stack, handle: str) -> None:
+    """Close every chat socket of `handle` through the @connections API, as API Gateway
+    closes them (an idle or too-old connection)."""
+    user_id = stack.http.get(f"/api/users/{handle}").json()["userId"]
+    dynamodb = stack.client("dynamodb")
+    table = next(name for name in dynamodb.list_tables()["TableNames"] if "ChatConnections" in name)
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"USER#{user_id}"}})["Item"]
+    management = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=stack.ws_url().replace("ws://", "http://") + "dev",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    for connection_id in item["connections"]["SS"]:
+        management.delete_connection(ConnectionId=connection_id)
+
+
+def test_two_people_sign_up_follow_post_like_and_chat(browsers: Browsers, stack: Stack) -> None:
+    alice = signed_up(browsers, stack, ALICE)
+    bob = signed_up(browsers, stack, BOB)
+
+    # Every control a person reaches has the name DESIGN gives it.
+    alice.go("#/feed")
+    assert alice.field("New post").accessible_name == "New post"
+    assert alice.button("Post").accessible_name == "Post"
+    assert alice.field("Search").accessible_name == "Search"
+
+    # Bob follows Alice from her profile.
+    open_profile(bob, ALICE)
+    bob.press("Follow")
+    bob.wait(lambda: bob.button("Unfollow").get_attribute("aria-pressed") == "true")
+    bob.wait_text("1 followers")
+
+    # Alice posts; it reaches Bob's feed; Bob likes it and comments.
+    alice.fill("New post", "Hello from the browser")
+    alice.press("Post")
+    alice.wait_text("Hello from the browser")
+    bob.go("#/feed")
+
+    def in_bobs_feed() -> bool:
+        bob.press("Refresh")
+        return "Hello from the browser" in bob.text()
+
+    bob.wait(in_bobs_feed, what="Alice's post in Bob's feed")
+    bob.press("Like")
+    bob.wait_text("1 like")
+    bob.press("Comments")
+    bob.fill("Comment", "Nice one")
+    bob.press("Reply")
+    bob.wait_text("1 comment")
+
+    # Alice sees the like and the comment counted on her post.
+    alice.go(f"#/users/{ALICE}")
+    alice.wait_text("1 like")
+    alice.wait_text("1 comment")
+    alice.wait_text("1 followers")
+
+    # Alice starts a conversation from Bob's profile and writes.
+    open_profile(alice, BOB)
+    alice.press("Send a message")
+    alice.fill("Message", "Hi Bob")
+    alice.press("Send")
+    alice.wait(lambda: "Sent" in alice.text() or "Read" in alice.text(), what="the ack")
+
+    # Bob sees it unread in the nav and the list, opens it; Alice sees it read.
+    bob.go("#/chat")
+    bob.wait(lambda: bob.driver.find_element(By.ID, "chat-badge").text == "1", what="the badge")
+    bob.press(f"{ALICE}, 1 unread, online")
+    bob.wait_text("Hi Bob")
+    alice.wait_text("Read")
+    bob.wait(
+        lambda: not bob.driver.find_element(By.ID, "chat-badge").is_displayed(), what="no badge"
+    )
+
+    # Typing shows on the other side, and a reply arrives live.
+    bob.field("Message").send_keys("Hello")
+    alice.wait_text(f"{BOB} is typing")
+    bob.press("Send")
+    alice.wait_text("Hello")
+    assert alice.driver.find_element(By.CSS_SELECTOR, "[role=log]").text.count("Hello") == 1
+
+
+def test_the_shortener_makes_lists_and_charts_a_link(browsers: Browsers, stack: Stack) -> None:
+    alice = signed_up(browsers, stack, ALICE)
+    alice.go("#/links")
+    alice.fill("Long URL", "https://example.com/from-the-browser")
+    alice.press("Shorten")
+    alice.wait_text("https://example.com/from-the-browser")
+    short = alice.driver.find_element(By.CSS_SELECTOR, ".links a.short").text
+    code = short.rsplit("/", 1)[-1]
+    stack.http.get(
+        f"/{code}",
+        headers={"Referer": "https://news.example/", "User-Agent": "Mozilla/5.0 (iPhone)"},
+    )
+    alice.press("Analytics")
+    alice.wait_text(f"Analytics for {code}")
+
+    def counted() -> bool:
+        alice.press("Refresh")
+        return "1 click" in alice.text()
+
+    alice.wait(counted, timeout=30, what="the click counted")
+    charts = alice.driver.find_elements(By.CSS_SELECTOR, "figure.chart svg[role=img]")
+    assert len(charts) == 4
+    assert "news.example: 1" in charts[1].get_attribute("aria-label")
+    alice.press("← Links")
+    alice.press(f"Delete {code}")
+    alice.driver.switch_to.alert.accept()
+    alice.wait(lambda: short not in alice.text(), what="the link gone")
+
+
+def test_what_people_type_is_shown_as_text(browsers: Browsers, stack: Stack) -> None:
+    alice = signed_up(browsers, stack, ALICE)
+    bob = signed_up(browsers, stack, BOB)
+    typed = {
+        name: payload(name)
+        for name in ("post", "comment", "message", "group", "name", "bio", "url")
+    }
+
+    alice.go("#/me")
+    alice.fill("Display name", typed["name"][:50])
+    alice.fill("Bio", typed["bio"])
+    alice.press("Save")
+    alice.wait_text(typed["bio"])
+
+    alice.go("#/feed")
+    alice.fill("New post", typed["post"])
+    alice.press("Post")
+    alice.wait_text(typed["post"])
+    alice.press("Comments")
+    alice.fill("Comment", typed["comment"])
+    alice.press("Reply")
+    alice.wait_text(typed["comment"])
+
+    alice.go("#/chat")
+    alice.driver.find_element(By.XPATH, "//summary[normalize-space(.)='New conversation']").click()
+    alice.fill("Handles", BOB)
+    alice.fill("Group name", typed["group"][:100])
+    alice.press("Start")
+    alice.fill("Message", typed["message"])
+    alice.press("Send")
+    alice.wait_text(typed["message"])
+
+    alice.go("#/links")
+    url = "https://example.com/?q=\"><img/src=x/onerror=window.__xss='url'>"  # no spaces in URLs
+    alice.fill("Long URL", url)
+    alice.press("Shorten")
+    alice.wait_text(url)
+
+    # Bob, the other reader, sees the same things as text.
+    open_profile(bob, ALICE)
+    bob.wait_text(typed["bio"])
+    bob.wait_text(typed["post"])
+    bob.go("#/chat")
+    bob.wait_text(typed["group"][:100])
+
+    for browser in (alice, bob):
+        assert browser.driver.execute_script("return window.__xss") is None
+        assert not browser.driver.find_elements(By.CSS_SELECTOR, "main img[src=x], main script")
+
+
+def test_the_chat_reconnects_after_a_drop_and_syncs_what_it_missed(
+    browsers: Browsers, stack: Stack
+) -> None:
+    alice = signed_up(browsers, stack, ALICE)
+    bob = signed_up(browsers, stack, BOB)
+    open_profile(alice, BOB)
+    alice.press("Send a message")
+    alice.field("Message")
+    conversation = alice.driver.execute_script("return location.hash")
+    bob.go(conversation)
+    bob.field("Message")
+
+    drop_sockets(stack, BOB)  # as API Gateway drops one: idle, too old, a deploy
+    status = bob.driver.find_element(By.CSS_SELECTOR, ".connection")
+    bob.wait(lambda: status.get_attribute("data-drops") == "1", what="the drop seen")
+    alice.fill("Message", "While you were away")
+    alice.press("Send")
+    bob.wait_text("While you were away")  # the reconnect's sync, or the live frame after it
+    log = bob.driver.find_element(By.CSS_SELECTOR, "[role=log]")
+    assert log.text.count("While you were away") == 1
+    assert "Offline" not in bob.text()
+
+    # An attachment: previewed before sending, sent with the message, shown to both.
+    alice.field("Attach files").send_keys(str(PIXEL))
+    alice.wait(lambda: alice.driver.find_element(By.CSS_SELECTOR, ".picked img"), what="preview")
+    alice.fill("Message", "A picture")
+    alice.press("Send")
+    alice.wait(lambda: alice.driver.find_element(By.CSS_SELECTOR, "li.mine img.preview"))
+    bob.wait_text("A picture")
+    bob.wait_text("Attachment att_")
+
+
+def test_a_session_survives_a_reload_and_ends_at_sign_out(browsers: Browsers, stack: Stack) -> None:
+    alice = signed_up(browsers, stack, ALICE)
+    alice.open("#/links")
+    alice.field("Long URL")  # still signed in: the refresh token gave a new access token
+    alice.press("Sign out")
+    alice.field("Email")
+    alice.open("#/feed")
+    alice.field("Email")  # a reload after sign-out asks again
+    alice.fill("Email", f"{ALICE}@example.com")
+    alice.fill("Password", PASSWORD)
+    alice.press("Sign in")
+    alice.field("New post")
+    assert alice.driver.execute_script("return document.cookie") == ""
