@@ -620,3 +620,71 @@ def test_members_are_named_by_handle_and_a_look_alike_is_the_same_person_or_refu
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "user_not_found")
     assert "nobody12" in unknown.json()["error"]["message"]
     assert not_a_string.status_code == 400
+
+
+def test_lone_surrogates_in_any_frame_field_get_an_error_frame_and_the_socket_stays_open(
+    stack: Stack, clients: Callable[[str], Client]
+) -> None:
+    alice = clients("alice13")
+    cid = conversation(stack, "alice13", ["bob13"])
+    # json.dumps writes a lone surrogate as its escape, as a client's JSON encoder may.
+    bad: list[dict[str, Any]] = [
+        {"action": "sendMessage", "conversationId": cid, "content": "a\ud800b"},
+        {
+            "action": "sendMessage",
+            "conversationId": cid,
+            "content": "x",
+            "clientMessageId": "\udc00",
+        },
+        {"action": "sendMessage", "conversationId": "\ud800", "content": "x"},
+        {"action": "sendMessage", "conversationId": cid, "content": "x", "attachments": ["\ud800"]},
+        {"action": "typing", "conversationId": "g\udbff"},
+        {"action": "read", "conversationId": "\ud800", "seq": 1},
+        {"action": "\ud800"},
+    ]
+    for frame in bad:
+        alice.send_raw(json.dumps(frame))
+        error = alice.next("error")
+        assert error["code"] in ("invalid_field", "invalid_text", "unknown_action"), (frame, error)
+        assert "\ud800" not in json.dumps(error)
+
+    alice.send(action="sendMessage", conversationId=cid, content="still here", clientMessageId="ok")
+    ack = alice.next("ack")
+    assert (ack["seq"], ack["clientMessageId"]) == (1, "ok")
+    assert not [f for f in alice.backlog if f.get("type") == "error"]
+
+
+def test_lone_surrogates_in_a_conversations_name_or_members_are_a_400(stack: Stack) -> None:
+    person(stack, "bob14")
+    bodies = [
+        {"members": ["bob14"], "name": "team \ud800"},
+        {"members": ["bob14", "\udc00"]},
+        {"members": ["\ud800bob14"], "name": "x"},
+    ]
+    for body in bodies:
+        answer = stack.http.post(
+            "/api/conversations",
+            content=json.dumps(body),
+            headers={**auth(stack, "alice14"), "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 400, (body, answer.text)
+        assert set(answer.json()["error"]) == {"code", "message"}
+
+
+def test_a_retried_client_message_id_with_other_content_is_refused(
+    stack: Stack, clients: Callable[[str], Client]
+) -> None:
+    alice, bob = clients("alice15"), clients("bob15")
+    cid = conversation(stack, "alice15", ["bob15"])
+
+    alice.send(action="sendMessage", conversationId=cid, content="first", clientMessageId="r1")
+    assert alice.next("ack")["seq"] == 1
+    alice.send(action="sendMessage", conversationId=cid, content="other", clientMessageId="r1")
+    error = alice.next("error")
+
+    assert (error["code"], error["clientMessageId"]) == ("client_message_id_reused", "r1")
+    assert bob.next("message")["content"] == "first"
+    history = stack.http.get(
+        f"/api/conversations/{cid}/messages", headers=auth(stack, "alice15")
+    ).json()["items"]
+    assert [m["content"] for m in history] == ["first"]

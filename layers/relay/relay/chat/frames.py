@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,6 +30,7 @@ from relay.chat.rules import (
 from relay.platform.cache import RedisGate
 from relay.platform.errors import Invalid, RelayError, TooLarge
 from relay.platform.ratelimit import RateLimiter, enforce, guard
+from relay.platform.unicode import Text, encodable
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +39,25 @@ class _Frame(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
 
+# Every str a frame carries is checked to be storable text (relay.platform.unicode) and
+# bounded, before any of it reaches a table, a key or another member's socket.
+FrameId = Annotated[Text, Field(min_length=1, max_length=MAX_FRAME_ID)]
+ClientId = Annotated[Text, Field(min_length=1, max_length=MAX_CLIENT_MESSAGE_ID)]
+
+
 class SendMessage(_Frame):
-    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
-    content: str
-    clientMessageId: str | None = Field(
-        default=None, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID
-    )
-    attachments: list[str] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    conversationId: FrameId
+    content: Text
+    clientMessageId: ClientId | None = None
+    attachments: list[FrameId] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class Typing(_Frame):
-    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
+    conversationId: FrameId
 
 
 class Read(_Frame):
-    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
+    conversationId: FrameId
     seq: int = Field(ge=1)
 
 
@@ -88,8 +93,7 @@ class Protocol:
     def handle(self, session: Session, route: str, body: str | None) -> None:
         """Answer one frame; never raises for anything the client sent."""
         frame = _read(body)
-        raw_id = frame.get("clientMessageId") if isinstance(frame, dict) else None
-        client_message_id = raw_id if isinstance(raw_id, str) else None
+        client_message_id = _echoed_id(frame)
         try:
             # The route's guard first: a flood of frames is limited whatever they hold.
             self._limit(session, route)
@@ -155,6 +159,15 @@ class Protocol:
             self._messaging.sync(session)
         else:
             self._messaging.ping(session)
+
+
+def _echoed_id(frame: dict[str, Any] | Invalid) -> str | None:
+    """The frame's clientMessageId, for its error frame, when it is one an error frame
+    can carry back (text, and not a 32 KB string)."""
+    raw = frame.get("clientMessageId") if isinstance(frame, dict) else None
+    if isinstance(raw, str) and len(raw) <= MAX_CLIENT_MESSAGE_ID and encodable(raw):
+        return raw
+    return None
 
 
 def _read(body: str | None) -> dict[str, Any] | Invalid:
