@@ -688,3 +688,30 @@ def test_a_retried_client_message_id_with_other_content_is_refused(
         f"/api/conversations/{cid}/messages", headers=auth(stack, "alice15")
     ).json()["items"]
     assert [m["content"] for m in history] == ["first"]
+
+
+def test_a_burst_from_one_socket_keeps_its_send_order_in_seq_without_busy(
+    stack: Stack, clients: Callable[[str], Client]
+) -> None:
+    alice, bob = clients("alice16"), clients("bob16")
+    cid = conversation(stack, "alice16", ["bob16"])
+    burst = 30
+
+    # Back to back, without waiting for acks: the stack hands them to concurrent
+    # invocations (--concurrency), as API Gateway does.
+    for n in range(1, burst + 1):
+        alice.send(
+            action="sendMessage",
+            conversationId=cid,
+            content=f"m{n}",
+            clientMessageId=f"b{n}",
+            order=n,
+        )
+    acks = [alice.next("ack") for _ in range(burst)]
+    received = [bob.next("message") for _ in range(burst)]
+
+    by_seq = sorted(acks, key=lambda ack: ack["seq"])
+    assert [a["clientMessageId"] for a in by_seq] == [f"b{n}" for n in range(1, burst + 1)]
+    assert [a["seq"] for a in by_seq] == list(range(1, burst + 1))
+    assert [m["content"] for m in received] == [f"m{n}" for n in range(1, burst + 1)]
+    assert not [f for f in alice.backlog if f.get("type") == "error"], alice.backlog

@@ -8,6 +8,7 @@ can (and botocore's Stubber checks the real client's mapping of GoneException).
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import boto3
@@ -29,11 +30,14 @@ from relay.chat.notifications import Notifier
 from relay.chat.ordering import Sequencer
 from relay.chat.presence import Presence
 from relay.chat.rules import PRESENCE_TTL_MS, PUSH_WINDOW_MS
+from relay.chat.turns import Turns
 from relay.platform.cache import RedisGate
 from relay.platform.dynamo import Backoff
 from relay.platform.errors import Forbidden, Invalid
 from relay.platform.ratelimit import RateLimiter, rule
+from tests.support.clock import FrozenClock
 from tests.support.people import register_all
+from tests.support.stack import eventually
 
 ENDPOINT = "https://example.execute-api.us-east-1.amazonaws.com/test"
 
@@ -93,7 +97,10 @@ class Chat:
             clock,
             QueueSender(aws.sqs, self.delivery_queue),
         )
-        self.protocol = Protocol(self.messaging, RateLimiter(redis_client, clock), self.gate)
+        self.turns = Turns(redis_client, self.gate, slice_s=0.1)
+        self.protocol = Protocol(
+            self.messaging, RateLimiter(redis_client, clock), self.gate, self.turns
+        )
 
     def session(self, user: str, connection_id: str | None = None) -> Session:
         return Session(Connection(connection_id or f"{user}-conn", user), ENDPOINT, self.gateway)
@@ -573,3 +580,61 @@ def test_no_frame_gets_an_internal_error_or_busy_and_the_answer_is_designs(
         assert error["code"] not in ("internal_error", "busy"), (body, error)
     for frames in chat.gateway.sent.values():
         json.dumps(frames, ensure_ascii=False).encode()  # all of it could go on a socket
+
+
+def _send_frame(cid: str, n: int) -> str:
+    return json.dumps(
+        {"action": "sendMessage", "conversationId": cid, "content": f"m{n}", "order": n}
+    )
+
+
+def test_a_frame_that_overtakes_the_one_sent_before_it_waits_for_its_turn(
+    chat: Chat, redis_client: Any
+) -> None:
+    cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
+    alice = chat.session("alice")
+    # Frame 2 reaches its invocation first, as concurrent invocations may.
+    second = threading.Thread(
+        target=chat.protocol.handle, args=(alice, "sendMessage", _send_frame(cid, 2))
+    )
+    second.start()
+    eventually(
+        lambda: any(c.get("cmd") == "blpop" for c in redis_client.client_list()),
+        what="frame 2 waiting for its turn",
+    )
+
+    chat.protocol.handle(alice, "sendMessage", _send_frame(cid, 1))
+    second.join()
+
+    assert [m.content for m in chat.messages.history(cid, None, 10)] == ["m1", "m2"]
+    assert [a["seq"] for a in chat.gateway.frames("alice-conn", "ack")] == [1, 2]
+
+
+def test_a_turn_that_never_comes_holds_a_frame_only_for_the_wait(
+    chat: Chat, redis_client: Any
+) -> None:
+    cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
+    chat.protocol = Protocol(
+        chat.messaging,
+        RateLimiter(redis_client, FrozenClock()),
+        chat.gate,
+        Turns(redis_client, chat.gate, slice_s=0.01, wait_s=0.05),
+    )
+
+    chat.protocol.handle(chat.session("alice"), "sendMessage", _send_frame(cid, 7))
+
+    assert [m.content for m in chat.messages.history(cid, None, 10)] == ["m7"]
+    assert not chat.gateway.frames("alice-conn", "error")
+
+
+def test_a_frames_order_must_be_a_count_from_one(chat: Chat) -> None:
+    cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
+    for order in (0, -1, "1", 1.5, True, 2**60):
+        body = json.dumps(
+            {"action": "sendMessage", "conversationId": cid, "content": "x", "order": order}
+        )
+        chat.protocol.handle(chat.session("alice"), "sendMessage", body)
+
+    codes = [f["code"] for f in chat.gateway.frames("alice-conn", "error")]
+    assert codes == ["invalid_field"] * 6
+    assert chat.messages.history(cid, None, 10) == []

@@ -8,7 +8,8 @@ sender is not in, a flood) answers the sender with
 had one) and leaves the connection open. Rate limits apply per connection and per
 user, on the one path of the HTTP API (relay.platform.ratelimit: GUARDS says which
 rules guard which action, `enforce` applies them); `ping` is exempt, so a limited
-client can still keep its presence.
+client can still keep its presence. A sendMessage with an `order` takes its turn among
+its connection's messages (relay.chat.turns).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from relay.chat.rules import (
     MAX_CLIENT_MESSAGE_ID,
     MAX_CONTENT_CHARS,
     MAX_FRAME_ID,
+    MAX_ORDER,
 )
+from relay.chat.turns import Turns
 from relay.platform.cache import RedisGate
 from relay.platform.errors import Invalid, RelayError, TooLarge
 from relay.platform.ratelimit import RateLimiter, enforce, guard
@@ -50,6 +53,8 @@ class SendMessage(_Frame):
     content: Text
     clientMessageId: ClientId | None = None
     attachments: list[FrameId] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    # The connection's count of its messages (relay.chat.turns).
+    order: int | None = Field(default=None, ge=1, le=MAX_ORDER)
 
 
 class Typing(_Frame):
@@ -85,14 +90,35 @@ def _invalid(error: ValidationError) -> Invalid:
 
 
 class Protocol:
-    def __init__(self, messaging: Messaging, limiter: RateLimiter, gate: RedisGate) -> None:
+    def __init__(
+        self,
+        messaging: Messaging,
+        limiter: RateLimiter,
+        gate: RedisGate,
+        turns: Turns | None = None,
+    ) -> None:
         self._messaging = messaging
         self._limiter = limiter
         self._gate = gate
+        self._turns = turns
 
     def handle(self, session: Session, route: str, body: str | None) -> None:
-        """Answer one frame; never raises for anything the client sent."""
+        """Answer one frame; never raises for anything the client sent. A sendMessage
+        with an `order` waits for the connection's frame before it (relay.chat.turns)
+        and, whatever becomes of it, lets the next one go."""
         frame = _read(body)
+        order = _order(frame, route) if self._turns is not None else None
+        if order is None or self._turns is None:
+            self._answer(session, route, frame)
+            return
+        connection_id = session.connection.connection_id
+        self._turns.wait(connection_id, order)
+        try:
+            self._answer(session, route, frame)
+        finally:
+            self._turns.done(connection_id, order)
+
+    def _answer(self, session: Session, route: str, frame: dict[str, Any] | Invalid) -> None:
         client_message_id = _echoed_id(frame)
         try:
             # The route's guard first: a flood of frames is limited whatever they hold.
@@ -159,6 +185,16 @@ class Protocol:
             self._messaging.sync(session)
         else:
             self._messaging.ping(session)
+
+
+def _order(frame: dict[str, Any] | Invalid, route: str) -> int | None:
+    """A sendMessage frame's `order`, when it is one (SendMessage refuses the others)."""
+    if route != "sendMessage" or not isinstance(frame, dict):
+        return None
+    order = frame.get("order")
+    if type(order) is not int or not 1 <= order <= MAX_ORDER:
+        return None
+    return order
 
 
 def _echoed_id(frame: dict[str, Any] | Invalid) -> str | None:
