@@ -22,9 +22,13 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from websockets.exceptions import InvalidStatus
 
+from relay.platform.unicode import encodable
 from tests.support.accounts import bearer, relay_token
+from tests.support.frames import frames
 from tests.support.people import register
 from tests.support.stack import Stack, eventually
 
@@ -146,6 +150,7 @@ class Client:
         self._opened = stack.ws(f"token={token(stack, user)}")
         self.ws = self._opened.__enter__()
         self.backlog: list[Frame] = []
+        self.conversation = ""  # the conversation a fixture gave this client, if any
 
     def send(self, **frame: Any) -> None:
         self.ws.send(json.dumps(frame))
@@ -715,3 +720,39 @@ def test_a_burst_from_one_socket_keeps_its_send_order_in_seq_without_busy(
     assert [a["seq"] for a in by_seq] == list(range(1, burst + 1))
     assert [m["content"] for m in received] == [f"m{n}" for n in range(1, burst + 1)]
     assert not [f for f in alice.backlog if f.get("type") == "error"], alice.backlog
+
+
+@given(data=st.data())
+@settings(
+    max_examples=60,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_no_frame_on_a_real_socket_gets_an_internal_error_or_busy_or_closes_it(
+    stack: Stack, fuzzed: Client, data: st.DataObject
+) -> None:
+    # A WebSocket text frame is UTF-8: a lone surrogate travels as its JSON escape only.
+    body = data.draw(frames(fuzzed.conversation).filter(encodable), label="frame")
+
+    fuzzed.send_raw(body)
+    fuzzed.send(action="ping")
+    fuzzed.next("pong")  # the socket is open and answering
+
+    for frame in fuzzed.backlog:
+        # API Gateway's own {"message": "Internal server error", ...} has no type.
+        assert "type" in frame, (body, frame)
+        assert frame.get("code") not in ("internal_error", "busy"), (body, frame)
+
+
+@pytest.fixture(scope="module")
+def fuzzed(stack: Stack) -> Iterator[Client]:
+    """One socket every example of the frame fuzzing speaks on (a conversation of its
+    own, with a member to receive)."""
+    client = Client(stack, "alice17")
+    client.conversation = conversation(stack, "alice17", ["bob17"])
+    yield client
+    client.send(action="sendMessage", conversationId=client.conversation, content="after all")
+    client.next("ack")
+    client.close()

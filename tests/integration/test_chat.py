@@ -36,6 +36,7 @@ from relay.platform.dynamo import Backoff
 from relay.platform.errors import Forbidden, Invalid
 from relay.platform.ratelimit import RateLimiter, rule
 from tests.support.clock import FrozenClock
+from tests.support.frames import frames
 from tests.support.people import register_all
 from tests.support.stack import eventually
 
@@ -486,64 +487,7 @@ def test_the_frame_function_counts_a_limited_frame_as_a_metric(aws: Any, monkeyp
 
 
 # ---- every frame a client can send: property-based, as tests/integration/test_fuzz.py
-# does for HTTP bodies. Text includes lone surrogates (JSON's "\ud800"), as a client's
-# JSON encoder may send them.
-_SURROGATES = ["\ud800", "a\udc00b", "\udbff\udbff"]
-_TEXT = st.one_of(
-    st.sampled_from(_SURROGATES),
-    st.builds(lambda a, b: a + "\ud800" + b, st.text(max_size=5), st.text(max_size=5)),
-    st.text(max_size=80),
-    st.sampled_from(["", " ", "x" * 5000, "\x00", "\u202e", "g" + "0" * 32, "att_" + "0" * 32]),
-)
-_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), _TEXT)
-_ANY = st.recursive(
-    _SCALAR,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
-    max_leaves=8,
-)
-
-
-def _frames(conversation_id: str) -> st.SearchStrategy[str]:
-    """Valid frames with one field made nasty (a field checked last seldom meets a
-    nasty value otherwise), frames near the protocol's shape with every field drawn,
-    and anything else that is text on a socket."""
-    valid: dict[str, dict[str, Any]] = {
-        "sendMessage": {
-            "conversationId": conversation_id,
-            "content": "hi",
-            "clientMessageId": "c-1",
-            "attachments": [],
-        },
-        "typing": {"conversationId": conversation_id},
-        "read": {"conversationId": conversation_id, "seq": 1},
-    }
-    one_nasty = st.builds(
-        lambda action, pick, value: {
-            "action": action,
-            **valid[action],
-            sorted(valid[action])[pick % len(valid[action])]: value,
-        },
-        st.sampled_from(sorted(valid)),
-        st.integers(min_value=0, max_value=3),
-        st.one_of(_TEXT, _ANY),
-    )
-    field = {
-        "conversationId": st.one_of(st.just(conversation_id), _ANY),
-        "content": _ANY,
-        "clientMessageId": _ANY,
-        "attachments": st.one_of(st.lists(_TEXT, max_size=12), _ANY),
-        "seq": st.one_of(st.integers(min_value=-2, max_value=10**20), _ANY),
-    }
-    action = st.one_of(st.sampled_from(["sendMessage", "typing", "read", "sync", "ping"]), _TEXT)
-    shaped = st.builds(
-        lambda a, fields: {"action": a, **fields},
-        action,
-        st.fixed_dictionaries({}, optional=field),
-    )
-    as_json = st.one_of(one_nasty, one_nasty, shaped, _ANY).map(json.dumps)  # as escapes
-    return st.one_of(as_json, _TEXT)
-
-
+# does for HTTP bodies (the strategies: tests/support/frames.py).
 @given(data=st.data())
 @settings(
     max_examples=150,
@@ -559,7 +503,7 @@ def test_no_frame_gets_an_internal_error_or_busy_and_the_answer_is_designs(
     chat.conversations.create("alice", ["bob"], None)
     chat.connect("bob")
     alice = chat.session("alice")
-    body = data.draw(_frames(cid), label="frame")
+    body = data.draw(frames(cid), label="frame")
     route = data.draw(st.sampled_from(["$default", "sendMessage", "typing", "read", "sync"]))
     try:
         parsed = json.loads(body)
@@ -578,8 +522,8 @@ def test_no_frame_gets_an_internal_error_or_busy_and_the_answer_is_designs(
     for error in errors:
         assert set(error) <= {"type", "code", "message", "clientMessageId"}, error
         assert error["code"] not in ("internal_error", "busy"), (body, error)
-    for frames in chat.gateway.sent.values():
-        json.dumps(frames, ensure_ascii=False).encode()  # all of it could go on a socket
+    for sent in chat.gateway.sent.values():
+        json.dumps(sent, ensure_ascii=False).encode()  # all of it could go on a socket
 
 
 def _send_frame(cid: str, n: int) -> str:
