@@ -21,6 +21,7 @@ rate limits through `--parameter-overrides`.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import socket
@@ -44,6 +45,7 @@ MESSAGES = 1000
 GROUP = 1000
 ONLINE = 100
 GROUP_ROUNDS = 5
+BURST = 200
 
 
 class _Redis:
@@ -108,7 +110,7 @@ def _create(stack: Running, owner: str, members: list[str], name: str | None = N
     return str(answer.json()["conversationId"])
 
 
-def _one_to_one(stack: Running) -> tuple[list[float], list[float]]:
+def _one_to_one(stack: Running, ordered: bool = False) -> tuple[list[float], list[float]]:
     from websockets.sync.client import connect
 
     cid = _create(stack, "alice", ["bob"])
@@ -116,7 +118,13 @@ def _one_to_one(stack: Running) -> tuple[list[float], list[float]]:
     acks: list[float] = []
     with connect(_ws_url(stack, "alice")) as alice, connect(_ws_url(stack, "bob")) as bob:
         for i in range(WARM + MESSAGES):
-            frame = {"action": "sendMessage", "conversationId": cid, "content": f"m{i}"}
+            frame: dict[str, Any] = {
+                "action": "sendMessage",
+                "conversationId": cid,
+                "content": f"m{i}",
+            }
+            if ordered:
+                frame["order"] = i + 1
             start = time.perf_counter()
             alice.send(json.dumps(frame))
             while json.loads(bob.recv(timeout=10))["type"] != "message":
@@ -129,6 +137,38 @@ def _one_to_one(stack: Running) -> tuple[list[float], list[float]]:
                 deliveries.append(delivered - start)
                 acks.append(acked - start)
     return deliveries, acks
+
+
+def _burst(stack: Running, ordered: bool) -> tuple[float, int, int]:
+    """BURST frames from one socket back to back, without waiting: the time to the last
+    ack, how many came back out of send order, and how many were refused."""
+    from websockets.sync.client import connect
+
+    cid = _create(stack, "carol", ["dave"])
+    with connect(_ws_url(stack, "carol")) as carol:
+        start = time.perf_counter()
+        for n in range(1, BURST + 1):
+            frame: dict[str, Any] = {
+                "action": "sendMessage",
+                "conversationId": cid,
+                "content": f"b{n}",
+                "clientMessageId": f"b{n}",
+            }
+            if ordered:
+                frame["order"] = n
+            carol.send(json.dumps(frame))
+        seqs: dict[int, int] = {}
+        refused = 0
+        while len(seqs) + refused < BURST:
+            answer = json.loads(carol.recv(timeout=30))
+            if answer["type"] == "ack":
+                seqs[int(answer["clientMessageId"][1:])] = answer["seq"]
+            elif answer["type"] == "error":
+                refused += 1
+        elapsed = time.perf_counter() - start
+    in_order = [seqs[n] for n in sorted(seqs)]
+    inversions = sum(1 for a, b in itertools.pairwise(in_order) if b < a)
+    return elapsed, inversions, refused
 
 
 class _Member(threading.Thread):
@@ -270,6 +310,7 @@ def _calls_per_message() -> list[str]:
     from relay.chat.ordering import Sequencer
     from relay.chat.people import People
     from relay.chat.presence import Presence
+    from relay.chat.turns import Turns
     from relay.platform.cache import RedisGate
     from relay.platform.clock import SystemClock
     from relay.platform.ratelimit import RateLimiter
@@ -316,7 +357,7 @@ def _calls_per_message() -> list[str]:
             QueueSender(sqs, urls["ChatDeliveryQueue"]),
             People(UsersTable(db, "UsersTable")),
         )
-        protocol = Protocol(messaging, RateLimiter(r, clock), gate)
+        protocol = Protocol(messaging, RateLimiter(r, clock), gate, Turns(r, gate, slice_s=0.1))
         trips: list[int] = []
         original = redis.connection.Connection.send_packed_command
 
@@ -325,16 +366,25 @@ def _calls_per_message() -> list[str]:
             original(self, command, check_health)
 
         redis.connection.Connection.send_packed_command = counting_send  # type: ignore[method-assign]
-        for size in (2, 10, 100, 1000):
-            members = [f"s{size}-{i}" for i in range(size - 1)]
+        for size, ordered in ((2, False), (2, True), (10, False), (100, False), (1000, False)):
+            members = [f"s{size}{ordered:d}-{i}" for i in range(size - 1)]
             cid = conversations.create(
                 "sender", members, None if size == 2 else "g"
             ).view.conversation.conversation_id
             online = members[: max(1, size // 10)]
             for member in online:
                 messaging.connect(Session(Connection(f"{member}-c", member), "x", Quiet()))
-            sender = Session(Connection("sender-c", "sender"), "x", Quiet())
-            messaging.send(sender, cid, "warm", None, [])
+            sender = Session(Connection(f"sender-c{size}{ordered:d}", "sender"), "x", Quiet())
+            frame: dict[str, Any] = {"action": "sendMessage", "conversationId": cid}
+            # With `order`, the counted message is its connection's second: its turn comes
+            # at once (the first's is done), as in a conversation under way.
+            protocol.handle(
+                sender,
+                "sendMessage",
+                json.dumps({**frame, "content": "warm", "order": 1})
+                if ordered
+                else json.dumps({**frame, "content": "warm"}),
+            )
             _drain(drain, urls["ChatDeliveryQueue"], messaging)
             # The counted message is the first of a push window (later ones publish nothing).
             stale_windows = r.keys("chat:push:*")
@@ -346,13 +396,15 @@ def _calls_per_message() -> list[str]:
             protocol.handle(
                 sender,
                 "sendMessage",
-                json.dumps({"action": "sendMessage", "conversationId": cid, "content": "counted"}),
+                json.dumps({**frame, "content": "counted", **({"order": 2} if ordered else {})}),
             )
             _drain(drain, urls["ChatDeliveryQueue"], messaging)
             sent_trips = len(trips)
             stats = r.info("commandstats")
             commands = sum(int(v["calls"]) for k, v in stats.items() if k != "cmdstat_config")
-            to = "1:1" if size == 2 else f"group of {size}"
+            to = ("1:1" if size == 2 else f"group of {size}") + (
+                ", with `order`" if ordered else ""
+            )
             rows.append(
                 f"| {to} | {len(online)} | {counts.get('dynamodb', 0)} | {commands} ({sent_trips})"
                 f" | {counts.get('sqs', 0)} | {counts.get('sns', 0)} |"
@@ -392,6 +444,8 @@ def run() -> PartResult:
             stack = Running(ROOT, Path(tmp) / "state", "--parameter-overrides", *RAISED, env=env)
             try:
                 deliveries, acks = _one_to_one(stack)
+                ordered_deliveries, _ = _one_to_one(stack, ordered=True)
+                bursts = {ordered: _burst(stack, ordered) for ordered in (False, True)}
                 group = _group(stack)
             finally:
                 stack.stop()
@@ -419,6 +473,26 @@ def run() -> PartResult:
             f"{percentile(acks, 50) * 1000:.1f} / {percentile(acks, 99) * 1000:.1f} ms",
         ),
     ]
+    ordered_p99 = percentile(ordered_deliveries, 99)
+    result.rows.append(
+        Row(
+            "chat",
+            "1:1 send to the other's socket with `order`, p50 / p99",
+            f"{percentile(ordered_deliveries, 50) * 1000:.1f} / {ordered_p99 * 1000:.1f} ms",
+            floor=f"{p99 * 1000:.1f} ms p99 without",
+            ratio=ordered_p99 / p99,
+            note="the turn's BLPOP and RPUSH: two Redis round trips a message",
+        )
+    )
+    for ordered, (elapsed, inversions, refused) in bursts.items():
+        result.rows.append(
+            Row(
+                "chat",
+                f"{BURST}-frame burst from one socket, {'with' if ordered else 'without'} `order`",
+                f"{elapsed * 1000:.0f} ms to the last ack",
+                note=f"{inversions} out of send order, {refused} refused",
+            )
+        )
     clean = median(group["clean"])
     for variant in ("stalled", "vanished"):
         slower = median(group[variant]) / clean

@@ -22,9 +22,13 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from websockets.exceptions import InvalidStatus
 
+from relay.platform.unicode import encodable
 from tests.support.accounts import bearer, relay_token
+from tests.support.frames import frames
 from tests.support.people import register
 from tests.support.stack import Stack, eventually
 
@@ -146,6 +150,7 @@ class Client:
         self._opened = stack.ws(f"token={token(stack, user)}")
         self.ws = self._opened.__enter__()
         self.backlog: list[Frame] = []
+        self.conversation = ""  # the conversation a fixture gave this client, if any
 
     def send(self, **frame: Any) -> None:
         self.ws.send(json.dumps(frame))
@@ -620,3 +625,134 @@ def test_members_are_named_by_handle_and_a_look_alike_is_the_same_person_or_refu
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "user_not_found")
     assert "nobody12" in unknown.json()["error"]["message"]
     assert not_a_string.status_code == 400
+
+
+def test_lone_surrogates_in_any_frame_field_get_an_error_frame_and_the_socket_stays_open(
+    stack: Stack, clients: Callable[[str], Client]
+) -> None:
+    alice = clients("alice13")
+    cid = conversation(stack, "alice13", ["bob13"])
+    # json.dumps writes a lone surrogate as its escape, as a client's JSON encoder may.
+    bad: list[dict[str, Any]] = [
+        {"action": "sendMessage", "conversationId": cid, "content": "a\ud800b"},
+        {
+            "action": "sendMessage",
+            "conversationId": cid,
+            "content": "x",
+            "clientMessageId": "\udc00",
+        },
+        {"action": "sendMessage", "conversationId": "\ud800", "content": "x"},
+        {"action": "sendMessage", "conversationId": cid, "content": "x", "attachments": ["\ud800"]},
+        {"action": "typing", "conversationId": "g\udbff"},
+        {"action": "read", "conversationId": "\ud800", "seq": 1},
+        {"action": "\ud800"},
+    ]
+    for frame in bad:
+        alice.send_raw(json.dumps(frame))
+        error = alice.next("error")
+        assert error["code"] in ("invalid_field", "invalid_text", "unknown_action"), (frame, error)
+        assert "\ud800" not in json.dumps(error)
+
+    alice.send(action="sendMessage", conversationId=cid, content="still here", clientMessageId="ok")
+    ack = alice.next("ack")
+    assert (ack["seq"], ack["clientMessageId"]) == (1, "ok")
+    assert not [f for f in alice.backlog if f.get("type") == "error"]
+
+
+def test_lone_surrogates_in_a_conversations_name_or_members_are_a_400(stack: Stack) -> None:
+    person(stack, "bob14")
+    bodies = [
+        {"members": ["bob14"], "name": "team \ud800"},
+        {"members": ["bob14", "\udc00"]},
+        {"members": ["\ud800bob14"], "name": "x"},
+    ]
+    for body in bodies:
+        answer = stack.http.post(
+            "/api/conversations",
+            content=json.dumps(body),
+            headers={**auth(stack, "alice14"), "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 400, (body, answer.text)
+        assert set(answer.json()["error"]) == {"code", "message"}
+
+
+def test_a_retried_client_message_id_with_other_content_is_refused(
+    stack: Stack, clients: Callable[[str], Client]
+) -> None:
+    alice, bob = clients("alice15"), clients("bob15")
+    cid = conversation(stack, "alice15", ["bob15"])
+
+    alice.send(action="sendMessage", conversationId=cid, content="first", clientMessageId="r1")
+    assert alice.next("ack")["seq"] == 1
+    alice.send(action="sendMessage", conversationId=cid, content="other", clientMessageId="r1")
+    error = alice.next("error")
+
+    assert (error["code"], error["clientMessageId"]) == ("client_message_id_reused", "r1")
+    assert bob.next("message")["content"] == "first"
+    history = stack.http.get(
+        f"/api/conversations/{cid}/messages", headers=auth(stack, "alice15")
+    ).json()["items"]
+    assert [m["content"] for m in history] == ["first"]
+
+
+def test_a_burst_from_one_socket_keeps_its_send_order_in_seq_without_busy(
+    stack: Stack, clients: Callable[[str], Client]
+) -> None:
+    alice, bob = clients("alice16"), clients("bob16")
+    cid = conversation(stack, "alice16", ["bob16"])
+    burst = 30
+
+    # Back to back, without waiting for acks: the stack hands them to concurrent
+    # invocations (--concurrency), as API Gateway does.
+    for n in range(1, burst + 1):
+        alice.send(
+            action="sendMessage",
+            conversationId=cid,
+            content=f"m{n}",
+            clientMessageId=f"b{n}",
+            order=n,
+        )
+    acks = [alice.next("ack") for _ in range(burst)]
+    received = [bob.next("message") for _ in range(burst)]
+
+    by_seq = sorted(acks, key=lambda ack: ack["seq"])
+    assert [a["clientMessageId"] for a in by_seq] == [f"b{n}" for n in range(1, burst + 1)]
+    assert [a["seq"] for a in by_seq] == list(range(1, burst + 1))
+    assert [m["content"] for m in received] == [f"m{n}" for n in range(1, burst + 1)]
+    assert not [f for f in alice.backlog if f.get("type") == "error"], alice.backlog
+
+
+@given(data=st.data())
+@settings(
+    max_examples=60,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_no_frame_on_a_real_socket_gets_an_internal_error_or_busy_or_closes_it(
+    stack: Stack, fuzzed: Client, data: st.DataObject
+) -> None:
+    # A WebSocket text frame is UTF-8: a lone surrogate travels as its JSON escape only.
+    body = data.draw(frames(fuzzed.conversation).filter(encodable), label="frame")
+
+    fuzzed.send_raw(body)
+    fuzzed.send(action="ping")
+    fuzzed.next("pong")  # the socket is open and answering
+
+    for frame in fuzzed.backlog:
+        # API Gateway's own {"message": "Internal server error", ...} has no type.
+        assert "type" in frame, (body, frame)
+        assert frame.get("code") not in ("internal_error", "busy"), (body, frame)
+
+
+@pytest.fixture(scope="module")
+def fuzzed(stack: Stack) -> Iterator[Client]:
+    """One socket every example of the frame fuzzing speaks on (a conversation of its
+    own, with a member to receive)."""
+    client = Client(stack, "alice17")
+    client.conversation = conversation(stack, "alice17", ["bob17"])
+    yield client
+    client.send(action="sendMessage", conversationId=client.conversation, content="after all")
+    client.next("ack")
+    client.close()

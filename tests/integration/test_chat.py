@@ -8,11 +8,14 @@ can (and botocore's Stubber checks the real client's mapping of GoneException).
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from relay.chat.attachments import Attachments
 from relay.chat.connections_table import ChatConnectionsTable
@@ -27,11 +30,15 @@ from relay.chat.notifications import Notifier
 from relay.chat.ordering import Sequencer
 from relay.chat.presence import Presence
 from relay.chat.rules import PRESENCE_TTL_MS, PUSH_WINDOW_MS
+from relay.chat.turns import Turns
 from relay.platform.cache import RedisGate
 from relay.platform.dynamo import Backoff
 from relay.platform.errors import Forbidden, Invalid
 from relay.platform.ratelimit import RateLimiter, rule
+from tests.support.clock import FrozenClock
+from tests.support.frames import frames
 from tests.support.people import register_all
+from tests.support.stack import eventually
 
 ENDPOINT = "https://example.execute-api.us-east-1.amazonaws.com/test"
 
@@ -91,7 +98,10 @@ class Chat:
             clock,
             QueueSender(aws.sqs, self.delivery_queue),
         )
-        self.protocol = Protocol(self.messaging, RateLimiter(redis_client, clock), self.gate)
+        self.turns = Turns(redis_client, self.gate, slice_s=0.1)
+        self.protocol = Protocol(
+            self.messaging, RateLimiter(redis_client, clock), self.gate, self.turns
+        )
 
     def session(self, user: str, connection_id: str | None = None) -> Session:
         return Session(Connection(connection_id or f"{user}-conn", user), ENDPOINT, self.gateway)
@@ -474,3 +484,101 @@ def test_the_frame_function_counts_a_limited_frame_as_a_metric(aws: Any, monkeyp
 
     metrics = [json.loads(line) for line in out.getvalue().splitlines() if '"_aws"' in line]
     assert [name for m in metrics for name in m if name == "RateLimited"] == ["RateLimited"]
+
+
+# ---- every frame a client can send: property-based, as tests/integration/test_fuzz.py
+# does for HTTP bodies (the strategies: tests/support/frames.py).
+@given(data=st.data())
+@settings(
+    max_examples=150,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_no_frame_gets_an_internal_error_or_busy_and_the_answer_is_designs(
+    chat: Chat, clock: Any, data: st.DataObject
+) -> None:
+    cid = direct_id("alice", "bob")
+    chat.conversations.create("alice", ["bob"], None)
+    chat.connect("bob")
+    alice = chat.session("alice")
+    body = data.draw(frames(cid), label="frame")
+    route = data.draw(st.sampled_from(["$default", "sendMessage", "typing", "read", "sync"]))
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("action"), str):
+        route = parsed["action"]  # as API Gateway routes it
+    clock.advance(60)  # past the minute's frame limits: every example reaches the domain
+    chat.gateway.sent.clear()
+
+    chat.protocol.handle(alice, route, body)
+
+    answers = chat.gateway.sent.get("alice-conn", [])
+    errors = [f for f in answers if f["type"] == "error"]
+    assert answers or route in ("typing", "read"), body
+    for error in errors:
+        assert set(error) <= {"type", "code", "message", "clientMessageId"}, error
+        assert error["code"] not in ("internal_error", "busy"), (body, error)
+    for sent in chat.gateway.sent.values():
+        json.dumps(sent, ensure_ascii=False).encode()  # all of it could go on a socket
+
+
+def _send_frame(cid: str, n: int) -> str:
+    return json.dumps(
+        {"action": "sendMessage", "conversationId": cid, "content": f"m{n}", "order": n}
+    )
+
+
+def test_a_frame_that_overtakes_the_one_sent_before_it_waits_for_its_turn(
+    chat: Chat, redis_client: Any
+) -> None:
+    cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
+    alice = chat.session("alice")
+    # Frame 2 reaches its invocation first, as concurrent invocations may.
+    second = threading.Thread(
+        target=chat.protocol.handle, args=(alice, "sendMessage", _send_frame(cid, 2))
+    )
+    second.start()
+    eventually(
+        lambda: any(c.get("cmd") == "blpop" for c in redis_client.client_list()),
+        what="frame 2 waiting for its turn",
+    )
+
+    chat.protocol.handle(alice, "sendMessage", _send_frame(cid, 1))
+    second.join()
+
+    assert [m.content for m in chat.messages.history(cid, None, 10)] == ["m1", "m2"]
+    assert [a["seq"] for a in chat.gateway.frames("alice-conn", "ack")] == [1, 2]
+
+
+def test_a_turn_that_never_comes_holds_a_frame_only_for_the_wait(
+    chat: Chat, redis_client: Any
+) -> None:
+    cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
+    chat.protocol = Protocol(
+        chat.messaging,
+        RateLimiter(redis_client, FrozenClock()),
+        chat.gate,
+        Turns(redis_client, chat.gate, slice_s=0.01, wait_s=0.05),
+    )
+
+    chat.protocol.handle(chat.session("alice"), "sendMessage", _send_frame(cid, 7))
+
+    assert [m.content for m in chat.messages.history(cid, None, 10)] == ["m7"]
+    assert not chat.gateway.frames("alice-conn", "error")
+
+
+def test_a_frames_order_must_be_a_count_from_one(chat: Chat) -> None:
+    cid = chat.conversations.create("alice", ["bob"], None).view.conversation.conversation_id
+    for order in (0, -1, "1", 1.5, True, 2**60):
+        body = json.dumps(
+            {"action": "sendMessage", "conversationId": cid, "content": "x", "order": order}
+        )
+        chat.protocol.handle(chat.session("alice"), "sendMessage", body)
+
+    codes = [f["code"] for f in chat.gateway.frames("alice-conn", "error")]
+    assert codes == ["invalid_field"] * 6
+    assert chat.messages.history(cid, None, 10) == []

@@ -25,9 +25,12 @@ def _alarms_on(template, metric: str) -> list[dict]:
 
 
 def test_the_dead_letter_queue_alarms_on_one_message_to_the_output_topic(template):
-    (alarm,) = _alarms_on(template, "ApproximateNumberOfMessagesVisible")
+    (alarm,) = [
+        alarm
+        for alarm in _alarms_on(template, "ApproximateNumberOfMessagesVisible")
+        if alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ClickDeadLetterQueue", "QueueName"]}
+    ]
 
-    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ClickDeadLetterQueue", "QueueName"]}
     assert (
         alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     )

@@ -8,14 +8,15 @@ sender is not in, a flood) answers the sender with
 had one) and leaves the connection open. Rate limits apply per connection and per
 user, on the one path of the HTTP API (relay.platform.ratelimit: GUARDS says which
 rules guard which action, `enforce` applies them); `ping` is exempt, so a limited
-client can still keep its presence.
+client can still keep its presence. A sendMessage with an `order` takes its turn among
+its connection's messages (relay.chat.turns).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,10 +27,13 @@ from relay.chat.rules import (
     MAX_CLIENT_MESSAGE_ID,
     MAX_CONTENT_CHARS,
     MAX_FRAME_ID,
+    MAX_ORDER,
 )
+from relay.chat.turns import Turns
 from relay.platform.cache import RedisGate
 from relay.platform.errors import Invalid, RelayError, TooLarge
 from relay.platform.ratelimit import RateLimiter, enforce, guard
+from relay.platform.unicode import Text, encodable
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +42,27 @@ class _Frame(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
 
+# Every str a frame carries is checked to be storable text (relay.platform.unicode) and
+# bounded, before any of it reaches a table, a key or another member's socket.
+FrameId = Annotated[Text, Field(min_length=1, max_length=MAX_FRAME_ID)]
+ClientId = Annotated[Text, Field(min_length=1, max_length=MAX_CLIENT_MESSAGE_ID)]
+
+
 class SendMessage(_Frame):
-    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
-    content: str
-    clientMessageId: str | None = Field(
-        default=None, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID
-    )
-    attachments: list[str] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    conversationId: FrameId
+    content: Text
+    clientMessageId: ClientId | None = None
+    attachments: list[FrameId] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    # The connection's count of its messages (relay.chat.turns).
+    order: int | None = Field(default=None, ge=1, le=MAX_ORDER)
 
 
 class Typing(_Frame):
-    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
+    conversationId: FrameId
 
 
 class Read(_Frame):
-    conversationId: str = Field(min_length=1, max_length=MAX_FRAME_ID)
+    conversationId: FrameId
     seq: int = Field(ge=1)
 
 
@@ -80,16 +90,36 @@ def _invalid(error: ValidationError) -> Invalid:
 
 
 class Protocol:
-    def __init__(self, messaging: Messaging, limiter: RateLimiter, gate: RedisGate) -> None:
+    def __init__(
+        self,
+        messaging: Messaging,
+        limiter: RateLimiter,
+        gate: RedisGate,
+        turns: Turns | None = None,
+    ) -> None:
         self._messaging = messaging
         self._limiter = limiter
         self._gate = gate
+        self._turns = turns
 
     def handle(self, session: Session, route: str, body: str | None) -> None:
-        """Answer one frame; never raises for anything the client sent."""
+        """Answer one frame; never raises for anything the client sent. A sendMessage
+        with an `order` waits for the connection's frame before it (relay.chat.turns)
+        and, whatever becomes of it, lets the next one go."""
         frame = _read(body)
-        raw_id = frame.get("clientMessageId") if isinstance(frame, dict) else None
-        client_message_id = raw_id if isinstance(raw_id, str) else None
+        order = _order(frame, route) if self._turns is not None else None
+        if order is None or self._turns is None:
+            self._answer(session, route, frame)
+            return
+        connection_id = session.connection.connection_id
+        self._turns.wait(connection_id, order)
+        try:
+            self._answer(session, route, frame)
+        finally:
+            self._turns.done(connection_id, order)
+
+    def _answer(self, session: Session, route: str, frame: dict[str, Any] | Invalid) -> None:
+        client_message_id = _echoed_id(frame)
         try:
             # The route's guard first: a flood of frames is limited whatever they hold.
             self._limit(session, route)
@@ -155,6 +185,25 @@ class Protocol:
             self._messaging.sync(session)
         else:
             self._messaging.ping(session)
+
+
+def _order(frame: dict[str, Any] | Invalid, route: str) -> int | None:
+    """A sendMessage frame's `order`, when it is one (SendMessage refuses the others)."""
+    if route != "sendMessage" or not isinstance(frame, dict):
+        return None
+    order = frame.get("order")
+    if type(order) is not int or not 1 <= order <= MAX_ORDER:
+        return None
+    return order
+
+
+def _echoed_id(frame: dict[str, Any] | Invalid) -> str | None:
+    """The frame's clientMessageId, for its error frame, when it is one an error frame
+    can carry back (text, and not a 32 KB string)."""
+    raw = frame.get("clientMessageId") if isinstance(frame, dict) else None
+    if isinstance(raw, str) and len(raw) <= MAX_CLIENT_MESSAGE_ID and encodable(raw):
+        return raw
+    return None
 
 
 def _read(body: str | None) -> dict[str, Any] | Invalid:

@@ -26,7 +26,7 @@ from relay.chat.conversations import Conversations
 from relay.chat.delivery import Deliverer, DeliveryJob, Gateway, Session, chunks, pool
 from relay.chat.models import Connection, Conversation, Message
 from relay.chat.notifications import Notifier
-from relay.chat.ordering import Contention, Missing, NotMember, Sequencer
+from relay.chat.ordering import Contention, Missing, NotMember, Reused, Sequencer
 from relay.chat.people import People
 from relay.chat.presence import Presence
 from relay.chat.rules import INLINE_MAX, PRESENCE_MAX_GROUP, SIGNALS_MAX_GROUP, SYNC_MAX
@@ -149,6 +149,12 @@ class Messaging:
             ) from error
         except Missing as error:
             raise NotFound("No such conversation.", code="unknown_conversation") from error
+        except Reused as error:
+            raise Conflict(
+                "clientMessageId: already used for a message with other content;"
+                " a new message needs a new id.",
+                code="client_message_id_reused",
+            ) from error
         except Contention as error:
             raise Conflict("The conversation is busy; send again.", code="busy") from error
         self._conversations.remember(replace(conversation, last_seq=message.seq))

@@ -15,7 +15,8 @@ from the cancellation (no second read) and goes again: at once the first time (a
 warm process's kept counter is often just stale), then with full-jitter back-off, so
 racing senders spread out instead of colliding in step (docs/decisions.md, "seq from a
 conditional transaction"). A cancelled client-id claim returns the message stored
-the first time.
+the first time, when it is the same message (content and attachments); a client id
+reused for another message is refused, not silently taken as the first.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class Missing(Exception):
     """No such conversation."""
 
 
+class Reused(Exception):
+    """The clientMessageId was stored before, for a message with other content."""
+
+
 class Contention(Exception):
     """Other senders kept taking the next seq; the caller may try again later."""
 
@@ -79,7 +84,8 @@ class Sequencer:
 
         `conversation.last_seq` may be stale (a process's kept copy). Returns (message,
         duplicate): for a client id seen before, the message stored then. Raises
-        NotMember, Missing, or Contention after `attempts` lost races."""
+        NotMember, Missing, Reused (a client id seen before, with other content), or
+        Contention after `attempts` lost races."""
         last_seq = conversation.last_seq
         pauses = 0
         for attempt in range(attempts):
@@ -93,6 +99,11 @@ class Sequencer:
                 if reasons[_CLAIM : _CLAIM + 1] == [CONDITION_FAILED]:
                     stored = self._stored(made)
                     if stored is not None:
+                        if (stored.content, stored.attachments) != (
+                            made.content,
+                            made.attachments,
+                        ):
+                            raise Reused from error
                         return stored, True
                 if reasons[_SENDER_READ] == CONDITION_FAILED:
                     raise NotMember from error

@@ -44,6 +44,13 @@ CLIENT_ID_TTL_S = 86_400
 SEQ_ATTEMPTS = 30
 SEQ_BACKOFF_BASE_S = 0.004
 SEQ_BACKOFF_CAP_S = 0.1
+# A frame's `order` (the connection's count of its messages, relay.chat.turns): at most
+# a JSON number any client holds exactly, and how long a frame waits for the one before
+# it (a number the client skipped, a frame lost on the way) before it goes anyway. Two
+# seconds is far past a message's store-and-deliver time (~10 ms) and short against a
+# person's patience with a message that is slow to show.
+MAX_ORDER = 2**53
+TURN_WAIT_S = 2.0
 # `sync` sends at most this many unread messages, then `more: true`.
 SYNC_MAX = 1000
 

@@ -11,10 +11,11 @@ from relay.chat.people import Handles
 from relay.chat.rules import CONTENT_TYPES, MAX_ATTACHMENT_BYTES, MAX_GROUP_MEMBERS, MAX_NAME_CHARS
 from relay.platform.clock import iso
 from relay.platform.schemas import Camel, CamelBody
+from relay.platform.unicode import Text
 
 
 class CreateConversationBody(CamelBody):
-    members: list[str] = Field(
+    members: list[Text] = Field(
         description=(
             "Handles of the people to talk with (you are added; naming yourself is fine)."
             " One other person and no name: the 1:1 conversation of the two of you, the"
@@ -24,7 +25,7 @@ class CreateConversationBody(CamelBody):
         min_length=1,
         json_schema_extra={"examples": [["bob"]]},
     )
-    name: str | None = Field(
+    name: Text | None = Field(
         default=None, description=f"A group's name, 1 to {MAX_NAME_CHARS} characters."
     )
 

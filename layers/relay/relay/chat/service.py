@@ -20,6 +20,7 @@ from relay.chat.notifications import Notifier
 from relay.chat.ordering import Sequencer
 from relay.chat.people import People
 from relay.chat.presence import Presence
+from relay.chat.turns import Turns
 from relay.platform.cache import redis_client, redis_gate
 from relay.platform.clients import OnFirstUse
 from relay.platform.clock import SystemClock
@@ -99,7 +100,12 @@ def protocol() -> Protocol:
     from relay.chat.frames import Protocol
     from relay.platform.ratelimit import rate_limiter
 
-    return Protocol(messaging(), rate_limiter(), redis_gate())
+    return Protocol(
+        messaging(),
+        rate_limiter(),
+        redis_gate(),
+        Turns(redis_client(), redis_gate(), slice_s=settings().redis_timeout_s / 2),
+    )
 
 
 def sweep_presence() -> list[str]:
