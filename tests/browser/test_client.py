@@ -10,11 +10,15 @@ import time
 from pathlib import Path
 
 import boto3
+import pytest
 from selenium.webdriver.common.by import By
 
 from tests.browser.conftest import Browsers
 from tests.support.browser import PASSWORD, Browser
 from tests.support.stack import Stack
+
+# Browser sessions cost seconds each: one xdist worker runs them all, in order.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PIXEL = Path(__file__).with_name("pixel.png")
 RUN = int(time.time() * 1000) % 1_000_000
