@@ -281,3 +281,25 @@ def test_history_loads_as_the_reader_scrolls_up(browsers: Browsers, stack: Stack
     bob.wait(lambda: "Line 00." in log.text, what="the first page of history")
     lines = [line for line in log.text.splitlines() if line.startswith("Line ")]
     assert lines == [f"Line {index:02d}." for index in range(40)]
+
+
+def test_the_socket_url_is_downgraded_only_for_the_local_stack(
+    browsers: Browsers, stack: Stack
+) -> None:
+    page = browsers[ALICE]
+    page.open("")
+    script = """
+    const done = arguments[arguments.length - 1];
+    import("./js/config.js").then((m) => done([
+      m.socketUrl("wss://127.0.0.1:3001/dev", "http:"),
+      m.socketUrl("wss://localhost:3001/dev", "http:"),
+      m.socketUrl("wss://abc.execute-api.eu-west-1.amazonaws.com/prod", "http:"),
+      m.socketUrl("wss://127.0.0.1:3001/dev", "https:"),
+    ]));
+    """
+    assert page.driver.execute_async_script(script) == [
+        "ws://127.0.0.1:3001/dev",
+        "ws://localhost:3001/dev",
+        "wss://abc.execute-api.eu-west-1.amazonaws.com/prod",
+        "wss://127.0.0.1:3001/dev",
+    ]
