@@ -51,7 +51,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
 ## bench: the figures in docs/performance.md
-bench: $(STAMP)
+bench: $(STAMP) browsers
 	$(BIN)/python -m bench
 
 ## openapi: regenerate docs/openapi.json from the handlers
