@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint scan unit bench build openapi clean browsers
+.PHONY: run test lint scan unit bench build openapi clean browsers deploy-web
 
 $(STAMP): pyproject.toml layers/relay/requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -51,7 +51,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
 ## bench: the figures in docs/performance.md
-bench: $(STAMP)
+bench: $(STAMP) browsers
 	$(BIN)/python -m bench
 
 ## openapi: regenerate docs/openapi.json from the handlers
@@ -82,6 +82,12 @@ build:
 	fi; \
 	echo "sam build with $$(command -v python3.12) ($$(python3.12 --version))"; \
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template template.yaml
+
+## deploy-web: after `sam deploy`, web/ to the stack's bucket and a CloudFront invalidation
+## (STACK=relay-prod for another stack; AWS credentials as for sam)
+STACK ?= relay-dev
+deploy-web: $(STAMP)
+	$(BIN)/python -m relay_local.web_deploy --stack-name $(STACK) --web web
 
 clean:
 	rm -rf .aws-sam .relay

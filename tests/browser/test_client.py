@@ -6,15 +6,21 @@ person typed shows it as text, never as markup."""
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from pathlib import Path
 
 import boto3
+import pytest
 from selenium.webdriver.common.by import By
 
 from tests.browser.conftest import Browsers
+from tests.support.accounts import bearer, relay_token
 from tests.support.browser import PASSWORD, Browser
 from tests.support.stack import Stack
+
+# Browser sessions cost seconds each: one xdist worker runs them all, in order.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PIXEL = Path(__file__).with_name("pixel.png")
 RUN = int(time.time() * 1000) % 1_000_000
@@ -94,6 +100,8 @@ def test_two_people_sign_up_follow_post_like_and_chat(browsers: Browsers, stack:
     bob.fill("Comment", "Nice one")
     bob.press("Reply")
     bob.wait_text("1 comment")
+    bob.press("Share")
+    bob.wait_text("1 share")
 
     # Alice sees the like and the comment counted on her post.
     alice.go(f"#/users/{ALICE}")
@@ -250,3 +258,48 @@ def test_a_session_survives_a_reload_and_ends_at_sign_out(browsers: Browsers, st
     alice.press("Sign in")
     alice.field("New post")
     assert alice.driver.execute_script("return document.cookie") == ""
+
+
+def test_history_loads_as_the_reader_scrolls_up(browsers: Browsers, stack: Stack) -> None:
+    bob = signed_up(browsers, stack, BOB)
+    carol = f"carol{RUN}"
+    token = relay_token(stack, carol, "--state-dir", str(stack.state_dir))
+    made = stack.http.post("/api/conversations", json={"members": [BOB]}, headers=bearer(token))
+    conversation = made.json()["conversationId"]
+    with stack.ws(f"token={token}") as socket:
+        for index in range(40):  # more than the pane's first page of 30
+            frame = {"action": "sendMessage", "conversationId": conversation}
+            socket.send(json.dumps({**frame, "content": f"Line {index:02d}."}))
+            while json.loads(socket.recv(timeout=10))["type"] != "ack":
+                pass
+
+    bob.go(f"#/chat/{conversation}")
+    bob.wait_text("Line 39.")
+    log = bob.driver.find_element(By.CSS_SELECTOR, "[role=log]")
+    assert "Line 00." not in log.text
+    bob.driver.execute_script("document.querySelector('.scroller').scrollTop = 0")
+    bob.wait(lambda: "Line 00." in log.text, what="the first page of history")
+    lines = [line for line in log.text.splitlines() if line.startswith("Line ")]
+    assert lines == [f"Line {index:02d}." for index in range(40)]
+
+
+def test_the_socket_url_is_downgraded_only_for_the_local_stack(
+    browsers: Browsers, stack: Stack
+) -> None:
+    page = browsers[ALICE]
+    page.open("")
+    script = """
+    const done = arguments[arguments.length - 1];
+    import("./js/config.js").then((m) => done([
+      m.socketUrl("wss://127.0.0.1:3001/dev", "http:"),
+      m.socketUrl("wss://localhost:3001/dev", "http:"),
+      m.socketUrl("wss://abc.execute-api.eu-west-1.amazonaws.com/prod", "http:"),
+      m.socketUrl("wss://127.0.0.1:3001/dev", "https:"),
+    ]));
+    """
+    assert page.driver.execute_async_script(script) == [
+        "ws://127.0.0.1:3001/dev",
+        "ws://localhost:3001/dev",
+        "wss://abc.execute-api.eu-west-1.amazonaws.com/prod",
+        "wss://127.0.0.1:3001/dev",
+    ]

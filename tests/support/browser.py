@@ -25,7 +25,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 PASSWORD = "Correct-Horse-Battery-9"
-WAIT_S = 15.0
+WAIT_S = 30.0  # generous: a loaded two-core CI machine runs the stack and two browsers
 SIGN_OUT = "//button[normalize-space(.)='Sign out']"
 
 

@@ -16,7 +16,8 @@ export function daily(title, counts) {
   const filled = [];
   if (days.length) {
     const end = new Date(days[days.length - 1] + "T00:00:00Z");
-    for (let d = new Date(days[0] + "T00:00:00Z"); d <= end && filled.length < 366; d.setUTCDate(d.getUTCDate() + 1)) {
+    const start = new Date(Math.min(new Date(days[0] + "T00:00:00Z").getTime(), end.getTime() - 13 * 86_400_000));
+    for (let d = start; d <= end && filled.length < 366; d.setUTCDate(d.getUTCDate() + 1)) {
       const key = d.toISOString().slice(0, 10);
       filled.push([key, counts[key] || 0]);
     }

@@ -50,6 +50,9 @@ function route() {
       const params = match.slice(1).filter((p) => p !== undefined);
       if (where === "/me") params.push(app.me.handle);
       cleanup = view.render(main, params, app);
+      // A new screen: a keyboard or screen reader user starts at its content, unless
+      // the screen put them in a field already.
+      if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
       return;
     }
   }

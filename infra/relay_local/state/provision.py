@@ -141,8 +141,9 @@ def create_topic(app: WsgiApp, topic: TopicSpec) -> None:
 
 def create_bucket(app: WsgiApp, bucket: BucketSpec) -> None:
     rest_call(app, "PUT", f"/{bucket.name}")
-    if bucket.cors:
-        rules = "".join(_cors_rule(rule) for rule in json.loads(bucket.cors))
+    rules_declared = json.loads(bucket.cors) if bucket.cors else []
+    if rules_declared:  # a bucket without CorsConfiguration has none to put
+        rules = "".join(_cors_rule(rule) for rule in rules_declared)
         document = f"<CORSConfiguration>{rules}</CORSConfiguration>".encode()
         rest_call(app, "PUT", f"/{bucket.name}", [("cors", "")], {}, document)
 

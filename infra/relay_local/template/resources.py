@@ -352,6 +352,10 @@ INERT: dict[str, str] = {
     "AWS::Cognito::UserPoolUICustomizationAttachment": "the hosted sign-in pages",
     "AWS::Cognito::UserPoolRiskConfigurationAttachment": "threat protection runs on AWS only",
     "AWS::Cognito::LogDeliveryConfiguration": _MONITORING,
+    **{
+        f"AWS::CloudFront::{kind}": "the browser client: relay run serves web/ at /app/ itself"
+        for kind in ("Distribution", "OriginAccessControl", "ResponseHeadersPolicy", "Function")
+    },
     "AWS::KMS::Key": "encryption at rest: local data is not encrypted",
     "AWS::KMS::Alias": "encryption at rest: local data is not encrypted",
 }

@@ -7,7 +7,7 @@ import { timeline } from "../posts.js";
 export function render(main) {
   document.title = "Feed · Relay";
   const content = h("textarea", { name: "content", rows: 3, maxlength: 2000, required: true });
-  const mediaUrl = h("input", { type: "url", name: "mediaUrl", placeholder: "https://…/picture.jpg" });
+  const mediaUrl = h("input", { type: "text", inputmode: "url", name: "mediaUrl", placeholder: "https://…/picture.jpg", spellcheck: "false" });
   const post = h("button", { type: "submit", class: "primary" }, "Post");
   const form = h(
     "form",
