@@ -15,7 +15,9 @@ from relay.platform.unicode import Text
 
 
 class CreateConversationBody(CamelBody):
-    members: list[Text] = Field(
+    # Plain str: each member goes through the handle rule, whose `invalid_handle`
+    # names a lone surrogate as any other handle it cannot read.
+    members: list[str] = Field(
         description=(
             "Handles of the people to talk with (you are added; naming yourself is fine)."
             " One other person and no name: the 1:1 conversation of the two of you, the"
