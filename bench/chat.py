@@ -165,7 +165,8 @@ def _burst(stack: Running, ordered: bool) -> tuple[float, int, int]:
                 "action": "sendMessage",
                 "conversationId": cid,
                 "content": f"b{n}",
-                "clientMessageId": f"b{n}",
+                # Each run its own ids: the runs share the conversation.
+                "clientMessageId": f"{'o' if ordered else 'u'}{n}",
             }
             if ordered:
                 frame["order"] = n
