@@ -79,15 +79,26 @@ class _Redis:
         self.process.wait(10)
 
 
-def _token(state: Path, user: str) -> str:
-    from relay_local.tokens import make_token
+_TOKENS: dict[tuple[Path, str], str] = {}
 
-    return make_token(state, user, 3600)
+
+def _token(stack: Running, user: str) -> str:
+    """`user` signed in on the stack's user pool as `relay token` signs people in (made
+    on first use, its confirmed sign-up registering the handle), once per stack."""
+    from relay_local.accounts import Target, find_target, make_token
+
+    key = (stack.state, user)
+    if key not in _TOKENS:
+        target = find_target(ROOT / "template.yaml", stack.state)
+        if not isinstance(target, Target):
+            raise RuntimeError(target)
+        _TOKENS[key] = make_token(target, user, None, False, 3600)[0]
+    return _TOKENS[key]
 
 
 def _ws_url(stack: Running, user: str) -> str:
     port = next(iter(stack.info["ws_ports"].values()))
-    return f"ws://127.0.0.1:{port}/?token={_token(stack.state, user)}"
+    return f"ws://127.0.0.1:{port}/?token={_token(stack, user)}"
 
 
 def _http(stack: Running) -> Any:
@@ -104,7 +115,7 @@ def _create(stack: Running, owner: str, members: list[str], name: str | None = N
         answer = http.post(
             "/api/conversations",
             json=body,
-            headers={"Authorization": f"Bearer {_token(stack.state, owner)}"},
+            headers={"Authorization": f"Bearer {_token(stack, owner)}"},
         )
     answer.raise_for_status()
     return str(answer.json()["conversationId"])
@@ -113,6 +124,7 @@ def _create(stack: Running, owner: str, members: list[str], name: str | None = N
 def _one_to_one(stack: Running, ordered: bool = False) -> tuple[list[float], list[float]]:
     from websockets.sync.client import connect
 
+    _token(stack, "bob")  # signed up before alice names him
     cid = _create(stack, "alice", ["bob"])
     deliveries: list[float] = []
     acks: list[float] = []
@@ -144,6 +156,7 @@ def _burst(stack: Running, ordered: bool) -> tuple[float, int, int]:
     ack, how many came back out of send order, and how many were refused."""
     from websockets.sync.client import connect
 
+    _token(stack, "dave")
     cid = _create(stack, "carol", ["dave"])
     with connect(_ws_url(stack, "carol")) as carol:
         start = time.perf_counter()
@@ -152,7 +165,8 @@ def _burst(stack: Running, ordered: bool) -> tuple[float, int, int]:
                 "action": "sendMessage",
                 "conversationId": cid,
                 "content": f"b{n}",
-                "clientMessageId": f"b{n}",
+                # Each run its own ids: the runs share the conversation.
+                "clientMessageId": f"{'o' if ordered else 'u'}{n}",
             }
             if ordered:
                 frame["order"] = n
@@ -161,10 +175,12 @@ def _burst(stack: Running, ordered: bool) -> tuple[float, int, int]:
         refused = 0
         while len(seqs) + refused < BURST:
             answer = json.loads(carol.recv(timeout=30))
-            if answer["type"] == "ack":
+            if answer.get("type") == "ack":
                 seqs[int(answer["clientMessageId"][1:])] = answer["seq"]
-            elif answer["type"] == "error":
+            elif answer.get("type") == "error" or "type" not in answer:
+                # Relay's error frame, or API Gateway's own ({"message": ...}).
                 refused += 1
+                print(f"  burst: refused: {json.dumps(answer)[:200]}", flush=True)
         elapsed = time.perf_counter() - start
     in_order = [seqs[n] for n in sorted(seqs)]
     inversions = sum(1 for a, b in itertools.pairwise(in_order) if b < a)
@@ -198,7 +214,7 @@ def _stalled(stack: Running, user: str) -> socket.socket:
     raw = socket.create_connection(("127.0.0.1", port))
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     request = (
-        f"GET /?token={_token(stack.state, user)} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"GET /?token={_token(stack, user)} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         "Upgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
@@ -232,8 +248,9 @@ def _plant(stack: Running, user: str, connection_id: str) -> None:
 
 
 def _sign_up(stack: Running, handles: list[str]) -> None:
-    """The people a conversation names, as their confirmed sign-up leaves them in the
-    stack's users table (sub = handle, as the stack's tokens name them)."""
+    """The people a conversation names who never connect, as their confirmed sign-up
+    leaves them in the stack's users table (sub = handle): signing 900 people in through
+    the user pool would be most of the bench's time."""
     import boto3
 
     from relay.accounts.users_table import TAKEN, handle_key, user_key
@@ -257,7 +274,11 @@ def _group(stack: Running) -> dict[str, list[float]]:
     from websockets.sync.client import connect
 
     members = [f"member_{i:04d}" for i in range(GROUP - 1)]
-    _sign_up(stack, ["owner", *members])
+    # Those who connect sign in (the stalled one too); the vanished one and the rest
+    # only exist.
+    for handle in ["owner", *members[: ONLINE + 1]]:
+        _token(stack, handle)
+    _sign_up(stack, members[ONLINE + 1 :])
     cid = _create(stack, "owner", members, name="everyone")
     online = [_Member(_ws_url(stack, member)) for member in members[:ONLINE]]
     times: dict[str, list[float]] = {"clean": [], "stalled": [], "vanished": []}

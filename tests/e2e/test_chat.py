@@ -756,3 +756,79 @@ def fuzzed(stack: Stack) -> Iterator[Client]:
     client.send(action="sendMessage", conversationId=client.conversation, content="after all")
     client.next("ack")
     client.close()
+
+
+def test_a_group_is_managed_by_its_admins_and_its_members_hear_every_change(
+    stack: Stack, clients: Callable[[str], Client]
+) -> None:
+    for handle in ("bob18", "carol18", "dave18"):
+        person(stack, handle)
+    bob, carol = clients("bob18"), clients("carol18")
+    made = stack.http.post(
+        "/api/conversations",
+        json={"members": ["bob18"], "name": "plans"},
+        headers=auth(stack, "alice18"),
+    )
+    cid = made.json()["conversationId"]
+    url = f"/api/conversations/{cid}"
+
+    created = bob.next("conversation")
+    assert (created["event"], created["conversationId"], created["name"]) == (
+        "created",
+        cid,
+        "plans",
+    )
+    detail = stack.http.get(url, headers=auth(stack, "bob18")).json()
+    assert {(m["handle"], m["role"]) for m in detail["members"]} == {
+        ("alice18", "admin"),
+        ("bob18", "member"),
+    }
+    assert stack.http.get(url, headers=auth(stack, "carol18")).status_code == 403
+
+    refused = stack.http.patch(url, json={"name": "mine"}, headers=auth(stack, "bob18"))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "not_an_admin")
+    renamed = stack.http.patch(url, json={"name": "trip"}, headers=auth(stack, "alice18"))
+    assert renamed.status_code == 200 and renamed.json()["name"] == "trip"
+    assert bob.next("conversation", lambda f: f["event"] == "renamed")["name"] == "trip"
+
+    added = stack.http.post(
+        f"{url}/members", json={"members": ["carol18"]}, headers=auth(stack, "alice18")
+    )
+    assert added.status_code == 200, added.text
+    for client in (bob, carol):
+        frame = client.next("membership", lambda f: f["event"] == "added")
+        assert [m["handle"] for m in frame["members"]] == ["carol18"]
+    carol.send(action="sendMessage", conversationId=cid, content="hello all")
+    assert carol.next("ack")["seq"] == 1
+    assert bob.next("message")["content"] == "hello all"
+
+    removed = stack.http.delete(f"{url}/members/bob18", headers=auth(stack, "alice18"))
+    assert removed.status_code == 204, removed.text
+    assert bob.next("membership", lambda f: f["event"] == "removed")["members"][0]["handle"] == (
+        "bob18"
+    )
+    bob.send(action="sendMessage", conversationId=cid, content="still in?")
+    assert bob.next("error")["code"] == "not_a_member"
+    assert stack.http.get(url, headers=auth(stack, "bob18")).status_code == 403
+
+    stack.http.post(f"{url}/members", json={"members": ["dave18"]}, headers=auth(stack, "alice18"))
+    promoted = stack.http.patch(
+        f"{url}/members/dave18", json={"role": "admin"}, headers=auth(stack, "alice18")
+    )
+    assert promoted.status_code == 200, promoted.text
+    left = stack.http.delete(f"{url}/members/carol18", headers=auth(stack, "carol18"))
+    assert left.status_code == 204
+    final = stack.http.get(url, headers=auth(stack, "dave18")).json()
+    assert {(m["handle"], m["role"]) for m in final["members"]} == {
+        ("alice18", "admin"),
+        ("dave18", "admin"),
+    }
+
+    direct = conversation(stack, "alice18", ["bob18"])
+    leave_direct = stack.http.delete(
+        f"/api/conversations/{direct}/members/alice18", headers=auth(stack, "alice18")
+    )
+    assert (leave_direct.status_code, leave_direct.json()["error"]["code"]) == (
+        400,
+        "direct_conversation",
+    )

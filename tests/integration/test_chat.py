@@ -582,3 +582,21 @@ def test_a_frames_order_must_be_a_count_from_one(chat: Chat) -> None:
     codes = [f["code"] for f in chat.gateway.frames("alice-conn", "error")]
     assert codes == ["invalid_field"] * 6
     assert chat.messages.history(cid, None, 10) == []
+
+
+def test_a_warm_process_with_an_old_member_list_refuses_the_removed_and_reaches_the_added(
+    chat: Chat, clock: Any
+) -> None:
+    cid = chat.conversations.create("alice", ["bob"], "team").view.conversation.conversation_id
+    chat.messaging.send(chat.session("alice"), cid, "warm", None, [])  # this process keeps it
+    chat.connect("carol")
+    elsewhere = Conversations(chat.table, chat.messages, chat.attachments, clock)
+
+    elsewhere.remove_member("alice", cid, "bob")
+    elsewhere.add_members("alice", cid, ["carol"])
+
+    with pytest.raises(Forbidden):
+        chat.messaging.send(chat.session("bob"), cid, "still here?", None, [])
+    chat.messaging.send(chat.session("alice"), cid, "welcome", None, [])
+    assert [f["content"] for f in chat.gateway.frames("carol-conn", "message")] == ["welcome"]
+    assert [m.content for m in chat.messages.history(cid, None, 10)] == ["warm", "welcome"]

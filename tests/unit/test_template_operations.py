@@ -171,6 +171,9 @@ _NEVER_CALLED = {
     ("ChatDelivery", "sqs:SendMessage"): "it delivers the queue's chunks, never queues",
     # Attachments.check (HeadObject) is reached through every `.check` of the rate limiter.
     ("Conversations", "s3:GetObject"): "only sending a message checks an attachment",
+    # Management frames go through Messaging's delivery, which notifies the offline
+    # members of a message; a `conversation` or `membership` frame is no message.
+    ("Conversations", "sns:Publish"): "management frames notify nobody",
 }
 
 

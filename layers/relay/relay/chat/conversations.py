@@ -1,5 +1,6 @@
 """Conversations: create, list with unread counts, read history, move a member's read
-mark, and ask for an attachment upload; what the HTTP API and Messaging ask of them.
+mark, ask for an attachment upload, and manage a group (add, remove, leave, promote,
+rename: its admins do, anyone leaves); what the HTTP API and Messaging ask of them.
 
 A 1:1 conversation's id is derived from its two members (sorted, hashed), so
 whoever creates it, and however often, it is the same conversation; a group's id is
@@ -18,6 +19,7 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 
 from relay.chat.attachments import Attachments
 from relay.chat.conversations_table import ConversationsTable
@@ -29,13 +31,14 @@ from relay.chat.models import (
     ConversationView,
     Created,
     HistoryPage,
+    MemberChange,
     Message,
     Upload,
 )
-from relay.chat.rules import KNOWN_MAX, MAX_GROUP_MEMBERS, MAX_NAME_CHARS, MAX_PAGE
+from relay.chat.rules import KNOWN_MAX, MAX_ADD, MAX_GROUP_MEMBERS, MAX_NAME_CHARS, MAX_PAGE
 from relay.platform import cursors
 from relay.platform.clock import Clock
-from relay.platform.errors import Forbidden, Invalid, NotFound
+from relay.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
 _ID = re.compile(r"[dg][0-9a-f]{32}")
 # A seq a client names (`before`): a whole number above zero, as a JSON number can hold it.
@@ -119,7 +122,14 @@ class Conversations:
             conversation_id = "g" + secrets.token_hex(16)
             kind = GROUP
         conversation = Conversation(
-            conversation_id, kind, name.strip() if name else None, tuple(everyone), 0, None, now
+            conversation_id,
+            kind,
+            name.strip() if name else None,
+            tuple(everyone),
+            0,
+            None,
+            now,
+            admins=(caller,) if kind == GROUP else (),
         )
         created = self._table.create(conversation)
         if not created:
@@ -128,6 +138,98 @@ class Conversations:
                 raise NotFound("No such conversation.")
             return Created(self.view(existing, caller), created=False)
         return Created(ConversationView(conversation, unread=0), created=True)
+
+    # ---------------------------------------------------------------- management
+    def detail(self, user_id: str, conversation_id: str) -> ConversationView:
+        """The conversation as it is now (members, admins, name), for a member."""
+        conversation = self.require_member(conversation_id, user_id, fresh=True)
+        return self.view(conversation, user_id)
+
+    def add_members(self, caller: str, conversation_id: str, subs: list[str]) -> MemberChange:
+        """Admins add people to a group; those already in it are no change."""
+        before = self._managed(caller, conversation_id)
+        added = [sub for sub in dict.fromkeys(subs) if sub not in before.members]
+        if len(added) > MAX_ADD:
+            raise Invalid(f"members: at most {MAX_ADD} at once.", code="too_many_members")
+        if len(before.members) + len(added) > MAX_GROUP_MEMBERS:
+            raise Invalid(
+                f"members: a group has at most {MAX_GROUP_MEMBERS} members.",
+                code="too_many_members",
+            )
+        after = replace(
+            before,
+            members=(*before.members, *added),
+            members_version=before.members_version + 1,
+        )
+        return self._change(before, after, added, [])
+
+    def remove_member(self, caller: str, conversation_id: str, sub: str) -> MemberChange:
+        """Anyone leaves; admins remove others. A group its last admin leaves gets its
+        longest-standing member as admin, so someone can still manage it."""
+        before = self.require_member(conversation_id, caller, fresh=True)
+        if sub != caller:
+            before = self._managed(caller, conversation_id, before)
+        elif before.kind == DIRECT:
+            raise Invalid(
+                "A 1:1 conversation has no members to leave or remove; start a group.",
+                code="direct_conversation",
+            )
+        if sub not in before.members:
+            raise NotFound("They are not a member of this conversation.", code="not_a_member")
+        members = tuple(m for m in before.members if m != sub)
+        admins = tuple(a for a in before.admins if a != sub) or members[:1]
+        after = replace(
+            before, members=members, admins=admins, members_version=before.members_version + 1
+        )
+        return self._change(before, after, [], [sub])
+
+    def promote(self, caller: str, conversation_id: str, sub: str) -> MemberChange:
+        """Admins make another member an admin."""
+        before = self._managed(caller, conversation_id)
+        if sub not in before.members:
+            raise NotFound("They are not a member of this conversation.", code="not_a_member")
+        if sub in before.admins:
+            return MemberChange(before, before, [], [])
+        after = replace(
+            before, admins=(*before.admins, sub), members_version=before.members_version + 1
+        )
+        return self._change(before, after, [], [])
+
+    def rename(self, caller: str, conversation_id: str, name: str | None) -> Conversation:
+        """Admins name a group (None: no name)."""
+        before = self._managed(caller, conversation_id)
+        if name is not None and not 1 <= len(name.strip()) <= MAX_NAME_CHARS:
+            raise Invalid(f"name: 1 to {MAX_NAME_CHARS} characters.")
+        shown = name.strip() if name else None
+        self._table.rename(conversation_id, shown)
+        after = replace(before, name=shown)
+        self.remember(after)
+        return after
+
+    def _managed(
+        self, caller: str, conversation_id: str, current: Conversation | None = None
+    ) -> Conversation:
+        """The group, read now, when the caller is one of its admins."""
+        conversation = current or self.require_member(conversation_id, caller, fresh=True)
+        if conversation.kind == DIRECT:
+            raise Invalid(
+                "A 1:1 conversation's members and name do not change; start a group.",
+                code="direct_conversation",
+            )
+        if caller not in conversation.admins:
+            raise Forbidden("Only the group's admins may do that.", code="not_an_admin")
+        return conversation
+
+    def _change(
+        self, before: Conversation, after: Conversation, added: list[str], removed: list[str]
+    ) -> MemberChange:
+        if not self._table.change_members(before, after, added, removed):
+            raise Conflict(
+                "The group's members changed meanwhile; read it again and retry.",
+                code="members_changed",
+            )
+        self.remember(after)
+        return MemberChange(before, after, added, removed)
 
     def view(self, conversation: Conversation, user_id: str) -> ConversationView:
         membership = self._table.membership(conversation.conversation_id, user_id)
@@ -170,8 +272,9 @@ class Conversations:
     ) -> Conversation:
         """The conversation, when the user is in it: NotFound or Forbidden otherwise.
 
-        A warm process answers from its copy (members never change; `last_seq` there
-        is only a hint, which the seq transaction corrects); `fresh` reads the table."""
+        A warm process answers from its copy (`last_seq` there is only a hint, which the
+        seq transaction corrects, and so is the member list: the transaction checks its
+        `members_version`, relay.chat.ordering); `fresh` reads the table."""
         conversation = None if fresh else self._known.get(conversation_id)
         if conversation is None and _ID.fullmatch(conversation_id):
             conversation = self._table.get(conversation_id)

@@ -1,7 +1,9 @@
 """ConversationsTable: conversations, their members and each member's place in them.
 Nobody else builds its keys. Under `pk = CONV#<id>`:
 - `#META`: kind, name, `lastSeq` (the conversation's counter) and `lastMessageMs`;
-- `#MEMBERS`: the member list, read with META in one query when a message is sent;
+- `#MEMBERS`: the member list and the admins, read with META in one query; META's
+  `membersVersion` moves with every change of them (`change_members`), so a kept copy
+  is checked when a message is stored;
 - `MEMBER#<user>`: one per member, with `lastRead`; the `ByMember` index lists a
   user's conversations from these;
 - `CLIENT#<sender>#<clientMessageId>`: which seq a client's id became (expires after
@@ -57,6 +59,7 @@ def _client_sk(message: Message) -> str:
 
 def _conversation(meta: Item, members: Item | None) -> Conversation:
     names = [m["S"] for m in (members or {}).get("members", {}).get("L", [])]
+    admins = [m["S"] for m in (members or {}).get("admins", {}).get("L", [])]
     return Conversation(
         conversation_id=meta["pk"]["S"].removeprefix("CONV#"),
         kind=meta["kind"]["S"],
@@ -65,7 +68,33 @@ def _conversation(meta: Item, members: Item | None) -> Conversation:
         last_seq=int(meta["lastSeq"]["N"]),
         last_message_ms=int(meta["lastMessageMs"]["N"]) if "lastMessageMs" in meta else None,
         created_ms=int(meta["createdMs"]["N"]),
+        admins=tuple(admins),
+        members_version=int(meta.get("membersVersion", {}).get("N", "0")),
     )
+
+
+def _version_is(members_version: int) -> str:
+    """The condition that META's `membersVersion` is still `:mv` (absent reads as 0)."""
+    if members_version == 0:
+        return "(attribute_not_exists(membersVersion) OR membersVersion = :mv)"
+    return "membersVersion = :mv"
+
+
+def _members_item(conversation: Conversation) -> Item:
+    return {
+        **_key(conversation.conversation_id, MEMBERS),
+        "members": {"L": [s(m) for m in conversation.members]},
+        "admins": {"L": [s(m) for m in conversation.admins]},
+    }
+
+
+def _member_item(conversation_id: str, user_id: str, last_read: int) -> Item:
+    return {
+        **_key(conversation_id, _member_sk(user_id)),
+        "memberId": s(user_id),
+        "conversationId": s(conversation_id),
+        "lastRead": n(last_read),
+    }
 
 
 class ConversationsTable(Table):
@@ -82,19 +111,8 @@ class ConversationsTable(Table):
         }
         if conversation.name:
             meta["name"] = s(conversation.name)
-        members: Item = {
-            **_key(cid, MEMBERS),
-            "members": {"L": [s(m) for m in conversation.members]},
-        }
-        member_items = [
-            {
-                **_key(cid, _member_sk(m)),
-                "memberId": s(m),
-                "conversationId": s(cid),
-                "lastRead": n(0),
-            }
-            for m in conversation.members
-        ]
+        members = _members_item(conversation)
+        member_items = [_member_item(cid, m, 0) for m in conversation.members]
         writes: list[dict[str, Any]] = [
             put_new(self.name, meta, "pk"),
             {"Put": {"TableName": self.name, "Item": members}},
@@ -112,6 +130,57 @@ class ConversationsTable(Table):
         if not inline:
             batch_write(self.client, self.name, puts=member_items)
         return True
+
+    def change_members(
+        self, before: Conversation, after: Conversation, added: list[str], removed: list[str]
+    ) -> bool:
+        """Members or admins from `before` to `after`, in one transaction, on the condition
+        that nobody changed them meanwhile (`membersVersion`); False when somebody did.
+        An added member starts with nothing unread."""
+        cid = before.conversation_id
+        writes: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": _key(cid, META),
+                    "UpdateExpression": "SET membersVersion = :next, memberCount = :count",
+                    "ConditionExpression": "attribute_exists(pk) AND "
+                    + _version_is(before.members_version),
+                    "ExpressionAttributeValues": {
+                        ":next": n(before.members_version + 1),
+                        ":mv": n(before.members_version),
+                        ":count": n(len(after.members)),
+                    },
+                }
+            },
+            {"Put": {"TableName": self.name, "Item": _members_item(after)}},
+        ]
+        writes += [
+            {"Put": {"TableName": self.name, "Item": _member_item(cid, m, before.last_seq)}}
+            for m in added
+        ]
+        writes += [
+            {"Delete": {"TableName": self.name, "Key": _key(cid, _member_sk(m))}} for m in removed
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            if cancellation_reasons(error)[:1] == [CONDITION_FAILED]:
+                return False
+            raise
+        return True
+
+    def rename(self, conversation_id: str, name: str | None) -> None:
+        update = "SET #name = :name" if name else "REMOVE #name"
+        values = {":name": s(name)} if name else None
+        self.client.update_item(
+            TableName=self.name,
+            Key=_key(conversation_id, META),
+            UpdateExpression=update,
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#name": "name"},
+            **({"ExpressionAttributeValues": values} if values else {}),
+        )
 
     def get(self, conversation_id: str) -> Conversation | None:
         """META and the member list in one strongly consistent query."""
@@ -197,6 +266,11 @@ class ConversationsTable(Table):
             return None
         return int(meta["lastSeq"]["N"])
 
+    @staticmethod
+    def version_in(meta: Item | None) -> int:
+        """The members' version of a META item (0 before any change)."""
+        return int((meta or {}).get("membersVersion", {}).get("N", "0"))
+
     def client_seq(self, message: Message) -> int | None:
         """The seq the sender's clientMessageId became, if it was stored before."""
         answer = self.client.get_item(
@@ -208,20 +282,22 @@ class ConversationsTable(Table):
         return int(item["seq"]["N"]) if item else None
 
     # ---- the entries this table gives the transaction that stores a message
-    def advance(self, message: Message, last_seq: int) -> dict[str, Any]:
+    def advance(self, message: Message, last_seq: int, members_version: int) -> dict[str, Any]:
         """META's counter from `last_seq` to the message's seq, on the condition that it is
-        still `last_seq`; a lost race carries the counter's current value back."""
+        still `last_seq` and the members are still those of `members_version`; a lost
+        race carries the counter's (and the version's) current value back."""
         return {
             "Update": {
                 "TableName": self.name,
                 "Key": _key(message.conversation_id, META),
                 "UpdateExpression": "SET lastSeq = :seq, lastMessageMs = :ts",
-                "ConditionExpression": "lastSeq = :last",
+                "ConditionExpression": "lastSeq = :last AND " + _version_is(members_version),
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 "ExpressionAttributeValues": {
                     ":seq": n(message.seq),
                     ":last": n(last_seq),
                     ":ts": n(message.timestamp_ms),
+                    ":mv": n(members_version),
                 },
             }
         }

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
@@ -26,7 +27,7 @@ from relay.chat.conversations import Conversations
 from relay.chat.delivery import Deliverer, DeliveryJob, Gateway, Session, chunks, pool
 from relay.chat.models import Connection, Conversation, Message
 from relay.chat.notifications import Notifier
-from relay.chat.ordering import Contention, Missing, NotMember, Reused, Sequencer
+from relay.chat.ordering import Contention, Missing, NotMember, Reused, Sequencer, Stale
 from relay.chat.people import People
 from relay.chat.presence import Presence
 from relay.chat.rules import INLINE_MAX, PRESENCE_MAX_GROUP, SIGNALS_MAX_GROUP, SYNC_MAX
@@ -132,8 +133,40 @@ class Messaging:
                 client_message_id=client_message_id,
             )
 
+        try:
+            message, duplicate, conversation, lookup = self._store(session, conversation, made)
+        except Stale:
+            # The members changed since this process kept its copy: read them now (a
+            # removed sender is refused here) and go again, once.
+            conversation = self._conversations.require_member(
+                conversation_id, session.user_id, fresh=True
+            )
+            try:
+                message, duplicate, conversation, lookup = self._store(session, conversation, made)
+            except Stale as error:
+                raise Conflict("The conversation is busy; send again.", code="busy") from error
+        self._conversations.remember(replace(conversation, last_seq=message.seq))
+        message = replace(message, sender_handle=handle.result())
+        if duplicate or lookup is None:
+            self.reply(session, message.ack())
+            if not duplicate:
+                self._deliver(session, conversation, message.frame(), message)
+            return message
+        targets, offline = lookup.result()
+        # The ack and the deliveries leave together, on the pool.
+        frame = message.frame()
+        self._deliverer(session.gateway).send_each(
+            [(session.connection, message.ack()), *((target, frame) for target in targets)]
+        )
+        self._notify(message, offline)
+        return message
+
+    def _store(
+        self, session: Session, conversation: Conversation, made: Callable[[int], Message]
+    ) -> tuple[Message, bool, Conversation, Future[tuple[list[Connection], list[str]]] | None]:
+        """Store the message; where it goes (for a conversation delivered inline) is read
+        while it is stored: one round trip less."""
         inline = len(conversation.members) <= INLINE_MAX
-        # Where the message will go is read while it is stored: one round trip less.
         lookup = (
             pool().submit(
                 self._targets, list(conversation.members), session.connection.connection_id
@@ -157,21 +190,28 @@ class Messaging:
             ) from error
         except Contention as error:
             raise Conflict("The conversation is busy; send again.", code="busy") from error
-        self._conversations.remember(replace(conversation, last_seq=message.seq))
-        message = replace(message, sender_handle=handle.result())
-        if duplicate or lookup is None:
-            self.reply(session, message.ack())
-            if not duplicate:
-                self._deliver(session, conversation, message.frame(), message)
-            return message
-        targets, offline = lookup.result()
-        # The ack and the deliveries leave together, on the pool.
-        frame = message.frame()
-        self._deliverer(session.gateway).send_each(
-            [(session.connection, message.ack()), *((target, frame) for target in targets)]
-        )
-        self._notify(message, offline)
-        return message
+        return message, duplicate, conversation, lookup
+
+    # ---------------------------------------------------------------- management frames
+    def announce(
+        self,
+        gateway: Gateway,
+        endpoint: str,
+        conversation_id: str,
+        members: list[str],
+        frame: dict[str, Any],
+    ) -> None:
+        """A `conversation` or `membership` frame to every connection of `members` (through
+        the delivery queue above INLINE_MAX members, as messages go)."""
+        if len(members) > INLINE_MAX:
+            self._enqueue(
+                [
+                    DeliveryJob(conversation_id, endpoint, chunk, None, frame, None)
+                    for chunk in chunks(members)
+                ]
+            )
+            return
+        self.deliver_chunk(gateway, members, None, frame, None)
 
     def typing(self, session: Session, conversation_id: str) -> None:
         conversation = self._conversations.require_member(conversation_id, session.user_id)

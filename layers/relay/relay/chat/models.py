@@ -27,6 +27,15 @@ class Conversation:
     last_seq: int
     last_message_ms: int | None
     created_ms: int
+    # Who may add, remove, rename and promote (a group's creator, and whom admins make
+    # admins); a 1:1 conversation has none.
+    admins: tuple[str, ...] = ()
+    # Moves with every change of members or admins: a warm process's kept copy is
+    # checked against it when a message is stored (relay.chat.ordering).
+    members_version: int = 0
+
+    def role(self, user_id: str) -> str:
+        return "admin" if user_id in self.admins else "member"
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,17 @@ class Created:
 
     view: ConversationView
     created: bool
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    """A group's members or admins changed: as they were, as they are, and who came and
+    went (both empty for a promotion)."""
+
+    before: Conversation
+    after: Conversation
+    added: list[str]
+    removed: list[str]
 
 
 @dataclass(frozen=True)

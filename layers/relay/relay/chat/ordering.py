@@ -4,7 +4,7 @@ with no gap and no duplicate, and a retried clientMessageId is stored once.
 A message is stored in one transaction across the two tables, composed here from
 the entries each store hands out:
 0. ConversationsTable `advance`: META's `lastSeq` from n to n+1, on the condition
-   that it is still n;
+   that it is still n and the members are those the caller's copy knows;
 1. ConversationsTable `sender_read`: the sender's `lastRead` becomes n+1, on the
    condition that they are a member;
 2. MessagesTable `put`: the message at seq n+1;
@@ -56,6 +56,10 @@ class Reused(Exception):
     """The clientMessageId was stored before, for a message with other content."""
 
 
+class Stale(Exception):
+    """The members changed since the caller's copy of the conversation was read."""
+
+
 class Contention(Exception):
     """Other senders kept taking the next seq; the caller may try again later."""
 
@@ -84,14 +88,17 @@ class Sequencer:
 
         `conversation.last_seq` may be stale (a process's kept copy). Returns (message,
         duplicate): for a client id seen before, the message stored then. Raises
-        NotMember, Missing, Reused (a client id seen before, with other content), or
+        NotMember, Missing, Reused (a client id seen before, with other content), Stale
+        (the members changed since `conversation` was read: read it again), or
         Contention after `attempts` lost races."""
         last_seq = conversation.last_seq
         pauses = 0
         for attempt in range(attempts):
             made = message(last_seq + 1)
             try:
-                self._db.transact_write_items(TransactItems=self._writes(made, last_seq))
+                self._db.transact_write_items(
+                    TransactItems=self._writes(made, last_seq, conversation.members_version)
+                )
             except ClientError as error:
                 reasons = cancellation_reasons(error)
                 if not reasons:
@@ -109,8 +116,11 @@ class Sequencer:
                     raise NotMember from error
                 if reasons[_ADVANCE] not in (CONDITION_FAILED, TRANSACTION_CONFLICT, "None"):
                     raise
+                old = cancellation_items(error)[_ADVANCE]
+                if old and self._conversations.version_in(old) != conversation.members_version:
+                    raise Stale from error
                 # Another sender took this seq: go again from where the counter is now.
-                current = self._conversations.seq_in(cancellation_items(error)[_ADVANCE])
+                current = self._conversations.seq_in(old)
                 if current is None:
                     current = self._conversations.last_seq(conversation.conversation_id)
                 if current is None:
@@ -123,9 +133,11 @@ class Sequencer:
             return made, False
         raise Contention
 
-    def _writes(self, message: Message, last_seq: int) -> list[dict[str, Any]]:
+    def _writes(
+        self, message: Message, last_seq: int, members_version: int
+    ) -> list[dict[str, Any]]:
         writes = [
-            self._conversations.advance(message, last_seq),
+            self._conversations.advance(message, last_seq, members_version),
             self._conversations.sender_read(message),
             self._messages.put(message),
         ]

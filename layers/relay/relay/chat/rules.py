@@ -18,6 +18,9 @@ from __future__ import annotations
 # ---- Conversations
 # The seed's group size, the creator included; the 1001st member is refused.
 MAX_GROUP_MEMBERS = 1000
+# People added to a group in one request: one transaction holds them with the group's
+# two items (DynamoDB's 100 per transaction), with room to spare.
+MAX_ADD = 50
 # A group's name, after trimming.
 MAX_NAME_CHARS = 100
 # Pages of conversations and of history: the size a client gets unless it asks, and the

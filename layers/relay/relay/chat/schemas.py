@@ -8,7 +8,13 @@ from pydantic import Field
 
 from relay.chat.models import ConversationView, Message, Upload
 from relay.chat.people import Handles
-from relay.chat.rules import CONTENT_TYPES, MAX_ATTACHMENT_BYTES, MAX_GROUP_MEMBERS, MAX_NAME_CHARS
+from relay.chat.rules import (
+    CONTENT_TYPES,
+    MAX_ADD,
+    MAX_ATTACHMENT_BYTES,
+    MAX_GROUP_MEMBERS,
+    MAX_NAME_CHARS,
+)
 from relay.platform.clock import iso
 from relay.platform.schemas import Camel, CamelBody
 from relay.platform.unicode import Text
@@ -35,6 +41,10 @@ class CreateConversationBody(CamelBody):
 class MemberOut(Camel):
     user_id: str = Field(description="The stable id frames and messages name.")
     handle: str | None = Field(description="Their handle now; null once the account is deleted.")
+    role: Literal["admin", "member"] = Field(
+        default="member",
+        description="Admins add, remove, promote and rename; a group's creator is one.",
+    )
 
 
 class ConversationOut(Camel):
@@ -53,11 +63,36 @@ class ConversationOut(Camel):
             conversation_id=c.conversation_id,
             kind="direct" if c.kind == "direct" else "group",
             name=c.name,
-            members=[MemberOut(user_id=m, handle=handles.get(m)) for m in c.members],
+            members=[
+                MemberOut(
+                    user_id=m,
+                    handle=handles.get(m),
+                    role="admin" if m in c.admins else "member",
+                )
+                for m in c.members
+            ],
             last_seq=c.last_seq,
             last_message_at=iso(c.last_message_ms) if c.last_message_ms is not None else None,
             unread=view.unread,
         )
+
+
+class AddMembersBody(CamelBody):
+    members: list[Text] = Field(
+        description=f"Handles of the people to add, at most {MAX_ADD} at once.",
+        min_length=1,
+        json_schema_extra={"examples": [["carol"]]},
+    )
+
+
+class RenameBody(CamelBody):
+    name: Text | None = Field(
+        description=f"The group's new name, 1 to {MAX_NAME_CHARS} characters; null for none."
+    )
+
+
+class RoleBody(CamelBody):
+    role: Literal["admin"] = Field(description="Admins make other members admins.")
 
 
 class ConversationPage(Camel):

@@ -112,3 +112,11 @@ def sweep_presence() -> list[str]:
     """Users whose pings stopped, now offline; their contacts are told through the
     chat's `@connections` API (ChatPresenceSweep answers no WebSocket event)."""
     return messaging().sweep(settings().chat_ws_endpoint, management_api)
+
+
+def announce(conversation_id: str, members: list[str], frame: dict[str, Any]) -> None:
+    """A management frame (`conversation`, `membership`) to the members' connections,
+    from an HTTP route, through the chat's `@connections` API."""
+    endpoint = settings().chat_ws_endpoint
+    if endpoint:
+        messaging().announce(management_api(endpoint), endpoint, conversation_id, members, frame)

@@ -109,6 +109,11 @@ GUARDS: dict[str, Guard] = {
     "POST /api/conversations": _READ,
     "GET /api/conversations": _READ,
     "GET /api/conversations/{conversation_id}/messages": _READ,
+    "GET /api/conversations/{conversation_id}": _READ,
+    "PATCH /api/conversations/{conversation_id}": _READ,
+    "POST /api/conversations/{conversation_id}/members": _READ,
+    "DELETE /api/conversations/{conversation_id}/members/{handle}": _READ,
+    "PATCH /api/conversations/{conversation_id}/members/{handle}": _READ,
     "POST /api/conversations/{conversation_id}/attachments": _READ,
     # Chat frames (`ping` is not limited: a limited client can still keep its presence)
     "sendMessage": _CHAT_FRAME,
