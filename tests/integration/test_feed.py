@@ -19,7 +19,7 @@ from relay.feed.rules import Rules
 from relay.feed.service import tables
 from relay.feed.tables import Tables
 from relay.feed.timeline_cache import TimelineCache
-from relay.platform.cache import RedisGate
+from relay.platform.cache import COOLDOWN_MS, RedisGate
 from relay.platform.errors import NotFound
 from tests.support.lambdas import Context, call, handler, http_event
 
@@ -33,6 +33,18 @@ class CountingPool(redis.ConnectionPool):
 
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         CountingPool.calls += 1
+        return super().get_connection(*args, **kwargs)
+
+
+class HangingPool(CountingPool):
+    """A Redis that hangs while `hung`: every command and pipeline times out, as a
+    client sees a server stopped mid-request (SIGSTOP) once its socket timeout passes."""
+
+    hung = False
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        if HangingPool.hung:
+            raise redis.TimeoutError("Timeout reading from socket")
         return super().get_connection(*args, **kwargs)
 
 
@@ -50,13 +62,14 @@ class Crashing(TimelineCache):
 
 @pytest.fixture
 def world(aws, redis_client, clock):
-    pool = CountingPool.from_url(os.environ["REDIS_URL"])
+    pool = HangingPool.from_url(os.environ["REDIS_URL"])
     client = redis.Redis(connection_pool=pool)
     cache = Crashing(client, keep=RULES.timeline_length, ttl_s=RULES.inactive_after_s)
     store = tables(aws.dynamodb)
     gate = RedisGate(clock)
     feed = Feed(store, cache, gate, RULES, clock)
     yield feed, FanOut(store, cache, gate, RULES), client
+    HangingPool.hung = False
     client.close()
 
 
@@ -135,7 +148,11 @@ def test_a_feed_read_makes_the_same_few_calls_whatever_the_page_size(world, aws,
         assert len(page.items) == limit
         counts[limit] = (CountingPool.calls, list(dynamodb_calls))
 
-    assert counts[5] == counts[20] == counts[50] == (1, ["BatchGetItem"])
+    # The page's posts, the reader's likes of them and the reader's follow-change number
+    # (the cache's check against DynamoDB) in one BatchGetItem: 100 keys a call, so the
+    # largest page (101 keys) takes two.
+    assert counts[5] == counts[20] == (1, ["BatchGetItem"])
+    assert counts[50] == (1, ["BatchGetItem", "BatchGetItem"])
 
 
 def test_fan_out_skips_readers_whose_timeline_is_not_cached_and_trims_the_rest(world, clock):
@@ -336,21 +353,21 @@ def test_a_follow_and_an_unfollow_that_cross_leave_the_cached_feed_as_dynamodb_s
     feed.read("reader", 20, None)  # a cached timeline, so the cache step matters
     followed = feed.cache.followed
 
-    def the_other_one_meanwhile(*args: Any, on: bool) -> None:
+    def the_other_one_meanwhile(*args: Any, on: bool, number: int) -> bool:
         """The first request has committed to DynamoDB; the second runs whole before
         the first one's cache step lands."""
         feed.cache.followed = followed  # type: ignore[method-assign]
         (feed.unfollow if on else feed.follow)("reader", "author")
-        followed(*args, on=on)
+        return followed(*args, on=on, number=number)
 
     feed.cache.followed = the_other_one_meanwhile  # type: ignore[method-assign]
     getattr(feed, first)("reader", "author")
 
     following = first == "unfollow"  # the second request's answer is the last word
     assert feed.tables.follows.is_following("reader", "author") is following
-    assert bool(client.sismember("feed:fl:reader", "author")) is following
     shown = [item.post.post_id for item in feed.read("reader", 20, None).items]
     assert shown == ([post.post_id] if following else [])
+    assert bool(client.sismember("feed:fl:reader", "author")) is following
 
 
 @pytest.mark.parametrize("change", ["unfollow", "follow"])
@@ -372,9 +389,9 @@ def test_a_follow_or_unfollow_while_a_timeline_is_rebuilt_is_not_undone_by_it(wo
     feed.timelines.rebuild("reader")
 
     following = change == "follow"
-    assert bool(client.sismember("feed:fl:reader", "author")) is following
     shown = [item.post.post_id for item in feed.read("reader", 20, None).items]
     assert shown == ([post.post_id] if following else [])
+    assert bool(client.sismember("feed:fl:reader", "author")) is following
 
 
 def test_a_stream_record_without_its_image_is_reported_failed_not_thrown(world, monkeypatch):
@@ -385,3 +402,123 @@ def test_a_stream_record_without_its_image_is_reported_failed_not_thrown(world, 
     }
 
     assert run(batch) == {"batchItemFailures": [{"itemIdentifier": "7"}]}
+
+
+# ---------------------------------------------------------------- Redis is only a cache
+
+CELEBRITY_AT_2 = Rules(celebrity_threshold=2, timeline_length=50, inactive_after_s=3600)
+
+
+@pytest.fixture
+def celebrity_world(world, clock):
+    """The world with a celebrity threshold of 2 followers."""
+    feed, _, client = world
+    cache = TimelineCache(client, keep=50, ttl_s=3600)
+    gate = RedisGate(clock)
+    return (
+        Feed(feed.tables, cache, gate, CELEBRITY_AT_2, clock),
+        FanOut(feed.tables, cache, gate, CELEBRITY_AT_2),
+        client,
+    )
+
+
+def shown(feed: Feed, reader: str) -> list[str]:
+    return [item.post.post_id for item in feed.read(reader, 20, None).items]
+
+
+def test_a_celebrity_made_while_redis_hangs_still_reaches_every_follower_and_themself(
+    celebrity_world, clock
+):
+    feed, fan_out, client = celebrity_world
+    feed.follow("early", "star")
+    for reader in ("early", "late", "star"):
+        feed.read(reader, 20, None)  # cached timelines and a cached set of celebrities
+
+    HangingPool.hung = True  # Redis hangs at the moment "star" becomes a celebrity
+    profile, following = feed.follow("late", "star")
+    HangingPool.hung = False
+    clock.advance(COOLDOWN_MS + 1)  # the gate opens again
+
+    assert (profile.followers, profile.celebrity, following) == (2, True, True)
+    post = feed.post("star", "now a celebrity", [])
+    assert fan_out.created(post).celebrity
+    for reader in ("early", "late", "star"):
+        assert shown(feed, reader)[:1] == [post.post_id], reader
+    assert client.sismember("feed:celebs", "star")
+
+
+def test_a_follow_whose_cache_write_redis_lost_shows_the_followed_posts_on_the_next_read(
+    world, clock
+):
+    feed, fan_out, _ = world
+    older = feed.post("author", "posted before the follow", [])
+    fan_out.created(older)
+    feed.read("reader", 20, None)
+
+    HangingPool.hung = True
+    feed.follow("reader", "author")
+    HangingPool.hung = False
+    clock.advance(COOLDOWN_MS + 1)
+
+    assert shown(feed, "reader") == [older.post_id]
+    clock.advance(1)
+    newer = feed.post("author", "posted after", [])
+    fan_out.created(newer)
+    assert shown(feed, "reader") == [newer.post_id, older.post_id]
+
+
+def test_an_unfollow_whose_cache_write_redis_lost_hides_the_unfollowed_posts(world, clock):
+    feed, fan_out, _ = world
+    feed.follow("reader", "author")
+    post = feed.post("author", "soon unfollowed", [])
+    fan_out.created(post)
+    assert shown(feed, "reader") == [post.post_id]
+
+    HangingPool.hung = True
+    feed.unfollow("reader", "author")
+    HangingPool.hung = False
+    clock.advance(COOLDOWN_MS + 1)
+
+    assert shown(feed, "reader") == []
+
+
+def test_a_redis_restarted_empty_loses_no_feed_and_no_celebrity(celebrity_world, clock):
+    feed, fan_out, client = celebrity_world
+    for fan in ("fan1", "fan2"):
+        feed.follow(fan, "star")
+    feed.follow("fan1", "plain")
+    before = [feed.post("star", "by a celebrity", []), feed.post("plain", "by a person", [])]
+    for post in before:
+        fan_out.created(post)
+    expected = sorted((p.post_id for p in before), reverse=True)
+    assert shown(feed, "fan1") == expected
+
+    client.flushdb()  # a restart with nothing saved
+
+    assert shown(feed, "fan1") == expected
+    clock.advance(1)
+    after = feed.post("star", "after the restart", [])
+    fan_out.created(after)
+    assert shown(feed, "fan1")[0] == after.post_id
+    assert shown(feed, "fan2")[0] == after.post_id
+    assert shown(feed, "star")[0] == after.post_id
+
+
+def test_a_celebrity_post_whose_fan_out_meets_a_hung_redis_is_retried_not_lost(
+    celebrity_world, monkeypatch, clock
+):
+    feed, fan_out, client = celebrity_world
+    for fan in ("fan1", "fan2"):
+        feed.follow(fan, "star")
+    assert shown(feed, "fan1") == []  # the set of celebrities is cached now
+    assert client.srem("feed:celebs", "star") == 1  # a promotion the cache missed
+    post = feed.post("star", "fanned out on the second try", [])
+    run = consumer(monkeypatch, fan_out)
+    batch = records(feed.tables, [post.post_id])
+
+    HangingPool.hung = True
+    assert run(batch) == {"batchItemFailures": [{"itemIdentifier": f"{1:024d}"}]}
+    HangingPool.hung = False
+    assert run(batch) == {"batchItemFailures": []}
+
+    assert shown(feed, "fan1") == [post.post_id]

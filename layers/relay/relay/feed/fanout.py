@@ -45,6 +45,10 @@ class FanOut:
         # A deployment may have lowered the threshold since the author's last follower.
         author = self.celebrities.promoted(self.tables.profiles.get(post.author_id))
         if author.celebrity:
+            # Readers pull this post only if the cached set of celebrities names its
+            # author; a promotion whose cache write Redis lost is put right here, by a
+            # job the stream retries until Redis takes it.
+            self.cache.add_celebrity(post.author_id)
             self.cache.add_recent(post.author_id, post.post_id, feed_rules.CELEBRITY_RECENT)
             return Outcome(0, celebrity=True)
         return Outcome(self._each_reader(post, remove=False))

@@ -23,7 +23,7 @@ from relay.feed.timeline_cache import TimelineCache
 from relay.feed.timelines import Timelines
 from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock, SystemClock
-from relay.platform.errors import Forbidden, Invalid, NotFound, TooLarge
+from relay.platform.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 
 _USER = re.compile(r"[^\s/]{1,128}")
 GONE = "No such post (it may have been deleted)."
@@ -204,39 +204,52 @@ class Feed:
         return profile, followed
 
     def follow(self, follower: str, followee: str) -> tuple[Profile, bool]:
-        if not self._change_follow(follower, followee, on=True):
+        number = self._change_follow(follower, followee, on=True)
+        if number is None:
             return self.tables.profiles.get(followee), True
         profile = self.celebrities.promoted(self.tables.profiles.get(followee))
-        self.timelines.follow_changed(follower, followee, on=True, celebrity=profile.celebrity)
+        self.timelines.follow_changed(
+            follower, followee, on=True, celebrity=profile.celebrity, number=number
+        )
         return profile, True
 
     def unfollow(self, follower: str, followee: str) -> tuple[Profile, bool]:
-        if not self._change_follow(follower, followee, on=False):
+        number = self._change_follow(follower, followee, on=False)
+        if number is None:
             return self.tables.profiles.get(followee), False
         profile = self.tables.profiles.get(followee)
-        self.timelines.follow_changed(follower, followee, on=False, celebrity=profile.celebrity)
+        self.timelines.follow_changed(
+            follower, followee, on=False, celebrity=profile.celebrity, number=number
+        )
         return profile, False
 
-    def _change_follow(self, follower: str, followee: str, *, on: bool) -> bool:
+    def _change_follow(self, follower: str, followee: str, *, on: bool) -> int | None:
         """Follow (or unfollow) and count it on both profiles, in one transaction: the
-        follow item first, then the counts. False when it was so already."""
+        follow item first, then the counts, the follower's numbering the change. The
+        change's number; None when it was so already. Another change of the follower's
+        that takes the number first makes this one take the next."""
         if follower == check_user(followee):
             raise Invalid("You cannot follow yourself.", code="cannot_follow_self")
-        follows, delta = self.tables.follows, 1 if on else -1
-        items = [
-            follows.put_new(follower, followee, self.clock.now_ms())
-            if on
-            else follows.delete_existing(follower, followee),
-            self.tables.profiles.count(follower, "following", delta),
-            self.tables.profiles.count(followee, "followers", delta),
-        ]
-        try:
-            self.tables.transact(items)
-        except Refused as refused:
-            if 0 in refused.failed:  # the follow item: followed (or not) already
-                return False
-            raise
-        return True
+        follows, profiles, delta = self.tables.follows, self.tables.profiles, 1 if on else -1
+        for _ in range(feed_rules.FOLLOW_ATTEMPTS):
+            version = profiles.follows_version(follower)
+            items = [
+                follows.put_new(follower, followee, self.clock.now_ms())
+                if on
+                else follows.delete_existing(follower, followee),
+                profiles.following_changed(follower, delta, version),
+                profiles.count(followee, "followers", delta),
+            ]
+            try:
+                self.tables.transact(items)
+            except Refused as refused:
+                if 0 in refused.failed:  # the follow item: followed (or not) already
+                    return None
+                if 1 in refused.failed:  # numbered meanwhile by another change
+                    continue
+                raise
+            return version + 1
+        raise Conflict("Your follows are changing fast; try again.", code="follow_conflict")
 
     # ------------------------------------------------------------------ engagement
     def like(self, user: str, post_id: str) -> FeedItem:
