@@ -71,11 +71,22 @@ def delete_post(post_id: str) -> Response[None]:
 @app.post(
     "/api/posts/<post_id>/share",
     summary="Share a post with the caller's followers",
-    responses={201: {"description": "Shared"}, **error_responses(404)},
+    description="Once per person and post: a repeat answers 200 with the existing share.",
+    responses={201: {"description": "Shared"}, **error_responses(404, 409)},
 )
 def share(post_id: str) -> Response[PostOut]:
-    post = feed().share(me(), post_id)
-    return Response(201, JSON, PostOut.of(post, handles(FeedItem(post, False))))
+    post, created = feed().share(me(), post_id)
+    return Response(201 if created else 200, JSON, PostOut.of(post, handles(FeedItem(post, False))))
+
+
+@app.delete(
+    "/api/posts/<post_id>/share",
+    summary="Undo the caller's share of a post",
+    responses={204: {"description": "Unshared", "content": {}}, **error_responses(404)},
+)
+def unshare(post_id: str) -> Response[None]:
+    feed().unshare(me(), post_id)
+    return Response(204)
 
 
 @app.post("/api/posts/<post_id>/like", summary="Like (once)", responses=error_responses(404))

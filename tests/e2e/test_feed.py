@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
@@ -331,3 +332,35 @@ def test_anyone_may_read_a_profile_and_its_posts_and_signed_in_readers_see_their
         (post_id, alice.handle, False)
     ]
     assert stack.http.post(f"/api/users/{alice.handle}/follow").status_code == 401
+
+
+def test_a_post_is_shared_once_per_person_undone_and_gone_with_its_post(users):
+    alice, bob, carol, reader = users("alice", "bob", "carol", "reader")
+    reader.follow(bob)
+    post_id = alice.post("share this once")
+    path = f"/api/posts/{post_id}/share"
+
+    first = bob.call("POST", path)
+    again = bob.call("POST", path)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        at_once = list(pool.map(lambda _: carol.call("POST", path), range(6)))
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["postId"] == first.json()["postId"]
+    assert sorted(r.status_code for r in at_once) == [200] * 5 + [201]
+    assert len({r.json()["postId"] for r in at_once}) == 1
+    assert alice.call("GET", f"/api/posts/{post_id}").json()["shares"] == 2
+    assert carol.call("DELETE", path).status_code == 204
+    assert error_of(carol.call("DELETE", path))["code"] == "not_shared"
+    assert alice.call("GET", f"/api/posts/{post_id}").json()["shares"] == 1
+    share_id = first.json()["postId"]
+    eventually(lambda: reader.feed_ids() == [share_id], what="bob's share in reader's feed")
+
+    assert alice.call("DELETE", f"/api/posts/{post_id}").status_code == 204
+
+    assert reader.feed_ids() == []  # no text through the share, at once
+    assert bob.call("GET", f"/api/posts/{share_id}").status_code == 404
+    eventually(
+        lambda: bob.call("GET", f"/api/users/{bob.handle}").json()["posts"] == 0,
+        what="the share deleted with its post",
+    )

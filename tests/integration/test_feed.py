@@ -15,6 +15,7 @@ import redis
 from relay.feed import rules as feed_rules
 from relay.feed.fanout import FanOut
 from relay.feed.feed import Feed
+from relay.feed.models import Post
 from relay.feed.rules import Rules
 from relay.feed.service import tables
 from relay.feed.tables import Tables
@@ -237,7 +238,7 @@ def test_a_post_fanned_out_while_a_timeline_is_rebuilt_is_kept(world, clock):
 def test_a_share_outlives_the_post_it_shared_and_can_still_be_deleted(world):
     feed, _, _ = world
     original = feed.post("author", "shared then deleted", [])
-    share = feed.share("sharer", original.post_id)
+    share, _ = feed.share("sharer", original.post_id)
 
     feed.delete("author", original.post_id)
     feed.delete("sharer", share.post_id)
@@ -318,9 +319,9 @@ def test_international_text_up_to_the_limit_is_kept_as_sent(aws, content):
 def test_a_share_of_a_share_counts_on_the_post_it_shares_and_uncounts_there_too(world):
     feed, _, _ = world
     original = feed.post("author", "worth sharing", [])
-    first = feed.share("sharer", original.post_id)
+    first, _ = feed.share("sharer", original.post_id)
 
-    second = feed.share("other", first.post_id)
+    second, _ = feed.share("other", first.post_id)
 
     assert second.shared_from == original.post_id
     counts = feed.tables.posts.get_many([original.post_id, first.post_id])
@@ -333,7 +334,7 @@ def test_a_share_of_a_share_counts_on_the_post_it_shares_and_uncounts_there_too(
 def test_a_share_of_a_share_whose_post_is_gone_is_a_404(world):
     feed, _, _ = world
     original = feed.post("author", "shared then deleted", [])
-    first = feed.share("sharer", original.post_id)
+    first, _ = feed.share("sharer", original.post_id)
     feed.delete("author", original.post_id)
 
     with pytest.raises(NotFound):
@@ -522,3 +523,82 @@ def test_a_celebrity_post_whose_fan_out_meets_a_hung_redis_is_retried_not_lost(
     assert run(batch) == {"batchItemFailures": []}
 
     assert shown(feed, "fan1") == [post.post_id]
+
+
+# ---------------------------------------------------------------- shares
+
+
+def test_sharing_a_post_twice_answers_with_the_first_share_and_counts_once(world):
+    feed, _, _ = world
+    original = feed.post("author", "share me", [])
+
+    first, created = feed.share("sharer", original.post_id)
+    again, created_again = feed.share("sharer", original.post_id)
+    via_the_share, created_via = feed.share("sharer", first.post_id)
+
+    assert (created, created_again, created_via) == (True, False, False)
+    assert again == first and via_the_share == first
+    assert feed.tables.posts.get(original.post_id).shares == 1  # type: ignore[union-attr]
+    assert feed.tables.profiles.get("sharer").posts == 1
+
+
+def test_an_undone_share_is_uncounted_and_can_be_shared_again(world, clock):
+    feed, fan_out, _ = world
+    feed.follow("reader", "sharer")
+    original = feed.post("author", "share me", [])
+    share, _ = feed.share("sharer", original.post_id)
+    fan_out.created(share)
+    assert shown(feed, "reader") == [share.post_id]
+
+    feed.unshare("sharer", original.post_id)
+    fan_out.deleted(share)
+
+    assert feed.tables.posts.get(original.post_id).shares == 0  # type: ignore[union-attr]
+    assert feed.tables.profiles.get("sharer").posts == 0
+    assert shown(feed, "reader") == []
+    with pytest.raises(NotFound):
+        feed.unshare("sharer", original.post_id)
+    clock.advance(1)
+    _, created = feed.share("sharer", original.post_id)
+    assert created
+    assert feed.tables.posts.get(original.post_id).shares == 1  # type: ignore[union-attr]
+
+
+def test_a_share_that_crosses_another_by_the_same_person_counts_once(world):
+    feed, _, _ = world
+    original = feed.post("author", "twice at once", [])
+    transact = feed.tables.transact
+    others: list[tuple[Post, bool]] = []
+
+    def the_other_one_first(items: list[Any]) -> None:
+        """The first request has read the post; the second runs whole before it writes."""
+        object.__setattr__(feed.tables, "transact", transact)
+        others.append(feed.share("sharer", original.post_id))
+        transact(items)
+
+    object.__setattr__(feed.tables, "transact", the_other_one_first)
+    share, created = feed.share("sharer", original.post_id)
+
+    assert others == [(share, True)] and created is False
+    assert feed.tables.posts.get(original.post_id).shares == 1  # type: ignore[union-attr]
+    assert feed.tables.profiles.get("sharer").posts == 1
+
+
+def test_a_deleted_post_shows_no_text_through_its_shares_and_takes_them(world, clock):
+    feed, fan_out, _ = world
+    feed.follow("reader", "sharer")
+    original = feed.post("author", "soon deleted text", [])
+    share, _ = feed.share("sharer", original.post_id)
+    fan_out.created(share)
+    assert [i.post.content for i in feed.read("reader", 20, None).items] == ["soon deleted text"]
+
+    feed.delete("author", original.post_id)
+
+    assert feed.read("reader", 20, None).items == []  # before the consumer runs
+    with pytest.raises(NotFound):
+        feed.get("reader", share.post_id)
+    fan_out.deleted(original)
+    assert feed.tables.posts.get(share.post_id) is None
+    assert feed.tables.profiles.get("sharer").posts == 0
+    fan_out.deleted(original)  # a redelivery changes nothing
+    assert feed.tables.profiles.get("sharer").posts == 0

@@ -9,6 +9,7 @@ relay.feed.timelines.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from urllib.parse import urlsplit
@@ -115,31 +116,25 @@ class Feed:
         self.publish(post)
         return post
 
-    def publish(self, post: Post, *, shared: Post | None = None) -> None:
-        """Store a post and count it on its author's profile (and, for a share, on the
-        shared post: NotFound when that is gone)."""
-        items = [
-            self.tables.posts.put_new(post),
-            self.tables.profiles.count(post.author_id, "posts", 1),
-        ]
-        if shared is not None:
-            items.append(self.tables.posts.count(shared.post_id, "shares", 1))
-        try:
-            self.tables.transact(items)
-        except Refused as refused:
-            if 2 in refused.failed:  # the shared post's count: the post is gone
-                raise NotFound("No such post.") from None
-            raise
+    def publish(self, post: Post) -> None:
+        """Store a post and count it on its author's profile."""
+        self.tables.transact(
+            [
+                self.tables.posts.put_new(post),
+                self.tables.profiles.count(post.author_id, "posts", 1),
+            ]
+        )
 
     def get(self, viewer: str, post_id: str) -> FeedItem:
         post = self.tables.posts.get(check_post_id(post_id))
-        if post is None:
+        shown = self.timelines.resolved({post_id: post}) if post is not None else {}
+        if post_id not in shown:
             raise NotFound("No such post.")
-        return FeedItem(post, self.tables.likes.liked(post_id, viewer))
+        return FeedItem(shown[post_id], self.tables.likes.liked(post_id, viewer))
 
     def delete(self, user: str, post_id: str) -> None:
-        """Delete the user's post and uncount it. Its comments and likes go with it, in
-        the fan-out consumer (the stream carries the delete)."""
+        """Delete the user's post and uncount it. Its comments, likes and shares go with
+        it, in the fan-out consumer (the stream carries the delete)."""
         post = self.tables.posts.get(check_post_id(post_id))
         if post is None:
             raise NotFound("No such post.")
@@ -149,18 +144,21 @@ class Feed:
             self.tables.posts.delete_owned(post_id, user),
             self.tables.profiles.count(user, "posts", -1),
         ]
-        if post.shared_from is not None:  # a share: the shared post counts one share less
+        if post.shared_from is not None:  # a share: forgotten, and counted one less there
+            items.append(self.tables.shares.forget(post.shared_from, user))
             items.append(self.tables.posts.count(post.shared_from, "shares", -1))
         try:
             self.tables.transact(items)
         except Refused as refused:
             if 0 in refused.failed:
                 raise NotFound("No such post.") from None  # deleted by a concurrent request
-            if 2 not in refused.failed:
+            if 3 not in refused.failed:
                 raise
-            self.tables.transact(items[:2])  # the shared post is gone already
+            self.tables.transact(items[:3])  # the shared post is gone already
 
-    def share(self, user: str, post_id: str) -> Post:
+    def share(self, user: str, post_id: str) -> tuple[Post, bool]:
+        """Share a post with the user's followers, once: the share, and whether it is
+        new (a repeat answers with the user's existing share of it)."""
         original = self.tables.posts.get(check_post_id(post_id))
         if original is None:
             raise NotFound("No such post.")
@@ -178,8 +176,42 @@ class Feed:
             created_ms=self.clock.now_ms(),
             shared_from=original.post_id,
         )
-        self.publish(share, shared=original)
-        return share
+        items = [
+            self.tables.posts.put_new(share),
+            self.tables.profiles.count(user, "posts", 1),
+            self.tables.posts.count(original.post_id, "shares", 1),
+            self.tables.shares.put_new(original.post_id, user, share.post_id, share.created_ms),
+        ]
+        try:
+            self.tables.transact(items)
+        except Refused as refused:
+            if 2 in refused.failed:  # the shared post's count: the post is gone
+                raise NotFound("No such post.") from None
+            if 3 not in refused.failed:
+                raise
+            existing = self._share_of(original.post_id, user)
+            if existing is None:  # undone meanwhile
+                raise Conflict(
+                    "The share changed meanwhile; try again.", code="share_changed"
+                ) from None
+            return existing, False
+        return share, True
+
+    def _share_of(self, post_id: str, user: str) -> Post | None:
+        share_id = self.tables.shares.share_of(post_id, user)
+        return None if share_id is None else self.tables.posts.get(share_id)
+
+    def unshare(self, user: str, post_id: str) -> None:
+        """Undo the user's share of a post (named by its id or by a share of it)."""
+        share_id = self.tables.shares.share_of(check_post_id(post_id), user)
+        if share_id is None:
+            post = self.tables.posts.get(post_id)
+            if post is not None and post.shared_from is not None:
+                share_id = self.tables.shares.share_of(post.shared_from, user)
+        if share_id is None:
+            raise NotFound("You have not shared this post.", code="not_shared")
+        with contextlib.suppress(NotFound):  # undone by a concurrent request: undone either way
+            self.delete(user, share_id)
 
     def posts_of(self, viewer: str | None, author: str, limit: int, cursor: str | None) -> Page:
         """A page of `author`'s posts, newest first, as `viewer` (None: anonymous) sees them."""

@@ -27,6 +27,11 @@ class ProfilesTable(Table):
         by its first count)."""
         return add_to(self.name, self.key(user_id), counter, delta)
 
+    def posts_moved(self, user_id: str, delta: int) -> Item:
+        """The transaction item that moves a user's `posts` (the fan-out consumer's, for a
+        share deleted with the post it shared)."""
+        return self.count(user_id, "posts", delta)
+
     def following_changed(self, user_id: str, delta: int, version: int) -> Item:
         """The transaction item that counts a follow change (`delta`) on the follower
         and numbers it `version + 1`; refused when `version` is no longer the latest."""

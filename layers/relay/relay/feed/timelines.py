@@ -17,6 +17,7 @@ with Redis down, the page is merged straight from DynamoDB.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -138,7 +139,27 @@ class Timelines:
         version = None
         if versioned and reader:
             version = max((version_of(item) for item in found[profiles.name]), default=0)
-        return posts.posts_of(found[posts.name]), likes.liked_of(found[likes.name]), version
+        shown = self.resolved(posts.posts_of(found[posts.name]))
+        return shown, likes.liked_of(found[likes.name]), version
+
+    def resolved(self, found: dict[str, Post]) -> dict[str, Post]:
+        """The posts as readers see them: a share shows what it shares as that post is
+        now (edited, say), and a share of a deleted post is gone with it, before the
+        fan-out consumer deletes the share itself. The shared posts not among `found`
+        are one more BatchGetItem, only for a page that holds shares."""
+        wanted = {p.shared_from for p in found.values() if p.shared_from is not None}
+        if not wanted:
+            return found
+        shared = found | self.tables.posts.get_many(sorted(wanted.difference(found)))
+        shown = {}
+        for post_id, post in found.items():
+            if post.shared_from is None:
+                shown[post_id] = post
+            elif (original := shared.get(post.shared_from)) is not None:
+                shown[post_id] = dataclasses.replace(
+                    post, content=original.content, media_urls=original.media_urls
+                )
+        return shown
 
     def _top(self, reader: str, limit: int, cursor: str | None) -> Page:
         scope = f"top:{reader}"

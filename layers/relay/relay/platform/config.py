@@ -41,6 +41,7 @@ class Settings:
     posts_table: str = "PostsTable"
     follows_table: str = "FollowsTable"
     likes_table: str = "LikesTable"
+    shares_table: str = "SharesTable"
     comments_table: str = "CommentsTable"
     profiles_table: str = "ProfilesTable"
     celebrity_threshold: int | None = None
@@ -92,6 +93,7 @@ def settings() -> Settings:
         posts_table=_env("POSTS_TABLE", "PostsTable"),
         follows_table=_env("FOLLOWS_TABLE", "FollowsTable"),
         likes_table=_env("LIKES_TABLE", "LikesTable"),
+        shares_table=_env("SHARES_TABLE", "SharesTable"),
         comments_table=_env("COMMENTS_TABLE", "CommentsTable"),
         profiles_table=_env("PROFILES_TABLE", "ProfilesTable"),
         celebrity_threshold=_positive("CELEBRITY_THRESHOLD"),
