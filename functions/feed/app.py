@@ -16,6 +16,7 @@ from relay.feed.schemas import (
     CommentOut,
     Handles,
     PostBody,
+    PostEdit,
     PostOut,
     PostPage,
     ProfileOut,
@@ -55,6 +56,17 @@ def create_post(body: PostBody) -> Response[PostOut]:
 @app.get("/api/posts/<post_id>", summary="One post", responses=error_responses(404))
 def get_post(post_id: str) -> PostOut:
     item = feed().get(me(), post_id)
+    return PostOut.of_item(item, handles(item))
+
+
+@app.patch(
+    "/api/posts/<post_id>",
+    summary="Edit one of the caller's posts",
+    description="Readers see the edit, with editedAt, in every timeline and share.",
+    responses=error_responses(400, 403, 404, 413),
+)
+def edit_post(post_id: str, body: PostEdit) -> PostOut:
+    item = feed().edit(me(), post_id, body.content, body.media_urls)
     return PostOut.of_item(item, handles(item))
 
 
@@ -109,6 +121,16 @@ def unlike(post_id: str) -> PostOut:
 def comment(post_id: str, body: CommentBody) -> Response[CommentOut]:
     made = feed().comment(me(), post_id, body.content)
     return Response(201, JSON, CommentOut.of(made, handles(made)))
+
+
+@app.delete(
+    "/api/posts/<post_id>/comments/<comment_id>",
+    summary="Delete a comment (its author or the post's)",
+    responses={204: {"description": "Deleted", "content": {}}, **error_responses(403, 404)},
+)
+def delete_comment(post_id: str, comment_id: str) -> Response[None]:
+    feed().delete_comment(me(), post_id, comment_id)
+    return Response(204)
 
 
 @app.get(

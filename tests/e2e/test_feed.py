@@ -364,3 +364,27 @@ def test_a_post_is_shared_once_per_person_undone_and_gone_with_its_post(users):
         lambda: bob.call("GET", f"/api/users/{bob.handle}").json()["posts"] == 0,
         what="the share deleted with its post",
     )
+
+
+def test_an_edited_post_reads_edited_everywhere_and_comments_go_by_their_authors(users):
+    alice, bob, carol = users("alice", "bob", "carol")
+    bob.follow(alice)
+    post_id = alice.post("teh first draft")
+    eventually(lambda: bob.feed_ids() == [post_id], what="alice's post in bob's feed")
+    assert bob.feed()["items"][0]["editedAt"] is None
+
+    edited = alice.call("PATCH", f"/api/posts/{post_id}", json={"content": "the first draft"})
+    refused = bob.call("PATCH", f"/api/posts/{post_id}", json={"content": "mine now"})
+    empty = alice.call("PATCH", f"/api/posts/{post_id}", json={})
+
+    assert edited.status_code == 200 and edited.json()["editedAt"] is not None
+    assert (refused.status_code, empty.status_code) == (403, 400)
+    (item,) = bob.feed()["items"]
+    assert (item["content"], item["editedAt"]) == ("the first draft", edited.json()["editedAt"])
+
+    made = carol.call("POST", f"/api/posts/{post_id}/comments", json={"content": "typo!"})
+    comment_path = f"/api/posts/{post_id}/comments/{made.json()['commentId']}"
+    assert error_of(bob.call("DELETE", comment_path))["code"] == "forbidden"
+    assert alice.call("DELETE", comment_path).status_code == 204
+    assert alice.call("DELETE", comment_path).status_code == 404
+    assert alice.call("GET", f"/api/posts/{post_id}").json()["comments"] == 0

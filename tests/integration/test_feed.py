@@ -21,7 +21,7 @@ from relay.feed.service import tables
 from relay.feed.tables import Tables
 from relay.feed.timeline_cache import TimelineCache
 from relay.platform.cache import COOLDOWN_MS, RedisGate
-from relay.platform.errors import NotFound
+from relay.platform.errors import Forbidden, Invalid, NotFound
 from tests.support.lambdas import Context, call, handler, http_event
 
 RULES = Rules(celebrity_threshold=50, timeline_length=5, inactive_after_s=3600)
@@ -602,3 +602,58 @@ def test_a_deleted_post_shows_no_text_through_its_shares_and_takes_them(world, c
     assert feed.tables.profiles.get("sharer").posts == 0
     fan_out.deleted(original)  # a redelivery changes nothing
     assert feed.tables.profiles.get("sharer").posts == 0
+
+
+# ---------------------------------------------------------------- edits and comments
+
+
+def test_an_edit_shows_in_every_timeline_and_share_with_when_it_was_made(world, clock):
+    feed, fan_out, _ = world
+    feed.follow("reader", "author")
+    feed.follow("other", "sharer")
+    post = feed.post("author", "first draft", [])
+    fan_out.created(post)
+    share, _ = feed.share("sharer", post.post_id)
+    fan_out.created(share)
+    assert [i.post.content for i in feed.read("other", 20, None).items] == ["first draft"]
+    clock.advance(5_000)
+
+    edited = feed.edit("author", post.post_id, "second draft", None)
+
+    assert (edited.post.content, edited.post.edited_ms) == ("second draft", clock.now_ms())
+    for reader in ("reader", "other", "author"):
+        (item,) = feed.read(reader, 20, None).items
+        assert (item.post.content, item.post.edited_ms) == ("second draft", clock.now_ms())
+    assert feed.get("other", share.post_id).post.content == "second draft"
+
+
+def test_only_its_author_edits_a_post_and_a_share_has_nothing_to_edit(world):
+    feed, _, _ = world
+    post = feed.post("author", "mine", [])
+    share, _ = feed.share("sharer", post.post_id)
+
+    with pytest.raises(Forbidden):
+        feed.edit("sharer", post.post_id, "not yours", None)
+    with pytest.raises(Invalid) as refused:
+        feed.edit("sharer", share.post_id, "a share", None)
+    assert refused.value.code == "share_not_editable"
+    with pytest.raises(Invalid):
+        feed.edit("author", post.post_id, " \u200b ", None)
+    assert feed.tables.posts.get(post.post_id).content == "mine"  # type: ignore[union-attr]
+
+
+def test_a_comment_is_deleted_by_its_author_or_the_posts_and_no_one_else(world):
+    feed, _, _ = world
+    post = feed.post("author", "discuss", [])
+    first = feed.comment("commenter", post.post_id, "one")
+    second = feed.comment("commenter", post.post_id, "two")
+
+    with pytest.raises(Forbidden):
+        feed.delete_comment("stranger", post.post_id, first.comment_id)
+    feed.delete_comment("commenter", post.post_id, first.comment_id)
+    feed.delete_comment("author", post.post_id, second.comment_id)
+
+    assert feed.comments(post.post_id, 20, None).items == []
+    assert feed.tables.posts.get(post.post_id).comments == 0  # type: ignore[union-attr]
+    with pytest.raises(NotFound):
+        feed.delete_comment("author", post.post_id, second.comment_id)

@@ -156,6 +156,24 @@ class Feed:
                 raise
             self.tables.transact(items[:3])  # the shared post is gone already
 
+    def edit(self, user: str, post_id: str, content: str, media_urls: list[str] | None) -> FeedItem:
+        """Edit the user's post: new content (and media, when given), `editedAt` now.
+        Every timeline and share shows it at once: they hold ids, and hydration reads
+        the post as it is."""
+        post = self.tables.posts.get(check_post_id(post_id))
+        if post is None:
+            raise NotFound("No such post.")
+        if post.author_id != user:
+            raise Forbidden("This post is not yours.")
+        if post.shared_from is not None:
+            raise Invalid("A share has no text of its own to edit.", code="share_not_editable")
+        text = _content(content, feed_rules.MAX_CONTENT, "content")
+        media = post.media_urls if media_urls is None else _media(media_urls)
+        edited = self.tables.posts.edit(post_id, user, text, media, self.clock.now_ms())
+        if edited is None:
+            raise NotFound("No such post.")  # deleted meanwhile
+        return FeedItem(edited, self.tables.likes.liked(post_id, user))
+
     def share(self, user: str, post_id: str) -> tuple[Post, bool]:
         """Share a post with the user's followers, once: the share, and whether it is
         new (a repeat answers with the user's existing share of it)."""
@@ -329,6 +347,23 @@ class Feed:
                 raise NotFound(GONE) from None
             raise
         return comment
+
+    def delete_comment(self, user: str, post_id: str, comment_id: str) -> None:
+        """Delete a comment, by its author or the post's, and uncount it."""
+        post = self.tables.posts.get(check_post_id(post_id))
+        comment = self.tables.comments.one(post_id, comment_id) if ids.is_id(comment_id) else None
+        if post is None or comment is None:
+            raise NotFound("No such comment.")
+        if user not in (comment.author_id, post.author_id):
+            raise Forbidden("Only its author or the post's can delete a comment.")
+        items = [
+            self.tables.comments.delete_existing(post_id, comment_id),
+            self.tables.posts.count(post_id, "comments", -1),
+        ]
+        try:
+            self.tables.transact(items)
+        except Refused:
+            raise NotFound("No such comment.") from None  # it or its post went meanwhile
 
     def comments(self, post_id: str, limit: int, cursor: str | None) -> CommentPage:
         if self.tables.posts.get(check_post_id(post_id)) is None:

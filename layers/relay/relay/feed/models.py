@@ -24,6 +24,7 @@ class Post:
     comments: int = 0
     shares: int = 0
     shared_from: str | None = None
+    edited_ms: int | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ def post_of(item: Item) -> Post:
         comments=max(0, int(item.get("comments", {}).get("N", "0"))),
         shares=max(0, int(item.get("shares", {}).get("N", "0"))),
         shared_from=item["sharedFrom"]["S"] if "sharedFrom" in item else None,
+        edited_ms=int(item["editedMs"]["N"]) if "editedMs" in item else None,
     )
 
 
@@ -64,6 +65,29 @@ class PostsTable(Table):
                 "ExpressionAttributeValues": {":me": s(owner)},
             }
         }
+
+    def edit(
+        self, post_id: str, owner: str, content: str, media_urls: list[str], now_ms: int
+    ) -> Post | None:
+        """The post with new content, edited now; None unless `owner` wrote it and it is
+        not a share (which has no content of its own)."""
+        try:
+            reply = self.client.update_item(
+                TableName=self.name,
+                Key=self.key(post_id),
+                UpdateExpression="SET content = :c, mediaUrls = :m, editedMs = :t",
+                ConditionExpression="authorId = :me AND attribute_not_exists(sharedFrom)",
+                ExpressionAttributeValues={
+                    ":c": s(content),
+                    ":m": {"L": [s(url) for url in media_urls]},
+                    ":t": n(now_ms),
+                    ":me": s(owner),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return None
+        return post_of(reply["Attributes"])
 
     def count(self, post_id: str, counter: str, delta: int) -> Item:
         """The transaction item that moves one of a post's counters (refused if the post

@@ -25,6 +25,9 @@ def _shown(entity: Post | Comment) -> dict[str, Any]:
     """An entity's fields as the API names them: its time in ISO 8601, not milliseconds."""
     fields = dict(vars(entity))
     fields["created_at"] = iso(fields.pop("created_ms"))
+    if "edited_ms" in fields:
+        edited = fields.pop("edited_ms")
+        fields["edited_at"] = None if edited is None else iso(edited)
     return fields
 
 
@@ -36,6 +39,16 @@ class PostBody(CamelBody):
     media_urls: list[str] = Field(
         default_factory=list,
         description=f"Up to {rules.MAX_MEDIA} http or https URLs of images or video.",
+    )
+
+
+class PostEdit(CamelBody):
+    content: str = Field(
+        description=f"The new text: not empty, at most {rules.MAX_CONTENT} characters.",
+        json_schema_extra={"maxLength": rules.MAX_CONTENT},
+    )
+    media_urls: list[str] | None = Field(
+        default=None, description="New media URLs; left as they were when absent."
     )
 
 
@@ -60,6 +73,7 @@ class PostOut(Camel):
     shares: int
     liked_by_me: bool
     shared_from: str | None = None
+    edited_at: str | None = Field(default=None, description="When last edited; null if never.")
 
     @classmethod
     def of(cls, post: Post, handles: Handles, liked_by_me: bool = False) -> PostOut:

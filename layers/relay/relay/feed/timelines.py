@@ -157,7 +157,10 @@ class Timelines:
                 shown[post_id] = post
             elif (original := shared.get(post.shared_from)) is not None:
                 shown[post_id] = dataclasses.replace(
-                    post, content=original.content, media_urls=original.media_urls
+                    post,
+                    content=original.content,
+                    media_urls=original.media_urls,
+                    edited_ms=original.edited_ms,
                 )
         return shown
 
