@@ -15,6 +15,7 @@ from relay.feed.schemas import (
     CommentList,
     CommentOut,
     Handles,
+    PeopleList,
     PostBody,
     PostEdit,
     PostOut,
@@ -101,6 +102,17 @@ def unshare(post_id: str) -> Response[None]:
     return Response(204)
 
 
+@app.get(
+    "/api/posts/<post_id>/likes",
+    summary="Who liked a post, a page at a time (ordered by user id)",
+    responses=error_responses(400, 404),
+)
+def likes(post_id: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = None) -> PeopleList:
+    me()
+    page = feed().people("likes", post_id, limit, cursor)
+    return PeopleList.of(page, people().handles(page.items))
+
+
 @app.post("/api/posts/<post_id>/like", summary="Like (once)", responses=error_responses(404))
 def like(post_id: str) -> PostOut:
     item = feed().like(me(), post_id)
@@ -164,6 +176,28 @@ def user_posts(handle: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = 
     author = people().sub_of(handle)
     page = feed().posts_of(viewer(), author, limit, cursor)
     return PostPage.of(page, handles(*page.items))
+
+
+@app.get(
+    "/api/users/<handle>/followers",
+    summary="Who follows a person, a page at a time",
+    description="Ordered by user id. Signing in is optional.",
+    responses=error_responses(400, 404),
+)
+def followers(handle: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = None) -> PeopleList:
+    page = feed().people("followers", people().sub_of(handle), limit, cursor)
+    return PeopleList.of(page, people().handles(page.items))
+
+
+@app.get(
+    "/api/users/<handle>/following",
+    summary="Whom a person follows, a page at a time",
+    description="Ordered by user id. Signing in is optional.",
+    responses=error_responses(400, 404),
+)
+def following(handle: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = None) -> PeopleList:
+    page = feed().people("following", people().sub_of(handle), limit, cursor)
+    return PeopleList.of(page, people().handles(page.items))
 
 
 @app.post("/api/users/<handle>/follow", summary="Follow", responses=error_responses(400, 404))

@@ -388,3 +388,32 @@ def test_an_edited_post_reads_edited_everywhere_and_comments_go_by_their_authors
     assert alice.call("DELETE", comment_path).status_code == 204
     assert alice.call("DELETE", comment_path).status_code == 404
     assert alice.call("GET", f"/api/posts/{post_id}").json()["comments"] == 0
+
+
+def test_followers_following_and_likers_are_listed_by_handle_a_page_at_a_time(users):
+    alice, bob, carol = users("alice", "bob", "carol")
+    bob.follow(alice)
+    carol.follow(alice)
+    post_id = alice.post("like me")
+    assert bob.call("POST", f"/api/posts/{post_id}/like").status_code == 200
+
+    first = alice.call("GET", f"/api/users/{alice.handle}/followers", params={"limit": 1})
+    rest = alice.call(
+        "GET",
+        f"/api/users/{alice.handle}/followers",
+        params={"limit": 1, "cursor": first.json()["nextCursor"]},
+    )
+    following = bob.call("GET", f"/api/users/{bob.handle}/following").json()
+    likers = alice.call("GET", f"/api/posts/{post_id}/likes").json()
+    wrong = alice.call(
+        "GET", f"/api/posts/{post_id}/likes", params={"cursor": first.json()["nextCursor"]}
+    )
+
+    handles = {item["handle"] for item in first.json()["items"] + rest.json()["items"]}
+    assert handles == {bob.handle, carol.handle}
+    assert following == {
+        "items": [{"userId": alice.id, "handle": alice.handle}],
+        "nextCursor": None,
+    }
+    assert likers["items"] == [{"userId": bob.id, "handle": bob.handle}]
+    assert error_of(wrong)["code"] == "invalid_cursor"

@@ -657,3 +657,38 @@ def test_a_comment_is_deleted_by_its_author_or_the_posts_and_no_one_else(world):
     assert feed.tables.posts.get(post.post_id).comments == 0  # type: ignore[union-attr]
     with pytest.raises(NotFound):
         feed.delete_comment("author", post.post_id, second.comment_id)
+
+
+# ---------------------------------------------------------------- lists
+
+
+def walk(feed: Feed, kind: str, subject: str, limit: int) -> list[str]:
+    seen, cursor = [], None
+    while True:
+        page = feed.people(kind, subject, limit, cursor)
+        seen += page.items
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+
+
+def test_followers_following_and_likers_come_in_pages_each_cursor_bound_to_its_list(world):
+    feed, _, _ = world
+    fans = [f"fan{n}" for n in range(5)]
+    for fan in fans:
+        feed.follow(fan, "author")
+    for followee in ("a1", "a2", "a3"):
+        feed.follow("fan0", followee)
+    post = feed.post("author", "likeable", [])
+    for fan in fans[:3]:
+        feed.like(fan, post.post_id)
+
+    assert walk(feed, "followers", "author", 2) == fans
+    assert walk(feed, "following", "fan0", 2) == ["a1", "a2", "a3", "author"]
+    assert walk(feed, "likes", post.post_id, 2) == fans[:3]
+    cursor = feed.people("followers", "author", 2, None).next_cursor
+    with pytest.raises(Invalid) as refused:
+        feed.people("following", "author", 2, cursor)
+    assert refused.value.code == "invalid_cursor"
+    with pytest.raises(NotFound):
+        feed.people("likes", "0000000000000aaaaaaaaaa", 2, None)

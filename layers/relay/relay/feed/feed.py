@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 from relay.feed import ids
 from relay.feed import rules as feed_rules
 from relay.feed.celebrities import Celebrities
-from relay.feed.models import Comment, CommentPage, FeedItem, Page, Post, Profile
+from relay.feed.models import Comment, CommentPage, FeedItem, Page, PeoplePage, Post, Profile
 from relay.feed.rules import Rules
 from relay.feed.tables import Refused, Tables
 from relay.feed.timeline_cache import TimelineCache
 from relay.feed.timelines import Timelines
+from relay.platform import cursors
 from relay.platform.cache import RedisGate
 from relay.platform.clock import Clock, SystemClock
 from relay.platform.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
@@ -300,6 +301,25 @@ class Feed:
                 raise
             return version + 1
         raise Conflict("Your follows are changing fast; try again.", code="follow_conflict")
+
+    def people(self, kind: str, subject: str, limit: int, cursor: str | None) -> PeoplePage:
+        """A page of a user's `followers` or `following`, or of a post's `likes`, ordered
+        by user id; its cursor is bound to the list (relay.platform.cursors)."""
+        scope = f"{kind}:{subject}"
+        after = None
+        if cursor is not None:
+            (last,) = cursors.decode(cursor, scope, [cursors.text(_USER.fullmatch)])
+            after = str(last)
+        if kind == "likes":
+            if self.tables.posts.get(check_post_id(subject)) is None:
+                raise NotFound("No such post.")
+            found, more = self.tables.likes.likers_after(subject, limit, after)
+        elif kind == "followers":
+            found, more = self.tables.follows.followers_after(check_user(subject), limit, after)
+        else:
+            found, more = self.tables.follows.followees_after(check_user(subject), limit, after)
+        more = more and bool(found)
+        return PeoplePage(found, cursors.encode(scope, [found[-1]]) if more else None)
 
     # ------------------------------------------------------------------ engagement
     def like(self, user: str, post_id: str) -> FeedItem:

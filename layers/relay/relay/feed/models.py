@@ -64,6 +64,14 @@ class Page:
 
 
 @dataclass(frozen=True)
+class PeoplePage:
+    """A page of people (followers, followees, likers), by user id."""
+
+    items: list[str]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
 class CommentPage:
     items: list[Comment]
     next_cursor: str | None

@@ -12,7 +12,15 @@ from typing import Any
 from pydantic import Field
 
 from relay.feed import rules
-from relay.feed.models import Comment, CommentPage, FeedItem, Page, PersonView, Post
+from relay.feed.models import (
+    Comment,
+    CommentPage,
+    FeedItem,
+    Page,
+    PeoplePage,
+    PersonView,
+    Post,
+)
 from relay.platform.clock import iso
 from relay.platform.schemas import Camel, CamelBody
 
@@ -101,6 +109,20 @@ class PostPage(Paged):
         return cls(
             items=[PostOut.of_item(i, handles) for i in page.items], next_cursor=page.next_cursor
         )
+
+
+class PersonRef(Camel):
+    user_id: str
+    handle: str | None = Field(description="Their handle now; null once the account is deleted.")
+
+
+class PeopleList(Paged):
+    items: list[PersonRef]
+
+    @classmethod
+    def of(cls, page: PeoplePage, handles: Handles) -> PeopleList:
+        people = [PersonRef(user_id=sub, handle=handles.get(sub)) for sub in page.items]
+        return cls(items=people, next_cursor=page.next_cursor)
 
 
 class ProfileOut(Camel):
