@@ -417,3 +417,15 @@ def test_followers_following_and_likers_are_listed_by_handle_a_page_at_a_time(us
     }
     assert likers["items"] == [{"userId": bob.id, "handle": bob.handle}]
     assert error_of(wrong)["code"] == "invalid_cursor"
+
+
+def test_a_post_names_whom_it_mentions_by_handle_and_its_hashtags(users):
+    alice, bob = users("alice", "bob")
+
+    made = alice.call(
+        "POST", "/api/posts", json={"content": f"hi @{bob.handle.upper()} and @nobody_x #Relay"}
+    )
+
+    assert made.status_code == 201, made.text
+    assert made.json()["mentions"] == [{"userId": bob.id, "handle": bob.handle}]
+    assert made.json()["hashtags"] == ["relay"]

@@ -16,6 +16,7 @@ from relay.feed import rules as feed_rules
 from relay.feed.fanout import FanOut
 from relay.feed.feed import Feed
 from relay.feed.models import Post
+from relay.feed.posts_table import post_of
 from relay.feed.rules import Rules
 from relay.feed.service import tables
 from relay.feed.tables import Tables
@@ -692,3 +693,30 @@ def test_followers_following_and_likers_come_in_pages_each_cursor_bound_to_its_l
     assert refused.value.code == "invalid_cursor"
     with pytest.raises(NotFound):
         feed.people("likes", "0000000000000aaaaaaaaaa", 2, None)
+
+
+# ---------------------------------------------------------------- mentions and hashtags
+
+
+def test_mentions_and_hashtags_are_stored_with_the_text_for_the_stream_to_carry(world, clock):
+    feed, _, _ = world
+    known = {"bob": "sub-bob", "carol": "sub-carol"}
+    feed = Feed(
+        feed.tables,
+        feed.cache,
+        feed.gate,
+        RULES,
+        clock,
+        subs_of=lambda handles: {h: known[h] for h in handles if h in known},
+    )
+
+    post = feed.post("author", "@Bob @nobody_here @carol: #Relay #relay", [])
+    comment = feed.comment("bob", post.post_id, "thanks @carol #thanks")
+    edited = feed.edit("author", post.post_id, "just @bob now", None).post
+
+    (image,) = [r["dynamodb"]["NewImage"] for r in records(feed.tables, [post.post_id])["Records"]]
+    assert (post.mentions, post.hashtags) == (["sub-bob", "sub-carol"], ["relay"])
+    assert (comment.mentions, comment.hashtags) == (["sub-carol"], ["thanks"])
+    assert (edited.mentions, edited.hashtags) == (["sub-bob"], [])
+    assert post_of(image).mentions == ["sub-bob"]  # what the stream hands on
+    assert feed.comments(post.post_id, 5, None).items[0].mentions == ["sub-carol"]

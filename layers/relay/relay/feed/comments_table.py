@@ -5,6 +5,7 @@ sort by time, relay.feed.ids).
 from __future__ import annotations
 
 from relay.feed.models import Comment
+from relay.feed.posts_table import string_list, strings
 from relay.platform.dynamo import Item, Table, delete_existing, delete_partition, n, s
 
 
@@ -17,6 +18,8 @@ class CommentsTable(Table):
             "authorId": s(comment.author_id),
             "content": s(comment.content),
             "createdMs": n(comment.created_ms),
+            "mentions": string_list(comment.mentions),
+            "hashtags": string_list(comment.hashtags),
         }
         return {"Put": {"TableName": self.name, "Item": item}}
 
@@ -57,4 +60,6 @@ def comment_of(item: Item) -> Comment:
         author_id=item["authorId"]["S"],
         content=item["content"]["S"],
         created_ms=int(item["createdMs"]["N"]),
+        mentions=strings(item, "mentions"),
+        hashtags=strings(item, "hashtags"),
     )

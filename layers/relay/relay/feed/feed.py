@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from relay.feed import ids
+from relay.feed import ids, tags
 from relay.feed import rules as feed_rules
 from relay.feed.celebrities import Celebrities
 from relay.feed.models import Comment, CommentPage, FeedItem, Page, PeoplePage, Post, Profile
@@ -97,22 +98,36 @@ class Feed:
         gate: RedisGate,
         rules: Rules,
         clock: Clock | None = None,
+        subs_of: Callable[[list[str]], dict[str, str]] | None = None,
     ) -> None:
         self.tables = tables
+        # handle -> user id of the mentioned handles that name someone (the directory's).
+        self.subs_of = subs_of or (lambda handles: {})
         self.cache = cache
         self.gate = gate
         self.clock = clock or SystemClock()
         self.timelines = Timelines(tables, cache, gate, rules, self.clock)
         self.celebrities = Celebrities(tables.profiles, cache, gate, rules)
 
+    def _tags(self, text: str) -> tuple[list[str], list[str]]:
+        """Whom `text` mentions (user ids; a handle nobody has is no mention) and its
+        hashtags: the one rule (relay.feed.tags), applied once, when the text is written."""
+        found = tags.parse(text)
+        subs = self.subs_of(found.handles) if found.handles else {}
+        return [subs[h] for h in found.handles if h in subs], found.hashtags
+
     # ------------------------------------------------------------------ posts
     def post(self, author: str, content: str, media_urls: list[str]) -> Post:
+        text = _content(content, feed_rules.MAX_CONTENT, "content")
+        mentions, hashtags = self._tags(text)
         post = Post(
             post_id=ids.new_id(self.clock.now_ms()),
             author_id=author,
-            content=_content(content, feed_rules.MAX_CONTENT, "content"),
+            content=text,
             media_urls=_media(media_urls),
             created_ms=self.clock.now_ms(),
+            mentions=mentions,
+            hashtags=hashtags,
         )
         self.publish(post)
         return post
@@ -170,7 +185,8 @@ class Feed:
             raise Invalid("A share has no text of its own to edit.", code="share_not_editable")
         text = _content(content, feed_rules.MAX_CONTENT, "content")
         media = post.media_urls if media_urls is None else _media(media_urls)
-        edited = self.tables.posts.edit(post_id, user, text, media, self.clock.now_ms())
+        now = self.clock.now_ms()
+        edited = self.tables.posts.edit(post_id, user, text, media, now, self._tags(text))
         if edited is None:
             raise NotFound("No such post.")  # deleted meanwhile
         return FeedItem(edited, self.tables.likes.liked(post_id, user))
@@ -349,12 +365,16 @@ class Feed:
                 raise
 
     def comment(self, user: str, post_id: str, content: str) -> Comment:
+        text = _content(content, feed_rules.MAX_COMMENT, "content")
+        mentions, hashtags = self._tags(text)
         comment = Comment(
             post_id=check_post_id(post_id),
             comment_id=ids.new_id(self.clock.now_ms()),
             author_id=user,
-            content=_content(content, feed_rules.MAX_COMMENT, "content"),
+            content=text,
             created_ms=self.clock.now_ms(),
+            mentions=mentions,
+            hashtags=hashtags,
         )
         items = [
             self.tables.comments.put(comment),

@@ -8,7 +8,7 @@ other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from relay.accounts.models import User
 
@@ -25,6 +25,9 @@ class Post:
     shares: int = 0
     shared_from: str | None = None
     edited_ms: int | None = None
+    # Whom the text mentions (user ids) and its hashtags (relay.feed.tags).
+    mentions: list[str] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Comment:
     author_id: str
     content: str
     created_ms: int
+    mentions: list[str] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -43,11 +43,13 @@ class People:
         return {sub: user.handle for sub, user in directory.people(subs, self._users).items()}
 
     def authors(self, entities: Iterable[FeedItem | Comment]) -> dict[str, str]:
-        """sub -> handle of the authors of a page's posts or comments: one batch."""
-        return self.handles(
-            entity.post.author_id if isinstance(entity, FeedItem) else entity.author_id
-            for entity in entities
-        )
+        """sub -> handle of the authors of a page's posts or comments, and of whom they
+        mention: one batch."""
+        subs: list[str] = []
+        for entity in entities:
+            shown = entity.post if isinstance(entity, FeedItem) else entity
+            subs += [shown.author_id, *shown.mentions]
+        return self.handles(subs)
 
     def profile(self, viewer: str | None, handle: str) -> PersonView:
         """Whom `handle` names, with their counters and whether `viewer` (None when

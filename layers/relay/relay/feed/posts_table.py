@@ -28,7 +28,18 @@ def post_of(item: Item) -> Post:
         shares=max(0, int(item.get("shares", {}).get("N", "0"))),
         shared_from=item["sharedFrom"]["S"] if "sharedFrom" in item else None,
         edited_ms=int(item["editedMs"]["N"]) if "editedMs" in item else None,
+        mentions=strings(item, "mentions"),
+        hashtags=strings(item, "hashtags"),
     )
+
+
+def strings(item: Item, name: str) -> list[str]:
+    """A list of strings of an item (mentions, hashtags); [] when absent."""
+    return [value["S"] for value in item.get(name, {}).get("L", [])]
+
+
+def string_list(values: list[str]) -> Item:
+    return {"L": [s(value) for value in values]}
 
 
 def _item(post: Post) -> Item:
@@ -41,6 +52,8 @@ def _item(post: Post) -> Item:
         "likes": n(post.likes),
         "comments": n(post.comments),
         "shares": n(post.shares),
+        "mentions": string_list(post.mentions),
+        "hashtags": string_list(post.hashtags),
     }
     if post.shared_from is not None:
         item["sharedFrom"] = s(post.shared_from)
@@ -67,7 +80,13 @@ class PostsTable(Table):
         }
 
     def edit(
-        self, post_id: str, owner: str, content: str, media_urls: list[str], now_ms: int
+        self,
+        post_id: str,
+        owner: str,
+        content: str,
+        media_urls: list[str],
+        now_ms: int,
+        tags: tuple[list[str], list[str]],
     ) -> Post | None:
         """The post with new content, edited now; None unless `owner` wrote it and it is
         not a share (which has no content of its own)."""
@@ -75,13 +94,16 @@ class PostsTable(Table):
             reply = self.client.update_item(
                 TableName=self.name,
                 Key=self.key(post_id),
-                UpdateExpression="SET content = :c, mediaUrls = :m, editedMs = :t",
+                UpdateExpression="SET content = :c, mediaUrls = :m, editedMs = :t, "
+                "mentions = :at, hashtags = :ht",
                 ConditionExpression="authorId = :me AND attribute_not_exists(sharedFrom)",
                 ExpressionAttributeValues={
                     ":c": s(content),
                     ":m": {"L": [s(url) for url in media_urls]},
                     ":t": n(now_ms),
                     ":me": s(owner),
+                    ":at": string_list(tags[0]),
+                    ":ht": string_list(tags[1]),
                 },
                 ReturnValues="ALL_NEW",
             )

@@ -45,6 +45,9 @@ FOLLOWER_PAGE = 5_000
 # A follow retries this many times when other follow changes of the same person take
 # its number first (relay.feed.profiles_table), then answers 409.
 FOLLOW_ATTEMPTS = 5
+# Mentions and hashtags kept per post or comment, and the longest hashtag (relay.feed.tags).
+MAX_TAGS = 10
+MAX_HASHTAG = 100
 # ?rank=top ranks this many newest posts of the feed.
 RANK_WINDOW = 100
 # Ranking: engagement weights and gravity (how fast age wins over engagement).

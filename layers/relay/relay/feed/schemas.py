@@ -29,9 +29,18 @@ from relay.platform.schemas import Camel, CamelBody
 Handles = Mapping[str, str]
 
 
-def _shown(entity: Post | Comment) -> dict[str, Any]:
-    """An entity's fields as the API names them: its time in ISO 8601, not milliseconds."""
+class PersonRef(Camel):
+    user_id: str
+    handle: str | None = Field(description="Their handle now; null once the account is deleted.")
+
+
+def _shown(entity: Post | Comment, handles: Handles) -> dict[str, Any]:
+    """An entity's fields as the API names them: its time in ISO 8601, not milliseconds,
+    and whom it mentions with their handles."""
     fields = dict(vars(entity))
+    fields["mentions"] = [
+        PersonRef(user_id=sub, handle=handles.get(sub)) for sub in entity.mentions
+    ]
     fields["created_at"] = iso(fields.pop("created_ms"))
     if "edited_ms" in fields:
         edited = fields.pop("edited_ms")
@@ -82,11 +91,19 @@ class PostOut(Camel):
     liked_by_me: bool
     shared_from: str | None = None
     edited_at: str | None = Field(default=None, description="When last edited; null if never.")
+    mentions: list[PersonRef] = Field(
+        default_factory=list, description="Whom the text mentions (@handle), as found when written."
+    )
+    hashtags: list[str] = Field(
+        default_factory=list, description="The text's #hashtags, case-folded, without the #."
+    )
 
     @classmethod
     def of(cls, post: Post, handles: Handles, liked_by_me: bool = False) -> PostOut:
         return cls(
-            **_shown(post), author_handle=handles.get(post.author_id), liked_by_me=liked_by_me
+            **_shown(post, handles),
+            author_handle=handles.get(post.author_id),
+            liked_by_me=liked_by_me,
         )
 
     @classmethod
@@ -109,11 +126,6 @@ class PostPage(Paged):
         return cls(
             items=[PostOut.of_item(i, handles) for i in page.items], next_cursor=page.next_cursor
         )
-
-
-class PersonRef(Camel):
-    user_id: str
-    handle: str | None = Field(description="Their handle now; null once the account is deleted.")
 
 
 class PeopleList(Paged):
@@ -166,10 +178,12 @@ class CommentOut(Camel):
     )
     content: str
     created_at: str
+    mentions: list[PersonRef] = Field(default_factory=list)
+    hashtags: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(cls, comment: Comment, handles: Handles) -> CommentOut:
-        return cls(**_shown(comment), author_handle=handles.get(comment.author_id))
+        return cls(**_shown(comment, handles), author_handle=handles.get(comment.author_id))
 
 
 class CommentList(Paged):

@@ -69,9 +69,10 @@ def fan_out() -> FanOut:
 
 @functools.cache
 def feed() -> Feed:
+    from relay.accounts.directory import users_table
     from relay.feed.feed import Feed
 
-    return Feed(tables(), timeline_cache(), redis_gate(), rules())
+    return Feed(tables(), timeline_cache(), redis_gate(), rules(), subs_of=users_table().subs_of)
 
 
 @functools.cache
