@@ -200,6 +200,46 @@ def following(handle: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = N
     return PeopleList.of(page, people().handles(page.items))
 
 
+@app.post(
+    "/api/users/<handle>/block",
+    summary="Block a person: no follows either way, no mentions, no posts seen",
+    responses={204: {"description": "Blocked", "content": {}}, **error_responses(400, 404)},
+)
+def block(handle: str) -> Response[None]:
+    people().block(me(), handle, on=True)
+    return Response(204)
+
+
+@app.delete(
+    "/api/users/<handle>/block",
+    summary="Unblock a person",
+    responses={204: {"description": "Unblocked", "content": {}}, **error_responses(400, 404)},
+)
+def unblock(handle: str) -> Response[None]:
+    people().block(me(), handle, on=False)
+    return Response(204)
+
+
+@app.post(
+    "/api/users/<handle>/mute",
+    summary="Mute a person (they are not told)",
+    responses={204: {"description": "Muted", "content": {}}, **error_responses(400, 404)},
+)
+def mute(handle: str) -> Response[None]:
+    people().mute(me(), handle, on=True)
+    return Response(204)
+
+
+@app.delete(
+    "/api/users/<handle>/mute",
+    summary="Unmute a person",
+    responses={204: {"description": "Unmuted", "content": {}}, **error_responses(400, 404)},
+)
+def unmute(handle: str) -> Response[None]:
+    people().mute(me(), handle, on=False)
+    return Response(204)
+
+
 @app.post("/api/users/<handle>/follow", summary="Follow", responses=error_responses(400, 404))
 def follow(handle: str) -> ProfileOut:
     return ProfileOut.of(people().follow(me(), handle, on=True))

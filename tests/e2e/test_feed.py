@@ -429,3 +429,22 @@ def test_a_post_names_whom_it_mentions_by_handle_and_its_hashtags(users):
     assert made.status_code == 201, made.text
     assert made.json()["mentions"] == [{"userId": bob.id, "handle": bob.handle}]
     assert made.json()["hashtags"] == ["relay"]
+
+
+def test_a_blocked_person_cannot_follow_or_see_the_blocker_and_follows_are_gone(users):
+    alice, pest = users("alice", "pest")
+    pest.follow(alice)
+    post_id = alice.post("before the block")
+    eventually(lambda: pest.feed_ids() == [post_id], what="alice's post in pest's feed")
+
+    blocked = alice.call("POST", f"/api/users/{pest.handle}/block")
+
+    assert blocked.status_code == 204
+    assert pest.feed_ids() == []
+    assert error_of(pest.call("POST", f"/api/users/{alice.handle}/follow"))["code"] == "blocked"
+    assert pest.call("GET", f"/api/posts/{post_id}").status_code == 404
+    assert pest.call("GET", f"/api/users/{alice.handle}/posts").status_code == 404
+    assert alice.call("GET", f"/api/users/{alice.handle}").json()["followers"] == 0
+    assert alice.call("POST", f"/api/users/{pest.handle}/mute").status_code == 204
+    assert alice.call("DELETE", f"/api/users/{pest.handle}/block").status_code == 204
+    assert pest.call("POST", f"/api/users/{alice.handle}/follow").status_code == 200

@@ -12,6 +12,8 @@ from unittest.mock import ANY
 import pytest
 import redis
 
+from relay.accounts import relations
+from relay.accounts.relations_table import RelationsTable
 from relay.feed import rules as feed_rules
 from relay.feed.fanout import FanOut
 from relay.feed.feed import Feed
@@ -720,3 +722,46 @@ def test_mentions_and_hashtags_are_stored_with_the_text_for_the_stream_to_carry(
     assert (edited.mentions, edited.hashtags) == (["sub-bob"], [])
     assert post_of(image).mentions == ["sub-bob"]  # what the stream hands on
     assert feed.comments(post.post_id, 5, None).items[0].mentions == ["sub-carol"]
+
+
+# ---------------------------------------------------------------- blocks and mutes
+
+
+def test_a_block_ends_follows_both_ways_and_the_blocked_cannot_follow_mention_or_see(
+    world, aws, clock
+):
+    feed, fan_out, _ = world
+    table = RelationsTable(aws.dynamodb, "RelationsTable")
+    feed = Feed(
+        feed.tables,
+        feed.cache,
+        feed.gate,
+        RULES,
+        clock,
+        subs_of=lambda handles: {h: h for h in handles},
+        blocked=lambda a, b: relations.is_blocked(a, b, table),
+    )
+    feed.follow("pest", "author")
+    feed.follow("author", "pest")
+    post = feed.post("author", "before the block", [])
+    fan_out.created(post)
+    assert shown(feed, "pest") == [post.post_id]
+
+    relations.block("author", "pest", on=True, table=table)
+    feed.blocked_now("author", "pest")
+
+    assert relations.is_blocked("pest", "author", table)  # both ways, for chat too
+    assert not feed.tables.follows.is_following("pest", "author")
+    assert not feed.tables.follows.is_following("author", "pest")
+    assert shown(feed, "pest") == []
+    with pytest.raises(Forbidden) as refused:
+        feed.follow("pest", "author")
+    assert refused.value.code == "blocked"
+    with pytest.raises(NotFound):
+        feed.get("pest", post.post_id)
+    with pytest.raises(NotFound):
+        feed.posts_of("pest", "author", 20, None)
+    assert feed.post("pest", "hey @author", []).mentions == []
+    relations.block("author", "pest", on=False, table=table)
+    assert not relations.is_blocked("pest", "author", table)
+    feed.follow("pest", "author")

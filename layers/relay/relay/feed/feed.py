@@ -99,27 +99,32 @@ class Feed:
         rules: Rules,
         clock: Clock | None = None,
         subs_of: Callable[[list[str]], dict[str, str]] | None = None,
+        blocked: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.tables = tables
         # handle -> user id of the mentioned handles that name someone (the directory's).
         self.subs_of = subs_of or (lambda handles: {})
+        # Whether either of two people blocked the other (relay.accounts.relations).
+        self.blocked = blocked or (lambda a, b: False)
         self.cache = cache
         self.gate = gate
         self.clock = clock or SystemClock()
         self.timelines = Timelines(tables, cache, gate, rules, self.clock)
         self.celebrities = Celebrities(tables.profiles, cache, gate, rules)
 
-    def _tags(self, text: str) -> tuple[list[str], list[str]]:
+    def _tags(self, text: str, author: str) -> tuple[list[str], list[str]]:
         """Whom `text` mentions (user ids; a handle nobody has is no mention) and its
         hashtags: the one rule (relay.feed.tags), applied once, when the text is written."""
         found = tags.parse(text)
         subs = self.subs_of(found.handles) if found.handles else {}
-        return [subs[h] for h in found.handles if h in subs], found.hashtags
+        mentioned = [subs[h] for h in found.handles if h in subs]
+        # Someone blocked (or blocking) the author is not mentioned: nobody is told.
+        return [m for m in mentioned if not self.blocked(author, m)], found.hashtags
 
     # ------------------------------------------------------------------ posts
     def post(self, author: str, content: str, media_urls: list[str]) -> Post:
         text = _content(content, feed_rules.MAX_CONTENT, "content")
-        mentions, hashtags = self._tags(text)
+        mentions, hashtags = self._tags(text, author)
         post = Post(
             post_id=ids.new_id(self.clock.now_ms()),
             author_id=author,
@@ -144,7 +149,7 @@ class Feed:
     def get(self, viewer: str, post_id: str) -> FeedItem:
         post = self.tables.posts.get(check_post_id(post_id))
         shown = self.timelines.resolved({post_id: post}) if post is not None else {}
-        if post_id not in shown:
+        if post_id not in shown or self.blocked(viewer, shown[post_id].author_id):
             raise NotFound("No such post.")
         return FeedItem(shown[post_id], self.tables.likes.liked(post_id, viewer))
 
@@ -186,7 +191,7 @@ class Feed:
         text = _content(content, feed_rules.MAX_CONTENT, "content")
         media = post.media_urls if media_urls is None else _media(media_urls)
         now = self.clock.now_ms()
-        edited = self.tables.posts.edit(post_id, user, text, media, now, self._tags(text))
+        edited = self.tables.posts.edit(post_id, user, text, media, now, self._tags(text, user))
         if edited is None:
             raise NotFound("No such post.")  # deleted meanwhile
         return FeedItem(edited, self.tables.likes.liked(post_id, user))
@@ -250,6 +255,8 @@ class Feed:
 
     def posts_of(self, viewer: str | None, author: str, limit: int, cursor: str | None) -> Page:
         """A page of `author`'s posts, newest first, as `viewer` (None: anonymous) sees them."""
+        if viewer is not None and self.blocked(viewer, author):
+            raise NotFound("No such user.", code="user_not_found")
         scope = f"posts:{author}"
         before = ids.position(scope, cursor)
         post_ids = self.tables.posts.recent_ids(check_user(author), limit, before)
@@ -271,6 +278,8 @@ class Feed:
         return profile, followed
 
     def follow(self, follower: str, followee: str) -> tuple[Profile, bool]:
+        if follower != followee and self.blocked(follower, followee):
+            raise Forbidden("You cannot follow this person.", code="blocked")
         number = self._change_follow(follower, followee, on=True)
         if number is None:
             return self.tables.profiles.get(followee), True
@@ -317,6 +326,14 @@ class Feed:
                 raise
             return version + 1
         raise Conflict("Your follows are changing fast; try again.", code="follow_conflict")
+
+    def blocked_now(self, user: str, other: str) -> None:
+        """A block landed: the two follow each other no more, and their timelines lose
+        each other's posts (the unfollows' own cache step)."""
+        if user == check_user(other):
+            raise Invalid("You cannot block yourself.", code="cannot_block_self")
+        self.unfollow(user, other)
+        self.unfollow(other, user)
 
     def people(self, kind: str, subject: str, limit: int, cursor: str | None) -> PeoplePage:
         """A page of a user's `followers` or `following`, or of a post's `likes`, ordered
@@ -366,7 +383,7 @@ class Feed:
 
     def comment(self, user: str, post_id: str, content: str) -> Comment:
         text = _content(content, feed_rules.MAX_COMMENT, "content")
-        mentions, hashtags = self._tags(text)
+        mentions, hashtags = self._tags(text, user)
         comment = Comment(
             post_id=check_post_id(post_id),
             comment_id=ids.new_id(self.clock.now_ms()),

@@ -70,9 +70,17 @@ def fan_out() -> FanOut:
 @functools.cache
 def feed() -> Feed:
     from relay.accounts.directory import users_table
+    from relay.accounts.relations import is_blocked
     from relay.feed.feed import Feed
 
-    return Feed(tables(), timeline_cache(), redis_gate(), rules(), subs_of=users_table().subs_of)
+    return Feed(
+        tables(),
+        timeline_cache(),
+        redis_gate(),
+        rules(),
+        subs_of=users_table().subs_of,
+        blocked=is_blocked,
+    )
 
 
 @functools.cache

@@ -58,6 +58,7 @@ class Settings:
     chat_ws_endpoint: str = ""
     # ---- Accounts
     users_table: str = "UsersTable"
+    relations_table: str = "RelationsTable"
     avatars_bucket: str = ""
     # The user pool and its app client, and where clients reach Cognito (the local stack
     # sets COGNITO_ENDPOINT; on AWS it is the region's endpoint).
@@ -107,6 +108,7 @@ def settings() -> Settings:
         chat_attachments_bucket=_env("CHAT_ATTACHMENTS_BUCKET"),
         chat_ws_endpoint=_env("CHAT_WS_ENDPOINT"),
         users_table=_env("USERS_TABLE", "UsersTable"),
+        relations_table=_env("RELATIONS_TABLE", "RelationsTable"),
         avatars_bucket=_env("AVATARS_BUCKET"),
         web_socket_url=_env("WEB_SOCKET_URL"),
         events_table=_env("EVENTS_TABLE", "EventsTable"),
