@@ -85,7 +85,11 @@ def delete_post(post_id: str) -> Response[None]:
     "/api/posts/<post_id>/share",
     summary="Share a post with the caller's followers",
     description="Once per person and post: a repeat answers 200 with the existing share.",
-    responses={201: {"description": "Shared"}, **error_responses(404, 409)},
+    responses={
+        200: {"description": "Shared already: the existing share"},
+        201: {"description": "Shared"},
+        **error_responses(404, 409),
+    },
 )
 def share(post_id: str) -> Response[PostOut]:
     post, created = feed().share(me(), post_id)
@@ -240,7 +244,12 @@ def unmute(handle: str) -> Response[None]:
     return Response(204)
 
 
-@app.post("/api/users/<handle>/follow", summary="Follow", responses=error_responses(400, 404))
+@app.post(
+    "/api/users/<handle>/follow",
+    summary="Follow",
+    description="403 `blocked` when either of the two blocked the other.",
+    responses=error_responses(400, 403, 404, 409),
+)
 def follow(handle: str) -> ProfileOut:
     return ProfileOut.of(people().follow(me(), handle, on=True))
 
