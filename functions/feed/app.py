@@ -15,7 +15,9 @@ from relay.feed.schemas import (
     CommentList,
     CommentOut,
     Handles,
+    PeopleList,
     PostBody,
+    PostEdit,
     PostOut,
     PostPage,
     ProfileOut,
@@ -58,6 +60,17 @@ def get_post(post_id: str) -> PostOut:
     return PostOut.of_item(item, handles(item))
 
 
+@app.patch(
+    "/api/posts/<post_id>",
+    summary="Edit one of the caller's posts",
+    description="Readers see the edit, with editedAt, in every timeline and share.",
+    responses=error_responses(400, 403, 404, 413),
+)
+def edit_post(post_id: str, body: PostEdit) -> PostOut:
+    item = feed().edit(me(), post_id, body.content, body.media_urls)
+    return PostOut.of_item(item, handles(item))
+
+
 @app.delete(
     "/api/posts/<post_id>",
     summary="Delete one of the caller's posts, with its comments",
@@ -71,11 +84,37 @@ def delete_post(post_id: str) -> Response[None]:
 @app.post(
     "/api/posts/<post_id>/share",
     summary="Share a post with the caller's followers",
-    responses={201: {"description": "Shared"}, **error_responses(404)},
+    description="Once per person and post: a repeat answers 200 with the existing share.",
+    responses={
+        200: {"description": "Shared already: the existing share"},
+        201: {"description": "Shared"},
+        **error_responses(404, 409),
+    },
 )
 def share(post_id: str) -> Response[PostOut]:
-    post = feed().share(me(), post_id)
-    return Response(201, JSON, PostOut.of(post, handles(FeedItem(post, False))))
+    post, created = feed().share(me(), post_id)
+    return Response(201 if created else 200, JSON, PostOut.of(post, handles(FeedItem(post, False))))
+
+
+@app.delete(
+    "/api/posts/<post_id>/share",
+    summary="Undo the caller's share of a post",
+    responses={204: {"description": "Unshared", "content": {}}, **error_responses(404)},
+)
+def unshare(post_id: str) -> Response[None]:
+    feed().unshare(me(), post_id)
+    return Response(204)
+
+
+@app.get(
+    "/api/posts/<post_id>/likes",
+    summary="Who liked a post, a page at a time (ordered by user id)",
+    responses=error_responses(400, 404),
+)
+def likes(post_id: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = None) -> PeopleList:
+    me()
+    page = feed().people("likes", post_id, limit, cursor)
+    return PeopleList.of(page, people().handles(page.items))
 
 
 @app.post("/api/posts/<post_id>/like", summary="Like (once)", responses=error_responses(404))
@@ -98,6 +137,16 @@ def unlike(post_id: str) -> PostOut:
 def comment(post_id: str, body: CommentBody) -> Response[CommentOut]:
     made = feed().comment(me(), post_id, body.content)
     return Response(201, JSON, CommentOut.of(made, handles(made)))
+
+
+@app.delete(
+    "/api/posts/<post_id>/comments/<comment_id>",
+    summary="Delete a comment (its author or the post's)",
+    responses={204: {"description": "Deleted", "content": {}}, **error_responses(403, 404)},
+)
+def delete_comment(post_id: str, comment_id: str) -> Response[None]:
+    feed().delete_comment(me(), post_id, comment_id)
+    return Response(204)
 
 
 @app.get(
@@ -133,7 +182,74 @@ def user_posts(handle: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = 
     return PostPage.of(page, handles(*page.items))
 
 
-@app.post("/api/users/<handle>/follow", summary="Follow", responses=error_responses(400, 404))
+@app.get(
+    "/api/users/<handle>/followers",
+    summary="Who follows a person, a page at a time",
+    description="Ordered by user id. Signing in is optional.",
+    responses=error_responses(400, 404),
+)
+def followers(handle: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = None) -> PeopleList:
+    page = feed().people("followers", people().sub_of(handle), limit, cursor)
+    return PeopleList.of(page, people().handles(page.items))
+
+
+@app.get(
+    "/api/users/<handle>/following",
+    summary="Whom a person follows, a page at a time",
+    description="Ordered by user id. Signing in is optional.",
+    responses=error_responses(400, 404),
+)
+def following(handle: str, limit: Limit = rules.DEFAULT_PAGE, cursor: Cursor = None) -> PeopleList:
+    page = feed().people("following", people().sub_of(handle), limit, cursor)
+    return PeopleList.of(page, people().handles(page.items))
+
+
+@app.post(
+    "/api/users/<handle>/block",
+    summary="Block a person: no follows either way, no mentions, no posts seen",
+    responses={204: {"description": "Blocked", "content": {}}, **error_responses(400, 404)},
+)
+def block(handle: str) -> Response[None]:
+    people().block(me(), handle, on=True)
+    return Response(204)
+
+
+@app.delete(
+    "/api/users/<handle>/block",
+    summary="Unblock a person",
+    responses={204: {"description": "Unblocked", "content": {}}, **error_responses(400, 404)},
+)
+def unblock(handle: str) -> Response[None]:
+    people().block(me(), handle, on=False)
+    return Response(204)
+
+
+@app.post(
+    "/api/users/<handle>/mute",
+    summary="Mute a person (they are not told)",
+    responses={204: {"description": "Muted", "content": {}}, **error_responses(400, 404)},
+)
+def mute(handle: str) -> Response[None]:
+    people().mute(me(), handle, on=True)
+    return Response(204)
+
+
+@app.delete(
+    "/api/users/<handle>/mute",
+    summary="Unmute a person",
+    responses={204: {"description": "Unmuted", "content": {}}, **error_responses(400, 404)},
+)
+def unmute(handle: str) -> Response[None]:
+    people().mute(me(), handle, on=False)
+    return Response(204)
+
+
+@app.post(
+    "/api/users/<handle>/follow",
+    summary="Follow",
+    description="403 `blocked` when either of the two blocked the other.",
+    responses=error_responses(400, 403, 404, 409),
+)
 def follow(handle: str) -> ProfileOut:
     return ProfileOut.of(people().follow(me(), handle, on=True))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
@@ -331,3 +332,119 @@ def test_anyone_may_read_a_profile_and_its_posts_and_signed_in_readers_see_their
         (post_id, alice.handle, False)
     ]
     assert stack.http.post(f"/api/users/{alice.handle}/follow").status_code == 401
+
+
+def test_a_post_is_shared_once_per_person_undone_and_gone_with_its_post(users):
+    alice, bob, carol, reader = users("alice", "bob", "carol", "reader")
+    reader.follow(bob)
+    post_id = alice.post("share this once")
+    path = f"/api/posts/{post_id}/share"
+
+    first = bob.call("POST", path)
+    again = bob.call("POST", path)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        at_once = list(pool.map(lambda _: carol.call("POST", path), range(6)))
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["postId"] == first.json()["postId"]
+    assert sorted(r.status_code for r in at_once) == [200] * 5 + [201]
+    assert len({r.json()["postId"] for r in at_once}) == 1
+    assert alice.call("GET", f"/api/posts/{post_id}").json()["shares"] == 2
+    assert carol.call("DELETE", path).status_code == 204
+    assert error_of(carol.call("DELETE", path))["code"] == "not_shared"
+    assert alice.call("GET", f"/api/posts/{post_id}").json()["shares"] == 1
+    share_id = first.json()["postId"]
+    eventually(lambda: reader.feed_ids() == [share_id], what="bob's share in reader's feed")
+
+    assert alice.call("DELETE", f"/api/posts/{post_id}").status_code == 204
+
+    assert reader.feed_ids() == []  # no text through the share, at once
+    assert bob.call("GET", f"/api/posts/{share_id}").status_code == 404
+    eventually(
+        lambda: bob.call("GET", f"/api/users/{bob.handle}").json()["posts"] == 0,
+        what="the share deleted with its post",
+    )
+
+
+def test_an_edited_post_reads_edited_everywhere_and_comments_go_by_their_authors(users):
+    alice, bob, carol = users("alice", "bob", "carol")
+    bob.follow(alice)
+    post_id = alice.post("teh first draft")
+    eventually(lambda: bob.feed_ids() == [post_id], what="alice's post in bob's feed")
+    assert bob.feed()["items"][0]["editedAt"] is None
+
+    edited = alice.call("PATCH", f"/api/posts/{post_id}", json={"content": "the first draft"})
+    refused = bob.call("PATCH", f"/api/posts/{post_id}", json={"content": "mine now"})
+    empty = alice.call("PATCH", f"/api/posts/{post_id}", json={})
+
+    assert edited.status_code == 200 and edited.json()["editedAt"] is not None
+    assert (refused.status_code, empty.status_code) == (403, 400)
+    (item,) = bob.feed()["items"]
+    assert (item["content"], item["editedAt"]) == ("the first draft", edited.json()["editedAt"])
+
+    made = carol.call("POST", f"/api/posts/{post_id}/comments", json={"content": "typo!"})
+    comment_path = f"/api/posts/{post_id}/comments/{made.json()['commentId']}"
+    assert error_of(bob.call("DELETE", comment_path))["code"] == "forbidden"
+    assert alice.call("DELETE", comment_path).status_code == 204
+    assert alice.call("DELETE", comment_path).status_code == 404
+    assert alice.call("GET", f"/api/posts/{post_id}").json()["comments"] == 0
+
+
+def test_followers_following_and_likers_are_listed_by_handle_a_page_at_a_time(users):
+    alice, bob, carol = users("alice", "bob", "carol")
+    bob.follow(alice)
+    carol.follow(alice)
+    post_id = alice.post("like me")
+    assert bob.call("POST", f"/api/posts/{post_id}/like").status_code == 200
+
+    first = alice.call("GET", f"/api/users/{alice.handle}/followers", params={"limit": 1})
+    rest = alice.call(
+        "GET",
+        f"/api/users/{alice.handle}/followers",
+        params={"limit": 1, "cursor": first.json()["nextCursor"]},
+    )
+    following = bob.call("GET", f"/api/users/{bob.handle}/following").json()
+    likers = alice.call("GET", f"/api/posts/{post_id}/likes").json()
+    wrong = alice.call(
+        "GET", f"/api/posts/{post_id}/likes", params={"cursor": first.json()["nextCursor"]}
+    )
+
+    handles = {item["handle"] for item in first.json()["items"] + rest.json()["items"]}
+    assert handles == {bob.handle, carol.handle}
+    assert following == {
+        "items": [{"userId": alice.id, "handle": alice.handle}],
+        "nextCursor": None,
+    }
+    assert likers["items"] == [{"userId": bob.id, "handle": bob.handle}]
+    assert error_of(wrong)["code"] == "invalid_cursor"
+
+
+def test_a_post_names_whom_it_mentions_by_handle_and_its_hashtags(users):
+    alice, bob = users("alice", "bob")
+
+    made = alice.call(
+        "POST", "/api/posts", json={"content": f"hi @{bob.handle.upper()} and @nobody_x #Relay"}
+    )
+
+    assert made.status_code == 201, made.text
+    assert made.json()["mentions"] == [{"userId": bob.id, "handle": bob.handle}]
+    assert made.json()["hashtags"] == ["relay"]
+
+
+def test_a_blocked_person_cannot_follow_or_see_the_blocker_and_follows_are_gone(users):
+    alice, pest = users("alice", "pest")
+    pest.follow(alice)
+    post_id = alice.post("before the block")
+    eventually(lambda: pest.feed_ids() == [post_id], what="alice's post in pest's feed")
+
+    blocked = alice.call("POST", f"/api/users/{pest.handle}/block")
+
+    assert blocked.status_code == 204
+    assert pest.feed_ids() == []
+    assert error_of(pest.call("POST", f"/api/users/{alice.handle}/follow"))["code"] == "blocked"
+    assert pest.call("GET", f"/api/posts/{post_id}").status_code == 404
+    assert pest.call("GET", f"/api/users/{alice.handle}/posts").status_code == 404
+    assert alice.call("GET", f"/api/users/{alice.handle}").json()["followers"] == 0
+    assert alice.call("POST", f"/api/users/{pest.handle}/mute").status_code == 204
+    assert alice.call("DELETE", f"/api/users/{pest.handle}/block").status_code == 204
+    assert pest.call("POST", f"/api/users/{alice.handle}/follow").status_code == 200

@@ -5,7 +5,8 @@ sort by time, relay.feed.ids).
 from __future__ import annotations
 
 from relay.feed.models import Comment
-from relay.platform.dynamo import Item, Table, delete_partition, n, s
+from relay.feed.posts_table import string_list, strings
+from relay.platform.dynamo import Item, Table, delete_existing, delete_partition, n, s
 
 
 class CommentsTable(Table):
@@ -17,8 +18,23 @@ class CommentsTable(Table):
             "authorId": s(comment.author_id),
             "content": s(comment.content),
             "createdMs": n(comment.created_ms),
+            "mentions": string_list(comment.mentions),
+            "hashtags": string_list(comment.hashtags),
         }
         return {"Put": {"TableName": self.name, "Item": item}}
+
+    def key(self, post_id: str, comment_id: str) -> Item:
+        return {"postId": s(post_id), "commentId": s(comment_id)}
+
+    def one(self, post_id: str, comment_id: str) -> Comment | None:
+        reply = self.client.get_item(
+            TableName=self.name, Key=self.key(post_id, comment_id), ConsistentRead=True
+        )
+        return comment_of(reply["Item"]) if "Item" in reply else None
+
+    def delete_existing(self, post_id: str, comment_id: str) -> Item:
+        """The transaction item that deletes a comment (refused if it is gone)."""
+        return delete_existing(self.name, self.key(post_id, comment_id))
 
     def page(self, post_id: str, limit: int, after: str | None) -> list[Comment]:
         """Up to `limit` of the post's comments, oldest first, after the id `after`."""
@@ -30,17 +46,20 @@ class CommentsTable(Table):
             ExpressionAttributeValues=values,
             Limit=limit,
         )
-        return [
-            Comment(
-                post_id=item["postId"]["S"],
-                comment_id=item["commentId"]["S"],
-                author_id=item["authorId"]["S"],
-                content=item["content"]["S"],
-                created_ms=int(item["createdMs"]["N"]),
-            )
-            for item in reply["Items"]
-        ]
+        return [comment_of(item) for item in reply["Items"]]
 
     def delete_all(self, post_id: str) -> int:
         """Delete a deleted post's comments; how many there were."""
         return delete_partition(self.client, self.name, "postId", s(post_id), "commentId")
+
+
+def comment_of(item: Item) -> Comment:
+    return Comment(
+        post_id=item["postId"]["S"],
+        comment_id=item["commentId"]["S"],
+        author_id=item["authorId"]["S"],
+        content=item["content"]["S"],
+        created_ms=int(item["createdMs"]["N"]),
+        mentions=strings(item, "mentions"),
+        hashtags=strings(item, "hashtags"),
+    )

@@ -38,6 +38,39 @@ class FollowsTable(Table):
         pages = query_pages(self.client, request)
         return [item["followee"]["S"] for items in pages for item in items]
 
+    def followers_after(
+        self, user_id: str, limit: int, after: str | None
+    ) -> tuple[list[str], bool]:
+        """A page of the user's followers, by id, after the follower `after`; whether
+        more may follow."""
+        request = {
+            "TableName": self.name,
+            "IndexName": "Followers",
+            "KeyConditionExpression": "followee = :u",
+            "ExpressionAttributeValues": {":u": s(user_id)},
+            "Limit": limit,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = self.key(after, user_id)
+        reply = self.client.query(**request)
+        return [i["follower"]["S"] for i in reply["Items"]], "LastEvaluatedKey" in reply
+
+    def followees_after(
+        self, user_id: str, limit: int, after: str | None
+    ) -> tuple[list[str], bool]:
+        """A page of whom the user follows, by id, after `after`; whether more may follow."""
+        request = {
+            "TableName": self.name,
+            "KeyConditionExpression": "follower = :u",
+            "ExpressionAttributeValues": {":u": s(user_id)},
+            "ProjectionExpression": "followee",
+            "Limit": limit,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = self.key(user_id, after)
+        reply = self.client.query(**request)
+        return [i["followee"]["S"] for i in reply["Items"]], "LastEvaluatedKey" in reply
+
     def follower_pages(self, user_id: str, page: int) -> Iterator[list[str]]:
         """The author's followers, up to `page` of them at a time."""
         request = {

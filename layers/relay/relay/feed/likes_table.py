@@ -33,6 +33,20 @@ class LikesTable(Table):
         """The ids of the posts whose likes a batch read found."""
         return {item["postId"]["S"] for item in items}
 
+    def likers_after(self, post_id: str, limit: int, after: str | None) -> tuple[list[str], bool]:
+        """A page of who liked the post, by id, after `after`; whether more may follow."""
+        request = {
+            "TableName": self.name,
+            "KeyConditionExpression": "postId = :p",
+            "ExpressionAttributeValues": {":p": s(post_id)},
+            "ProjectionExpression": "userId",
+            "Limit": limit,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = self.key(post_id, after)
+        reply = self.client.query(**request)
+        return [i["userId"]["S"] for i in reply["Items"]], "LastEvaluatedKey" in reply
+
     def delete_all(self, post_id: str) -> int:
         """Delete a deleted post's likes; how many there were."""
         return delete_partition(self.client, self.name, "postId", s(post_id), "userId")

@@ -8,7 +8,7 @@ other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from relay.accounts.models import User
 
@@ -24,6 +24,10 @@ class Post:
     comments: int = 0
     shares: int = 0
     shared_from: str | None = None
+    edited_ms: int | None = None
+    # Whom the text mentions (user ids) and its hashtags (relay.feed.tags).
+    mentions: list[str] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Comment:
     author_id: str
     content: str
     created_ms: int
+    mentions: list[str] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,14 @@ class Page:
     """A page of posts (the feed, an author's posts), and the cursor of the next one."""
 
     items: list[FeedItem]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    """A page of people (followers, followees, likers), by user id."""
+
+    items: list[str]
     next_cursor: str | None
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from urllib.parse import unquote
 
-from relay.accounts import directory
+from relay.accounts import directory, relations
 from relay.accounts.avatars import avatar_url
 from relay.accounts.models import User
 from relay.accounts.users_table import UsersTable
 from relay.feed.feed import Feed
 from relay.feed.models import Comment, FeedItem, PersonView, Profile
-from relay.platform.errors import NotFound
+from relay.platform.errors import Invalid, NotFound
 
 
 class People:
@@ -43,11 +43,13 @@ class People:
         return {sub: user.handle for sub, user in directory.people(subs, self._users).items()}
 
     def authors(self, entities: Iterable[FeedItem | Comment]) -> dict[str, str]:
-        """sub -> handle of the authors of a page's posts or comments: one batch."""
-        return self.handles(
-            entity.post.author_id if isinstance(entity, FeedItem) else entity.author_id
-            for entity in entities
-        )
+        """sub -> handle of the authors of a page's posts or comments, and of whom they
+        mention: one batch."""
+        subs: list[str] = []
+        for entity in entities:
+            shown = entity.post if isinstance(entity, FeedItem) else entity
+            subs += [shown.author_id, *shown.mentions]
+        return self.handles(subs)
 
     def profile(self, viewer: str | None, handle: str) -> PersonView:
         """Whom `handle` names, with their counters and whether `viewer` (None when
@@ -62,6 +64,22 @@ class People:
         change = self._feed.follow if on else self._feed.unfollow
         counts, followed = change(follower, user.sub)
         return self._view(user, counts, followed)
+
+    def block(self, user_id: str, handle: str, *, on: bool) -> None:
+        """Block (or unblock) whom `handle` names; a block ends follows both ways."""
+        other = self._person(handle).sub
+        if other == user_id:
+            raise Invalid("You cannot block yourself.", code="cannot_block_self")
+        relations.block(user_id, other, on=on)
+        if on:
+            self._feed.blocked_now(user_id, other)
+
+    def mute(self, user_id: str, handle: str, *, on: bool) -> None:
+        """Mute (or unmute) whom `handle` names; they are not told."""
+        other = self._person(handle).sub
+        if other == user_id:
+            raise Invalid("You cannot mute yourself.", code="cannot_mute_self")
+        relations.mute(user_id, other, on=on)
 
     def _person(self, handle: str) -> User:
         sub = self.sub_of(handle)

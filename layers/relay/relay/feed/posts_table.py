@@ -27,7 +27,19 @@ def post_of(item: Item) -> Post:
         comments=max(0, int(item.get("comments", {}).get("N", "0"))),
         shares=max(0, int(item.get("shares", {}).get("N", "0"))),
         shared_from=item["sharedFrom"]["S"] if "sharedFrom" in item else None,
+        edited_ms=int(item["editedMs"]["N"]) if "editedMs" in item else None,
+        mentions=strings(item, "mentions"),
+        hashtags=strings(item, "hashtags"),
     )
+
+
+def strings(item: Item, name: str) -> list[str]:
+    """A list of strings of an item (mentions, hashtags); [] when absent."""
+    return [value["S"] for value in item.get(name, {}).get("L", [])]
+
+
+def string_list(values: list[str]) -> Item:
+    return {"L": [s(value) for value in values]}
 
 
 def _item(post: Post) -> Item:
@@ -40,6 +52,8 @@ def _item(post: Post) -> Item:
         "likes": n(post.likes),
         "comments": n(post.comments),
         "shares": n(post.shares),
+        "mentions": string_list(post.mentions),
+        "hashtags": string_list(post.hashtags),
     }
     if post.shared_from is not None:
         item["sharedFrom"] = s(post.shared_from)
@@ -64,6 +78,38 @@ class PostsTable(Table):
                 "ExpressionAttributeValues": {":me": s(owner)},
             }
         }
+
+    def edit(
+        self,
+        post_id: str,
+        owner: str,
+        content: str,
+        media_urls: list[str],
+        now_ms: int,
+        tags: tuple[list[str], list[str]],
+    ) -> Post | None:
+        """The post with new content, edited now; None unless `owner` wrote it and it is
+        not a share (which has no content of its own)."""
+        try:
+            reply = self.client.update_item(
+                TableName=self.name,
+                Key=self.key(post_id),
+                UpdateExpression="SET content = :c, mediaUrls = :m, editedMs = :t, "
+                "mentions = :at, hashtags = :ht",
+                ConditionExpression="authorId = :me AND attribute_not_exists(sharedFrom)",
+                ExpressionAttributeValues={
+                    ":c": s(content),
+                    ":m": {"L": [s(url) for url in media_urls]},
+                    ":t": n(now_ms),
+                    ":me": s(owner),
+                    ":at": string_list(tags[0]),
+                    ":ht": string_list(tags[1]),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return None
+        return post_of(reply["Attributes"])
 
     def count(self, post_id: str, counter: str, delta: int) -> Item:
         """The transaction item that moves one of a post's counters (refused if the post

@@ -35,10 +35,19 @@ MAX_PAGE = 50
 # How many of a celebrity's newest posts the read path keeps cached, and for how long.
 CELEBRITY_RECENT = 200
 CELEBRITY_RECENT_TTL_S = 3_600
+# The cached set of celebrities is loaded again from DynamoDB this often: what bounds
+# how long a promotion the cache missed and no post of theirs repaired stays missed.
+CELEBRITIES_TTL_S = 300
 # A rebuilt timeline takes at most this many newest posts from each followed author.
 REBUILD_PER_AUTHOR = 100
 # Fan-out reads an author's followers this many at a time: one fanout.lua call each.
 FOLLOWER_PAGE = 5_000
+# A follow retries this many times when other follow changes of the same person take
+# its number first (relay.feed.profiles_table), then answers 409.
+FOLLOW_ATTEMPTS = 5
+# Mentions and hashtags kept per post or comment, and the longest hashtag (relay.feed.tags).
+MAX_TAGS = 10
+MAX_HASHTAG = 100
 # ?rank=top ranks this many newest posts of the feed.
 RANK_WINDOW = 100
 # Ranking: engagement weights and gravity (how fast age wins over engagement).

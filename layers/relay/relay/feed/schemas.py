@@ -12,7 +12,15 @@ from typing import Any
 from pydantic import Field
 
 from relay.feed import rules
-from relay.feed.models import Comment, CommentPage, FeedItem, Page, PersonView, Post
+from relay.feed.models import (
+    Comment,
+    CommentPage,
+    FeedItem,
+    Page,
+    PeoplePage,
+    PersonView,
+    Post,
+)
 from relay.platform.clock import iso
 from relay.platform.schemas import Camel, CamelBody
 
@@ -21,10 +29,22 @@ from relay.platform.schemas import Camel, CamelBody
 Handles = Mapping[str, str]
 
 
-def _shown(entity: Post | Comment) -> dict[str, Any]:
-    """An entity's fields as the API names them: its time in ISO 8601, not milliseconds."""
+class PersonRef(Camel):
+    user_id: str
+    handle: str | None = Field(description="Their handle now; null once the account is deleted.")
+
+
+def _shown(entity: Post | Comment, handles: Handles) -> dict[str, Any]:
+    """An entity's fields as the API names them: its time in ISO 8601, not milliseconds,
+    and whom it mentions with their handles."""
     fields = dict(vars(entity))
+    fields["mentions"] = [
+        PersonRef(user_id=sub, handle=handles.get(sub)) for sub in entity.mentions
+    ]
     fields["created_at"] = iso(fields.pop("created_ms"))
+    if "edited_ms" in fields:
+        edited = fields.pop("edited_ms")
+        fields["edited_at"] = None if edited is None else iso(edited)
     return fields
 
 
@@ -36,6 +56,16 @@ class PostBody(CamelBody):
     media_urls: list[str] = Field(
         default_factory=list,
         description=f"Up to {rules.MAX_MEDIA} http or https URLs of images or video.",
+    )
+
+
+class PostEdit(CamelBody):
+    content: str = Field(
+        description=f"The new text: not empty, at most {rules.MAX_CONTENT} characters.",
+        json_schema_extra={"maxLength": rules.MAX_CONTENT},
+    )
+    media_urls: list[str] | None = Field(
+        default=None, description="New media URLs; left as they were when absent."
     )
 
 
@@ -60,11 +90,20 @@ class PostOut(Camel):
     shares: int
     liked_by_me: bool
     shared_from: str | None = None
+    edited_at: str | None = Field(default=None, description="When last edited; null if never.")
+    mentions: list[PersonRef] = Field(
+        default_factory=list, description="Whom the text mentions (@handle), as found when written."
+    )
+    hashtags: list[str] = Field(
+        default_factory=list, description="The text's #hashtags, case-folded, without the #."
+    )
 
     @classmethod
     def of(cls, post: Post, handles: Handles, liked_by_me: bool = False) -> PostOut:
         return cls(
-            **_shown(post), author_handle=handles.get(post.author_id), liked_by_me=liked_by_me
+            **_shown(post, handles),
+            author_handle=handles.get(post.author_id),
+            liked_by_me=liked_by_me,
         )
 
     @classmethod
@@ -87,6 +126,15 @@ class PostPage(Paged):
         return cls(
             items=[PostOut.of_item(i, handles) for i in page.items], next_cursor=page.next_cursor
         )
+
+
+class PeopleList(Paged):
+    items: list[PersonRef]
+
+    @classmethod
+    def of(cls, page: PeoplePage, handles: Handles) -> PeopleList:
+        people = [PersonRef(user_id=sub, handle=handles.get(sub)) for sub in page.items]
+        return cls(items=people, next_cursor=page.next_cursor)
 
 
 class ProfileOut(Camel):
@@ -130,10 +178,12 @@ class CommentOut(Camel):
     )
     content: str
     created_at: str
+    mentions: list[PersonRef] = Field(default_factory=list)
+    hashtags: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(cls, comment: Comment, handles: Handles) -> CommentOut:
-        return cls(**_shown(comment), author_handle=handles.get(comment.author_id))
+        return cls(**_shown(comment, handles), author_handle=handles.get(comment.author_id))
 
 
 class CommentList(Paged):

@@ -15,6 +15,7 @@ from relay.feed.likes_table import LikesTable
 from relay.feed.posts_table import PostsTable
 from relay.feed.profiles_table import ProfilesTable
 from relay.feed.rules import Rules
+from relay.feed.shares_table import SharesTable
 from relay.feed.tables import Tables
 from relay.feed.timeline_cache import TimelineCache
 from relay.platform.cache import redis_client, redis_gate
@@ -38,7 +39,7 @@ def rules() -> Rules:
 
 
 def tables(client: Any = None) -> Tables:
-    """The deployment's five tables, on `client` (the process's DynamoDB client unless
+    """The deployment's six tables, on `client` (the process's DynamoDB client unless
     given one: tests pass moto's)."""
     conf = settings()
     client = client or dynamodb_client()
@@ -49,6 +50,7 @@ def tables(client: Any = None) -> Tables:
         likes=LikesTable(client, conf.likes_table),
         comments=CommentsTable(client, conf.comments_table),
         profiles=ProfilesTable(client, conf.profiles_table),
+        shares=SharesTable(client, conf.shares_table),
     )
 
 
@@ -67,9 +69,18 @@ def fan_out() -> FanOut:
 
 @functools.cache
 def feed() -> Feed:
+    from relay.accounts.directory import users_table
+    from relay.accounts.relations import is_blocked
     from relay.feed.feed import Feed
 
-    return Feed(tables(), timeline_cache(), redis_gate(), rules())
+    return Feed(
+        tables(),
+        timeline_cache(),
+        redis_gate(),
+        rules(),
+        subs_of=users_table().subs_of,
+        blocked=is_blocked,
+    )
 
 
 @functools.cache

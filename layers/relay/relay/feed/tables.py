@@ -1,4 +1,4 @@
-"""The feed's five tables, one store each, on one client, and the transactions that
+"""The feed's six tables, one store each, on one client, and the transactions that
 span them.
 
 Every change and the counters it moves are one transaction (a post and its author's
@@ -20,6 +20,7 @@ from relay.feed.follows_table import FollowsTable
 from relay.feed.likes_table import LikesTable
 from relay.feed.posts_table import PostsTable
 from relay.feed.profiles_table import ProfilesTable
+from relay.feed.shares_table import SharesTable
 from relay.platform.dynamo import CONDITION_FAILED, Item, cancellation_reasons
 
 
@@ -40,6 +41,7 @@ class Tables:
     likes: LikesTable
     comments: CommentsTable
     profiles: ProfilesTable
+    shares: SharesTable
 
     def transact(self, items: list[Item]) -> None:
         """Write `items` all or none; Refused when a condition failed (anything else that

@@ -5,7 +5,12 @@ Key formats live here and nowhere else:
   scores 0, so by id, which sorts by time: relay.feed.ids), trimmed to the timeline
   length; it expires when its reader has been away for the inactivity cut-off.
 - `feed:fl:<user>`: whom the user follows (to find their celebrity followees).
-- `feed:celebs`: every celebrity.
+- `feed:fv:<user>`: the number of the user's last follow change the two above hold
+  (relay.feed.profiles_table numbers them); a read compares it with DynamoDB's.
+- `feed:celebs`: every celebrity; it expires after CELEBRITIES_TTL_S (relay.feed.rules)
+  and is loaded again whole, and each celebrity's post adds its author (the post's
+  fan-out job is retried until Redis takes it), so a promotion the cache missed
+  comes back.
 - `feed:recent:<author>`: a celebrity's newest post ids, cached for the read path.
 Each holds a sentinel member, so an empty one still exists: a missing key always
 means "not cached", never "empty". In sorted sets of post ids it is "~", which sorts
@@ -24,10 +29,13 @@ from typing import Any
 
 import redis
 
+from relay.feed import rules as feed_rules
+
 SENTINEL = "~"
 NO_USER = ""
 TIMELINE = "feed:tl:"
 FOLLOWEES = "feed:fl:"
+FOLLOWS_VERSION = "feed:fv:"
 CELEBRITIES = "feed:celebs"
 RECENT = "feed:recent:"
 
@@ -42,10 +50,12 @@ def timeline_key(user_id: str) -> str:
 
 @dataclass(frozen=True)
 class CachedPage:
-    """What read.lua found: the pushed ids, and per celebrity followee their ids (None
-    when not cached) and how many of their posts the cache holds."""
+    """What read.lua found: the pushed ids, the number of the last follow change the
+    cache holds, and per celebrity followee their ids (None when not cached) and how
+    many of their posts the cache holds."""
 
     pushed: list[str]
+    version: int
     celebrities: dict[str, tuple[list[str] | None, int]]
 
 
@@ -83,11 +93,14 @@ class TimelineCache:
         """Keep a celebrity's cached recent posts current (when they are cached)."""
         self._fanout(keys=[RECENT + author], args=["rem" if remove else "add", post_id, keep + 1])
 
-    def followed(self, follower: str, followee: str, post_ids: list[str], *, on: bool) -> None:
-        self._follow(
-            keys=[TIMELINE + follower, FOLLOWEES + follower],
-            args=["follow" if on else "unfollow", followee, self.keep, *post_ids],
-        )
+    def followed(
+        self, follower: str, followee: str, post_ids: list[str], *, on: bool, number: int
+    ) -> bool:
+        """Follow change `number` in the follower's cached feed; False when not written
+        (not cached, held already, or dropped because an earlier change is missing)."""
+        keys = [TIMELINE + follower, FOLLOWEES + follower, FOLLOWS_VERSION + follower]
+        op = "follow" if on else "unfollow"
+        return bool(self._follow(keys=keys, args=[op, followee, self.keep, number, *post_ids]))
 
     def add_celebrity(self, user_id: str) -> None:
         """One more celebrity; when the set is not cached, the next read loads it whole."""
@@ -102,7 +115,7 @@ class TimelineCache:
     def page(self, reader: str, before: str | None, limit: int) -> CachedPage:
         bound = "(" + (before or SENTINEL)
         reply = self._read(
-            keys=[TIMELINE + reader, FOLLOWEES + reader, CELEBRITIES],
+            keys=[TIMELINE + reader, FOLLOWEES + reader, FOLLOWS_VERSION + reader, CELEBRITIES],
             args=[bound, limit, self.ttl_s, RECENT],
         )
         status = int(reply[0])
@@ -111,14 +124,14 @@ class TimelineCache:
         if status == 1:
             raise NotCached("timeline")
         celebrities: dict[str, tuple[list[str] | None, int]] = {}
-        rest = reply[2:]
+        rest = reply[3:]
         for i in range(0, len(rest), 3):
             ids = rest[i + 1]
             celebrities[_text(rest[i])] = (
                 None if ids is None else [_text(x) for x in ids],
                 int(rest[i + 2]),
             )
-        return CachedPage([_text(x) for x in reply[1]], celebrities)
+        return CachedPage([_text(x) for x in reply[1]], int(reply[2]), celebrities)
 
     def open_timeline(self, reader: str) -> None:
         """Before a rebuild reads DynamoDB: make the timeline exist (the sentinel alone
@@ -130,11 +143,15 @@ class TimelineCache:
         pipe.expire(TIMELINE + reader, self.ttl_s)
         pipe.execute()
 
-    def store_timeline(self, reader: str, post_ids: list[str], followees: list[str]) -> None:
-        """A rebuilt timeline, merged into what fan-out wrote meanwhile, and the followee
-        set, at once."""
+    def store_timeline(
+        self, reader: str, post_ids: list[str], followees: list[str], version: int
+    ) -> None:
+        """A rebuilt timeline, merged into what fan-out wrote meanwhile, the followee set,
+        and the number of the last follow change they hold (read before the followees),
+        at once."""
         pipe = self.client.pipeline(transaction=True)
         pipe.delete(FOLLOWEES + reader)
+        pipe.set(FOLLOWS_VERSION + reader, version, ex=self.ttl_s)
         pipe.zadd(TIMELINE + reader, dict.fromkeys([SENTINEL, *post_ids], 0))
         pipe.zremrangebyrank(TIMELINE + reader, 0, -(self.keep + 1))
         pipe.sadd(FOLLOWEES + reader, NO_USER, *followees)
@@ -143,9 +160,12 @@ class TimelineCache:
         pipe.execute()
 
     def store_celebrities(self, user_ids: list[str]) -> None:
+        """The celebrities as DynamoDB's index has them, added to what the set holds (a
+        celebrity stays one, and the index may lag a promotion that a post's fan-out
+        added already), for CELEBRITIES_TTL_S."""
         pipe = self.client.pipeline(transaction=True)
-        pipe.delete(CELEBRITIES)
         pipe.sadd(CELEBRITIES, NO_USER, *user_ids)
+        pipe.expire(CELEBRITIES, feed_rules.CELEBRITIES_TTL_S, nx=True)
         pipe.execute()
 
     def store_recent(self, recent: dict[str, list[str]], ttl_s: int) -> None:
@@ -160,4 +180,4 @@ class TimelineCache:
         pipe.execute()
 
     def drop(self, reader: str) -> None:
-        self.client.delete(TIMELINE + reader, FOLLOWEES + reader)
+        self.client.delete(TIMELINE + reader, FOLLOWEES + reader, FOLLOWS_VERSION + reader)

@@ -17,6 +17,7 @@ with Redis down, the page is merged straight from DynamoDB.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from typing import TypeVar
 from relay.feed import ids
 from relay.feed import rules as feed_rules
 from relay.feed.models import FeedItem, Page, Post
+from relay.feed.profiles_table import version_of
 from relay.feed.rules import Rules
 from relay.feed.tables import Tables
 from relay.feed.timeline_cache import NotCached, TimelineCache
@@ -74,61 +76,131 @@ class Timelines:
             return self._top(reader, limit, cursor)
         scope = f"feed:{reader}"
         before = ids.position(scope, cursor)
-        return self.page(reader, self.candidates(reader, before, limit), limit, scope)
+        return self._checked(reader, before, limit, lambda found: found, limit, scope)
+
+    def _checked(
+        self,
+        reader: str,
+        before: str | None,
+        window: int,
+        choose: Callable[[list[str]], list[str]],
+        limit: int,
+        scope: str,
+    ) -> Page:
+        """A page of the reader's own feed: `choose` picks the page's ids from `window`
+        candidates. Its hydration also reads how many follow changes DynamoDB has for the
+        reader: when the cache held fewer, it missed one (a write lost while Redis hung),
+        so it is dropped and the page read once more, from a rebuilt cache."""
+        for _ in range(2):
+            found, held = self._candidates(reader, before, window)
+            page, version = self._page(
+                reader, choose(found), limit, scope, versioned=held is not None
+            )
+            if held is None or version is None or version <= held:
+                return page
+            self.gate.attempt(lambda: self.cache.drop(reader))
+        return page
 
     def page(self, reader: str | None, post_ids: list[str], limit: int, scope: str) -> Page:
         """These posts as the reader (None: anonymous) sees them; a cursor for the list
         `scope` when full."""
-        posts, liked = self.hydrate(post_ids, reader)
+        return self._page(reader, post_ids, limit, scope, versioned=False)[0]
+
+    def _page(
+        self, reader: str | None, post_ids: list[str], limit: int, scope: str, *, versioned: bool
+    ) -> tuple[Page, int | None]:
+        posts, liked, version = self.hydrate(post_ids, reader, versioned=versioned)
         items = [FeedItem(posts[i], i in liked) for i in post_ids if i in posts]
         more = len(post_ids) == limit and bool(post_ids)
-        return Page(items, ids.cursor_of(scope, post_ids[-1]) if more else None)
+        return Page(items, ids.cursor_of(scope, post_ids[-1]) if more else None), version
 
-    def hydrate(self, post_ids: list[str], reader: str | None) -> tuple[dict[str, Post], set[str]]:
-        """The posts that still exist among `post_ids`, and which of them `reader` liked
-        (none for an anonymous reader): one BatchGetItem over both tables (a page is at
-        most 50 posts, 100 keys)."""
-        if not post_ids:
-            return {}, set()
+    def hydrate(
+        self, post_ids: list[str], reader: str | None, *, versioned: bool = False
+    ) -> tuple[dict[str, Post], set[str], int | None]:
+        """The posts that still exist among `post_ids`, which of them `reader` liked
+        (none for an anonymous reader), and (`versioned`) the number of the reader's
+        last follow change: one BatchGetItem over the three tables (a page of 20 is 41
+        keys; the largest, 50, takes two calls)."""
+        if not post_ids and not (versioned and reader):
+            return {}, set(), None
         unique = list(dict.fromkeys(post_ids))
-        posts, likes = self.tables.posts, self.tables.likes
+        posts, likes, profiles = self.tables.posts, self.tables.likes, self.tables.profiles
+        keys = {
+            posts.name: [posts.key(i) for i in unique],
+            likes.name: likes.keys_by(reader, unique) if reader else [],
+        }
+        if versioned and reader:
+            keys[profiles.name] = [profiles.key(reader)]
         found = batch_get(
             self.tables.client,
-            {
-                posts.name: [posts.key(i) for i in unique],
-                likes.name: likes.keys_by(reader, unique) if reader else [],
-            },
-            options={likes.name: likes.KEYS_ONLY},
+            keys,
+            options={likes.name: likes.KEYS_ONLY, profiles.name: profiles.VERSION_ONLY},
         )
-        return posts.posts_of(found[posts.name]), likes.liked_of(found[likes.name])
+        version = None
+        if versioned and reader:
+            version = max((version_of(item) for item in found[profiles.name]), default=0)
+        shown = self.resolved(posts.posts_of(found[posts.name]))
+        return shown, likes.liked_of(found[likes.name]), version
+
+    def resolved(self, found: dict[str, Post]) -> dict[str, Post]:
+        """The posts as readers see them: a share shows what it shares as that post is
+        now (edited, say), and a share of a deleted post is gone with it, before the
+        fan-out consumer deletes the share itself. The shared posts not among `found`
+        are one more BatchGetItem, only for a page that holds shares."""
+        wanted = {p.shared_from for p in found.values() if p.shared_from is not None}
+        if not wanted:
+            return found
+        shared = found | self.tables.posts.get_many(sorted(wanted.difference(found)))
+        shown = {}
+        for post_id, post in found.items():
+            if post.shared_from is None:
+                shown[post_id] = post
+            elif (original := shared.get(post.shared_from)) is not None:
+                shown[post_id] = dataclasses.replace(
+                    post,
+                    content=original.content,
+                    media_urls=original.media_urls,
+                    edited_ms=original.edited_ms,
+                )
+        return shown
 
     def _top(self, reader: str, limit: int, cursor: str | None) -> Page:
         scope = f"top:{reader}"
         offset = int(cursors.decode(cursor, scope, [_TOP_OFFSET])[0]) if cursor is not None else 0
-        window = self.candidates(reader, None, feed_rules.RANK_WINDOW)
-        posts = self.tables.posts.get_many(window)
-        now = self.clock.now_ms()
-        ranked = sorted(
-            posts.values(),
-            key=lambda p: (
-                feed_rules.score(p.likes, p.comments, p.shares, now - p.created_ms),
-                p.post_id,
-            ),
-            reverse=True,
-        )
-        chosen = [p.post_id for p in ranked[offset : offset + limit]]
-        page = self.page(reader, chosen, limit, scope)
+        ranked: list[Post] = []
+
+        def choose(window: list[str]) -> list[str]:
+            posts = self.tables.posts.get_many(window)
+            now = self.clock.now_ms()
+            ranked[:] = sorted(
+                posts.values(),
+                key=lambda p: (
+                    feed_rules.score(p.likes, p.comments, p.shares, now - p.created_ms),
+                    p.post_id,
+                ),
+                reverse=True,
+            )
+            return [p.post_id for p in ranked[offset : offset + limit]]
+
+        page = self._checked(reader, None, feed_rules.RANK_WINDOW, choose, limit, scope)
         more = offset + limit < len(ranked)
         return Page(page.items, cursors.encode(scope, [offset + limit]) if more else None)
 
     def candidates(self, reader: str, before: str | None, limit: int) -> list[str]:
         """The ids of a page of the reader's feed, newest first, older than `before`."""
+        return self._candidates(reader, before, limit)[0]
+
+    def _candidates(
+        self, reader: str, before: str | None, limit: int
+    ) -> tuple[list[str], int | None]:
+        """The ids, and the number of the reader's last follow change the cache holds
+        (None when Redis is down and the ids came from DynamoDB)."""
         found = self.gate.attempt(lambda: self._cached(reader, before, limit))
         if found is None:
-            return self._uncached(reader, before, limit)
+            return self._uncached(reader, before, limit), None
         return found
 
-    def _cached(self, reader: str, before: str | None, limit: int) -> list[str]:
+    def _cached(self, reader: str, before: str | None, limit: int) -> tuple[list[str], int]:
         for _ in range(3):
             try:
                 page = self.cache.page(reader, before, limit)
@@ -159,7 +231,7 @@ class Timelines:
             found += [[i for i in post_ids if before is None or i < before] for post_ids in recent]
         if deeper:
             found += self._recent_of(deeper, limit, before)
-        return _newest(found, limit)
+        return _newest(found, limit), page.version
 
     def _uncached(self, reader: str, before: str | None, limit: int) -> list[str]:
         """Redis is down: the page straight from DynamoDB, each followed author's newest."""
@@ -173,9 +245,12 @@ class Timelines:
     # ------------------------------------------------------------------ keeping the cache
     def rebuild(self, reader: str) -> None:
         """The reader's timeline from DynamoDB: the newest posts of everyone they follow
-        (and their own) but celebrities, whose posts are pulled at read time. Reading whom
-        they follow once more afterwards costs one query per rebuild, not per read."""
+        (and their own) but celebrities, whose posts are pulled at read time. The number
+        of their last follow change is read first: a change that lands while this runs
+        is either in what it reads or numbered past what it stores (so its own cache
+        write, or the next read's check, puts it right)."""
         self.cache.open_timeline(reader)
+        version = self.tables.profiles.follows_version(reader)
         followees = self.tables.follows.followees(reader)
         celebrities = set(self.tables.profiles.celebrities())
         authors = [a for a in [*followees, reader] if a not in celebrities]
@@ -188,35 +263,20 @@ class Timelines:
         )
         # The reader is among their own followees, so that their own posts are pulled
         # like a followed celebrity's when they are one.
-        self.cache.store_timeline(reader, newest, [*followees, reader])
-        # A follow or an unfollow that landed meanwhile wrote the cache before this
-        # overwrote it; whom the reader follows now says which to put right again.
-        now = self.tables.follows.followees(reader)
-        for gone in set(followees).difference(now):
-            self.follow_changed(reader, gone, on=False, celebrity=gone in celebrities)
-        for new in set(now).difference(followees):
-            self.follow_changed(reader, new, on=True, celebrity=new in celebrities)
+        self.cache.store_timeline(reader, newest, [*followees, reader], version)
 
-    def follow_changed(self, follower: str, followee: str, *, on: bool, celebrity: bool) -> None:
-        """Tell the follower's cached timeline and followees, then make sure DynamoDB still
-        says so: a follow and an unfollow that cross would otherwise leave the cache
-        saying whichever wrote it last, for as long as the reader stays active. Each
-        request checks after its own write, so the last write is always checked."""
-        for _ in range(3):
-            if on:  # their recent posts join the timeline (celebrities' are pulled)
-                limit = 0 if celebrity else feed_rules.REBUILD_PER_AUTHOR
-            else:
-                limit = self.rules.timeline_length
-            recent = self.tables.posts.recent_ids(followee, limit) if limit else []
-            written = functools.partial(self._cache_followed, follower, followee, recent, on)
-            if self.gate.attempt(written) is None:
-                return  # Redis is down: the cache is rebuilt from DynamoDB when it is back
-            now = self.tables.follows.is_following(follower, followee)
-            if now == on:
-                return
-            on = now
-        self.gate.attempt(lambda: self.cache.drop(follower))  # still moving: rebuild it
-
-    def _cache_followed(self, follower: str, followee: str, recent: list[str], on: bool) -> bool:
-        self.cache.followed(follower, followee, recent, on=on)
-        return True
+    def follow_changed(
+        self, follower: str, followee: str, *, on: bool, celebrity: bool, number: int
+    ) -> None:
+        """Tell the follower's cached timeline and followees of their follow change
+        `number`. Redis failing here loses nothing: the cache then holds a number short
+        of DynamoDB's, which the follower's next read sees (and rebuilds), and changes
+        that cross are applied in their order or drop the cache (follow.lua)."""
+        if on:  # their recent posts join the timeline (celebrities' are pulled)
+            limit = 0 if celebrity else feed_rules.REBUILD_PER_AUTHOR
+        else:
+            limit = self.rules.timeline_length
+        recent = self.tables.posts.recent_ids(followee, limit) if limit else []
+        self.gate.attempt(
+            lambda: self.cache.followed(follower, followee, recent, on=on, number=number)
+        )

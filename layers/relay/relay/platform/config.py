@@ -41,6 +41,7 @@ class Settings:
     posts_table: str = "PostsTable"
     follows_table: str = "FollowsTable"
     likes_table: str = "LikesTable"
+    shares_table: str = "SharesTable"
     comments_table: str = "CommentsTable"
     profiles_table: str = "ProfilesTable"
     celebrity_threshold: int | None = None
@@ -57,6 +58,7 @@ class Settings:
     chat_ws_endpoint: str = ""
     # ---- Accounts
     users_table: str = "UsersTable"
+    relations_table: str = "RelationsTable"
     avatars_bucket: str = ""
     # The user pool and its app client, and where clients reach Cognito (the local stack
     # sets COGNITO_ENDPOINT; on AWS it is the region's endpoint).
@@ -92,6 +94,7 @@ def settings() -> Settings:
         posts_table=_env("POSTS_TABLE", "PostsTable"),
         follows_table=_env("FOLLOWS_TABLE", "FollowsTable"),
         likes_table=_env("LIKES_TABLE", "LikesTable"),
+        shares_table=_env("SHARES_TABLE", "SharesTable"),
         comments_table=_env("COMMENTS_TABLE", "CommentsTable"),
         profiles_table=_env("PROFILES_TABLE", "ProfilesTable"),
         celebrity_threshold=_positive("CELEBRITY_THRESHOLD"),
@@ -105,6 +108,7 @@ def settings() -> Settings:
         chat_attachments_bucket=_env("CHAT_ATTACHMENTS_BUCKET"),
         chat_ws_endpoint=_env("CHAT_WS_ENDPOINT"),
         users_table=_env("USERS_TABLE", "UsersTable"),
+        relations_table=_env("RELATIONS_TABLE", "RelationsTable"),
         avatars_bucket=_env("AVATARS_BUCKET"),
         web_socket_url=_env("WEB_SOCKET_URL"),
         events_table=_env("EVENTS_TABLE", "EventsTable"),
