@@ -24,15 +24,30 @@ def _alarms_on(template, metric: str) -> list[dict]:
     ]
 
 
-def test_the_dead_letter_queue_alarms_on_one_message_to_the_output_topic(template):
-    (alarm,) = _alarms_on(template, "ApproximateNumberOfMessagesVisible")
+@pytest.mark.parametrize("queue", ["ClickDeadLetterQueue", "NotificationDeadLetterQueue"])
+def test_the_dead_letter_queue_alarms_on_one_message_to_the_output_topic(template, queue):
+    (alarm,) = [
+        alarm
+        for alarm in _alarms_on(template, "ApproximateNumberOfMessagesVisible")
+        if alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue, "QueueName"]}
+    ]
 
-    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ClickDeadLetterQueue", "QueueName"]}
     assert (
         alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     )
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     assert template["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
+
+
+def test_notification_events_reach_their_dead_letter_queue_after_five_receives(template):
+    from relay.notify.rules import MAX_RECEIVES
+
+    redrive = template["Resources"]["NotificationQueue"]["Properties"]["RedrivePolicy"]
+
+    assert redrive == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": MAX_RECEIVES,
+    }
 
 
 @pytest.mark.parametrize(
