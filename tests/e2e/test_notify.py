@@ -123,3 +123,28 @@ def test_a_chat_message_for_an_offline_member_reaches_their_inbox(stack: Stack):
     assert notification["subject"] == f"conversation:{conversation}"
     assert notification["text"] == "carol19 sent you a message: hi"
     assert notification["actors"] == [{"userId": carol.id, "handle": "carol19"}]
+
+
+def test_an_event_written_to_the_outbox_in_a_transaction_reaches_the_inbox(stack: Stack):
+    from relay.platform.events import Event, outbox_put
+
+    erin, frank = Person(stack, "erin19"), Person(stack, "frank19")
+    followed = Event.now(
+        "feed.followed",
+        actor_id=frank.id,
+        subject_id=f"user:{erin.id}",
+        at_ms=int(time.time() * 1000),
+        recipients=(erin.id,),
+        data={"category": "follow"},
+    )
+
+    stack.client("dynamodb").transact_write_items(
+        TransactItems=[outbox_put("EventsTable", followed)]
+    )
+
+    def arrived() -> dict[str, Any] | None:
+        items = _inbox(stack, erin)["items"]
+        return items[0] if items else None
+
+    notification = eventually(arrived, what="the outbox event's notification")
+    assert notification["text"] == "frank19 followed you"

@@ -377,3 +377,77 @@ def test_a_bad_read_body_is_a_400(world, body):
 def test_the_inbox_needs_a_caller():
     answer = call("Notifications", http_event("GET /api/notifications", "/api/notifications"))
     assert answer["statusCode"] == 401
+
+
+def _outbox_record(aws: Any, domain_event: Any, sequence: str) -> dict[str, Any]:
+    from relay.platform.events import outbox_put
+
+    aws.dynamodb.transact_write_items(TransactItems=[outbox_put("EventsTable", domain_event)])
+    item = aws.dynamodb.get_item(
+        TableName="EventsTable", Key={"pk": {"S": f"EVENT#{domain_event.event_id}"}}
+    )["Item"]
+    return {"eventName": "INSERT", "dynamodb": {"NewImage": item, "SequenceNumber": sequence}}
+
+
+def test_an_outbox_event_that_asks_to_notify_reaches_the_inbox_through_the_queue(
+    world, aws, monkeypatch
+):
+    from relay.notify.outbox import QueueSender
+    from relay.platform.events import Event
+
+    url = aws.queue_urls["NotificationQueue"]
+    outbox = handler("NotificationOutbox")
+    monkeypatch.setattr(
+        sys.modules["relay_fn_NotificationOutbox"],
+        "outbox_sender",
+        lambda: QueueSender(aws.sqs, url),
+    )
+    consumer = handler("Notify")
+    monkeypatch.setattr(sys.modules["relay_fn_Notify"], "router", lambda: world.router)
+    liked = Event.now(
+        "feed.liked",
+        actor_id="alice",
+        subject_id="post:p1",
+        at_ms=1_795_000_000_000,
+        recipients=("bob",),
+        data={"category": "like"},
+    )
+    signed_up = Event.now(
+        "accounts.user_created", actor_id="carol", subject_id="user:carol", at_ms=1
+    )
+    records = [_outbox_record(aws, signed_up, "1"), _outbox_record(aws, liked, "2")]
+    records.append(records[-1])  # the stream delivers at least once
+
+    sent = outbox({"Records": records}, Context())
+    messages = aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    consumed = consumer(_sqs(*(m["Body"] for m in messages)), Context())
+
+    assert sent == consumed == {"batchItemFailures": []}
+    assert len(messages) == 2  # the record read twice is sent twice, and delivered once
+    [only] = service.inbox().page("bob", 20, None).items
+    assert (only.category, only.actors, only.count) == ("like", ("alice",), 1)
+
+
+def test_an_outbox_record_that_cannot_be_sent_is_retried_from_where_it_failed(aws, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    from relay.platform.events import Event
+
+    class Down:
+        def send(self, event: Any) -> None:
+            raise EndpointConnectionError(endpoint_url="sqs")
+
+    outbox = handler("NotificationOutbox")
+    monkeypatch.setattr(sys.modules["relay_fn_NotificationOutbox"], "outbox_sender", Down)
+    followed = Event.now(
+        "feed.followed",
+        actor_id="a",
+        subject_id="user:b",
+        at_ms=1,
+        recipients=("b",),
+        data={"category": "follow"},
+    )
+
+    answer = outbox({"Records": [_outbox_record(aws, followed, "7")]}, Context())
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "7"}]}

@@ -77,6 +77,11 @@ class NotificationEvent:
             raise NotAnEvent("not JSON") from error
         if not isinstance(value, dict):
             raise NotAnEvent("not a JSON object")
+        return cls.of(value, now_ms)
+
+    @classmethod
+    def of(cls, value: dict[str, Any], now_ms: int) -> NotificationEvent:
+        """The event a decoded JSON object holds."""
         if "category" not in value and "conversationId" in value:
             return cls._from_chat(value, now_ms)
         return cls._from_documented(value, now_ms)

@@ -36,6 +36,14 @@ def _sk(notification_id: str) -> dict[str, str]:
     return s(f"N#{notification_id}")
 
 
+def _whole(item: Item) -> bool:
+    """Whether an item is a whole notification. DynamoDB never shows half a
+    transaction; the local stack's moto applies an UpdateItem that makes an item in two
+    steps (the keys, then the expression) and a read between them sees the keys alone:
+    such an item is not shown yet, never a 500."""
+    return "category" in item and "createdMs" in item
+
+
 def _of(item: Item) -> Notification:
     actors = tuple(sorted(item.get("actors", {}).get("SS", [])))
     last = item.get("lastActor", {}).get("S")
@@ -116,7 +124,7 @@ class NotificationsTable(Table):
             Key={"pk": _pk(recipient), "sk": _sk(notification_id)},
             ConsistentRead=True,
         )
-        return _of(answer["Item"]) if "Item" in answer else None
+        return _of(answer["Item"]) if _whole(answer.get("Item", {})) else None
 
     def page(
         self, recipient: str, limit: int, after: str | None
@@ -133,9 +141,10 @@ class NotificationsTable(Table):
         if after is not None:
             request["ExclusiveStartKey"] = {"pk": _pk(recipient), "sk": _sk(after)}
         answer = self.client.query(**request)
-        items = [_of(item) for item in answer["Items"]]
-        more = "LastEvaluatedKey" in answer and len(items) == limit
-        return items, (items[-1].notification_id if more and items else None)
+        found = answer["Items"]
+        items = [_of(item) for item in found if _whole(item)]
+        last = found[-1]["sk"]["S"].removeprefix("N#") if found else None
+        return items, (last if "LastEvaluatedKey" in answer else None)
 
     def unread_count(self, recipient: str) -> int:
         request = {

@@ -15,6 +15,7 @@ from relay.notify.deliveries_table import DeliveriesTable
 from relay.notify.inbox import Inbox
 from relay.notify.models import Notification
 from relay.notify.notifications_table import NotificationsTable
+from relay.notify.outbox import QueueSender
 from relay.notify.routing import Router
 from relay.notify.sockets import ConnectionsReader, ManagementApi, Sockets
 from relay.platform.clock import SystemClock
@@ -77,3 +78,11 @@ def router() -> Router:
         shown,
         SystemClock(),
     )
+
+
+@functools.cache
+def outbox_sender() -> QueueSender:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=settings().aws_region)
+    return QueueSender(sqs, settings().notification_queue_url)
