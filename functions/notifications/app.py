@@ -1,4 +1,5 @@
-"""Notifications: GET /api/notifications and POST /api/notifications/read."""
+"""Notifications: GET /api/notifications, POST /api/notifications/read and
+GET|PUT /api/me/notification-preferences."""
 
 from __future__ import annotations
 
@@ -7,9 +8,17 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from relay.notify.preferences import Preferences, QuietHours
 from relay.notify.rules import DEFAULT_PAGE, MAX_PAGE
-from relay.notify.schemas import NotificationOut, NotificationPage, ReadBody, UnreadOut
-from relay.notify.service import handles, inbox
+from relay.notify.schemas import (
+    NotificationOut,
+    NotificationPage,
+    PreferencesBody,
+    PreferencesOut,
+    ReadBody,
+    UnreadOut,
+)
+from relay.notify.service import handles, inbox, preferences_table
 from relay.platform.http import caller, make_resolver, resolve
 from relay.platform.observability import logger
 from relay.platform.schemas import error_responses
@@ -42,6 +51,31 @@ def notifications(
 )
 def mark_read(body: ReadBody) -> UnreadOut:
     return UnreadOut(unread=inbox().mark_read(caller(app).require_user(), body.notification_ids))
+
+
+@app.get(
+    "/api/me/notification-preferences",
+    summary="The caller's notification preferences, defaults filled in",
+    responses=error_responses(401),
+)
+def preferences() -> PreferencesOut:
+    return PreferencesOut.of(preferences_table().get(caller(app).require_user()))
+
+
+@app.put(
+    "/api/me/notification-preferences",
+    summary="Replace the caller's notification preferences",
+    responses=error_responses(400, 401),
+)
+def set_preferences(body: PreferencesBody) -> PreferencesOut:
+    quiet = body.quiet_hours
+    chosen = Preferences.checked(
+        body.channels,
+        body.time_zone,
+        QuietHours(quiet.start, quiet.end) if quiet is not None else None,
+    )
+    preferences_table().put(caller(app).require_user(), chosen)
+    return PreferencesOut.of(chosen)
 
 
 @logger.inject_lambda_context

@@ -19,8 +19,9 @@ from relay.notify import service
 from relay.notify.deliveries_table import DeliveriesTable
 from relay.notify.models import NotAnEvent, NotificationEvent
 from relay.notify.notifications_table import NotificationsTable
-from relay.notify.routing import Router
-from relay.notify.rules import BATCH_WINDOW_MS, IN_APP
+from relay.notify.preferences_table import PreferencesTable
+from relay.notify.routing import Deferrer, Router
+from relay.notify.rules import BATCH_WINDOW_MS, IN_APP, MAX_DELAY_S
 from relay.notify.sockets import ConnectionsReader, Sockets
 from tests.support.lambdas import Context, call, handler, http_event
 from tests.support.people import register
@@ -59,6 +60,19 @@ class Atomic:
         return call
 
 
+class Held(Deferrer):
+    """The queue's deferrals, kept for the test to hand back when it moves the clock
+    (SQS's DelaySeconds runs on real time, which the tests do not wait for)."""
+
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        super().__init__(sqs, queue_url)
+        self.held: list[tuple[str, int]] = []
+
+    def defer(self, event: NotificationEvent, delay_s: int) -> None:
+        super().defer(event, delay_s)
+        self.held.append((event.body(), min(MAX_DELAY_S, delay_s)))
+
+
 @dataclass
 class World:
     router: Router
@@ -66,6 +80,9 @@ class World:
     deliveries: DeliveriesTable
     socket: Socket
     db: Atomic
+    clock: Any
+    aws: Any
+    deferrer: Held
 
     def connect(self, user: str, *connection_ids: str) -> None:
         connections = ChatConnectionsTable(self.db, "ChatConnectionsTable")
@@ -80,10 +97,20 @@ def world(aws, clock):
     notifications = NotificationsTable(db, "NotificationsTable")
     deliveries = DeliveriesTable(db, "DeliveriesTable")
     sockets = Sockets(ConnectionsReader(db, "ChatConnectionsTable"), socket)
-    router = Router(db, notifications, deliveries, sockets, service.shown, clock)
+    deferrer = Held(aws.sqs, aws.queue_urls["NotificationQueue"])
+    router = Router(
+        db,
+        notifications,
+        deliveries,
+        sockets,
+        service.shown,
+        clock,
+        PreferencesTable(db, "PreferencesTable"),
+        deferrer,
+    )
     for handle in ("alice", "bob", "carol"):
         register(aws.dynamodb, handle)
-    return World(router, notifications, deliveries, socket, db)
+    return World(router, notifications, deliveries, socket, db, clock, aws, deferrer)
 
 
 def event(**fields: Any) -> NotificationEvent:
@@ -451,3 +478,129 @@ def test_an_outbox_record_that_cannot_be_sent_is_retried_from_where_it_failed(aw
     answer = outbox({"Records": [_outbox_record(aws, followed, "7")]}, Context())
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "7"}]}
+
+
+def _at(local: str, time_zone: str) -> int:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    return int(
+        dt.datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(time_zone)).timestamp() * 1000
+    )
+
+
+def _prefs(user: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = call(
+        "Notifications",
+        http_event(
+            "PUT /api/me/notification-preferences",
+            "/api/me/notification-preferences",
+            user=user,
+            body=body,
+        ),
+    )
+    return {"status": answer["statusCode"], **json.loads(answer["body"])}
+
+
+def _queued(world: World) -> list[dict[str, Any]]:
+    return [{"Body": body, "Delay": delay} for body, delay in world.deferrer.held]
+
+
+def test_quiet_hours_in_the_recipients_time_zone_defer_to_the_windows_end_never_drop(world):
+    quiet = {"timeZone": "Europe/Paris", "quietHours": {"start": "22:00", "end": "07:00"}}
+    assert _prefs("bob", quiet)["status"] == 200
+    world.clock.now = _at("2026-11-20T23:30:00", "Europe/Paris")
+
+    first = world.router.route(event(category="mention", eventId="late"))
+    [requeued] = _queued(world)
+    world.clock.now = _at("2026-11-21T07:00:01", "Europe/Paris")  # the hops SQS makes, done
+    later = world.router.route(NotificationEvent.read(requeued["Body"], world.clock.now))
+
+    assert first.deliveries == {"bob": {IN_APP: "deferred"}}
+    assert later.deliveries == {"bob": {IN_APP: "sent"}}
+    assert json.loads(requeued["Body"])["recipients"] == ["bob"]
+    assert requeued["Delay"] == MAX_DELAY_S  # 7.5 hours to wait: the first of several hops
+    [only] = service.inbox().page("bob", 20, None).items
+    assert only.category == "mention"
+    [line] = world.deliveries.recent("bob")
+    assert line.status == "sent"
+
+
+def test_a_deferral_waits_at_most_what_sqs_allows_and_comes_back_till_the_window_ends(world):
+    _prefs(
+        "bob", {"timeZone": "America/New_York", "quietHours": {"start": "21:00", "end": "08:00"}}
+    )
+    world.clock.now = _at("2026-11-20T22:00:00", "America/New_York")
+
+    world.router.route(event(category="comment", eventId="c1"))
+    [requeued] = _queued(world)
+    world.clock.now += requeued["Delay"] * 1000
+    again = world.router.route(NotificationEvent.read(requeued["Body"], world.clock.now))
+
+    assert again.deliveries == {"bob": {IN_APP: "deferred"}}
+    assert service.inbox().page("bob", 20, None).items == []
+
+
+def test_a_critical_event_goes_through_quiet_hours(world):
+    _prefs("bob", {"timeZone": "Asia/Tokyo", "quietHours": {"start": "00:00", "end": "23:59"}})
+    world.clock.now = _at("2026-11-20T12:00:00", "Asia/Tokyo")
+
+    outcome = world.router.route(event(category="broadcast", eventId="b1", critical=True, text="x"))
+
+    assert outcome.deliveries["bob"][IN_APP] == "sent"
+    assert _queued(world) == []
+
+
+def test_a_channel_turned_off_or_not_set_up_is_skipped_and_recorded(world):
+    _prefs("bob", {"channels": {"like": {"inApp": "off", "email": "immediate", "sms": "daily"}}})
+
+    outcome = world.router.route(event())
+
+    assert outcome.deliveries == {"bob": {IN_APP: "skipped", "email": "skipped", "sms": "skipped"}}
+    reasons = {d.channel: (d.status, d.reason) for d in world.deliveries.recent("bob")}
+    assert reasons == {
+        IN_APP: ("skipped", "off by preference"),
+        "email": ("skipped", "no email set up"),
+        "sms": ("skipped", "no sms set up"),
+    }
+    assert service.inbox().page("bob", 20, None).items == []
+
+
+def test_preferences_read_back_with_defaults_filled_in(world):
+    put = _prefs("bob", {"channels": {"follow": {"email": "daily"}}, "timeZone": "Europe/Paris"})
+    got = call(
+        "Notifications",
+        http_event(
+            "GET /api/me/notification-preferences", "/api/me/notification-preferences", user="bob"
+        ),
+    )
+    shown = json.loads(got["body"])
+
+    assert put["status"] == 200 and shown == {k: v for k, v in put.items() if k != "status"}
+    assert shown["channels"]["follow"] == {
+        "inApp": "immediate",
+        "email": "daily",
+        "sms": "off",
+        "push": "off",
+    }
+    assert shown["channels"]["like"]["email"] == "off"
+    assert (shown["timeZone"], shown["quietHours"]) == ("Europe/Paris", None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"timeZone": "Mars/Olympus"},
+        {"timeZone": "../etc/passwd"},
+        {"channels": {"poke": {"inApp": "off"}}},
+        {"channels": {"like": {"fax": "off"}}},
+        {"channels": {"like": {"email": "weekly"}}},
+        {"quietHours": {"start": "25:00", "end": "07:00"}},
+        {"quietHours": {"start": "07:00", "end": "07:00"}},
+        {"quietHours": {"start": "22:00"}},
+        {"colour": "blue"},
+    ],
+)
+def test_preferences_relay_cannot_honour_are_a_400(world, body):
+    answer = _prefs("bob", body)
+    assert answer["status"] == 400, answer

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from relay.notify.models import Delivery
 from relay.notify.rules import LOG_PAGE, RETENTION_S
-from relay.platform.dynamo import Item, Table, is_condition_failed, n, put_new, s
+from relay.platform.dynamo import Item, Table, is_condition_failed, n, s
 
 SENT, SKIPPED, DEFERRED, SENDING = "sent", "skipped", "deferred", "sending"
 
@@ -59,8 +59,17 @@ def _of(item: Item) -> Delivery:
 
 class DeliveriesTable(Table):
     def record(self, recipient: str, delivery: Delivery) -> dict[str, Any]:
-        """The TransactWriteItems entry that writes a line unless it is written already."""
-        return put_new(self.name, _item(delivery, recipient), "pk")
+        """The TransactWriteItems entry that writes a line unless it is written already
+        (a line that says `deferred` is only waiting for this one)."""
+        return {
+            "Put": {
+                "TableName": self.name,
+                "Item": _item(delivery, recipient),
+                "ConditionExpression": "attribute_not_exists(pk) OR #status = :deferred",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":deferred": s(DEFERRED)},
+            }
+        }
 
     def log(self, recipient: str, delivery: Delivery) -> bool:
         """Write a line on its own (a skip, a deferral); False when it was there already."""

@@ -22,12 +22,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from relay.notify.deliveries_table import SENT, DeliveriesTable
+from relay.notify.deliveries_table import DEFERRED, SENT, SKIPPED, DeliveriesTable
 from relay.notify.models import Delivery, Notification, NotificationEvent
 from relay.notify.notifications_table import NotificationsTable
-from relay.notify.rules import BATCH_WINDOW_MS, BATCHED, IN_APP
+from relay.notify.preferences import Preferences
+from relay.notify.preferences_table import PreferencesTable
+from relay.notify.rules import BATCH_WINDOW_MS, BATCHED, CHANNELS, IN_APP, MAX_DELAY_S
 from relay.notify.sockets import Sockets
-from relay.platform.clock import Clock
+from relay.platform.clock import Clock, iso
 from relay.platform.dynamo import cancellation_reasons
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,20 @@ class Outcome:
 Shown = Callable[[Notification], dict[str, Any]]
 
 
+class Deferrer:
+    """Puts an event back on NotificationQueue for later: SQS holds it up to
+    MAX_DELAY_S, and a longer wait is several hops (each one re-checks the hours)."""
+
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        self._sqs = sqs
+        self._url = queue_url
+
+    def defer(self, event: NotificationEvent, delay_s: int) -> None:
+        self._sqs.send_message(
+            QueueUrl=self._url, MessageBody=event.body(), DelaySeconds=min(MAX_DELAY_S, delay_s)
+        )
+
+
 class Router:
     def __init__(
         self,
@@ -74,6 +90,8 @@ class Router:
         sockets: Sockets,
         shown: Shown,
         clock: Clock,
+        preferences: PreferencesTable,
+        deferrer: Deferrer,
     ) -> None:
         self._client = client
         self._notifications = notifications
@@ -81,14 +99,61 @@ class Router:
         self._sockets = sockets
         self._shown = shown
         self._clock = clock
+        self._preferences = preferences
+        self._deferrer = deferrer
 
     def route(self, event: NotificationEvent) -> Outcome:
+        recipients = [r for r in event.recipients if r != event.actor_id]
+        preferences = self._preferences.of_users(recipients) if recipients else {}
         deliveries: dict[str, dict[str, str]] = {}
-        for recipient in event.recipients:
-            if recipient == event.actor_id:
-                continue
-            deliveries[recipient] = {IN_APP: self._in_app(event, recipient)}
+        for recipient in recipients:
+            deliveries[recipient] = self._recipient(event, recipient, preferences[recipient])
         return Outcome(deliveries)
+
+    def _recipient(
+        self, event: NotificationEvent, recipient: str, preferences: Preferences
+    ) -> dict[str, str]:
+        now = self._clock.now_ms()
+        quiet = preferences.quiet_hours
+        until = quiet.until_ms(now, preferences.time_zone) if quiet and not event.critical else None
+        if until is not None:
+            reason = f"quiet hours until {iso(until)}"
+            line = Delivery(event.event_id, IN_APP, DEFERRED, reason, "", now)
+            if not self._deliveries.log(recipient, line):
+                earlier = self._deliveries.of(recipient, event.event_id, IN_APP)
+                if earlier is not None and earlier.status != DEFERRED:
+                    return {IN_APP: "duplicate"}
+            # Deferred, never dropped: the event comes back for this recipient alone.
+            alone = NotificationEvent(
+                event.event_id,
+                event.category,
+                (recipient,),
+                event.actor_id,
+                event.subject,
+                event.at_ms,
+                event.critical,
+                event.text,
+            )
+            self._deferrer.defer(alone, -(-(until - now) // 1000))
+            return {IN_APP: DEFERRED}
+        statuses: dict[str, str] = {}
+        for channel in CHANNELS:
+            mode = "immediate" if event.critical else preferences.mode(event.category, channel)
+            if channel == IN_APP:
+                # In-app, a digest mode is the inbox itself: its windows batch already.
+                statuses[channel] = (
+                    self._in_app(event, recipient)
+                    if mode != "off"
+                    else self._skip(event, recipient, channel, "off by preference")
+                )
+            elif mode != "off":
+                # Wanted, but nothing to send it to yet: skipped and recorded, not failed.
+                statuses[channel] = self._skip(event, recipient, channel, f"no {channel} set up")
+        return statuses
+
+    def _skip(self, event: NotificationEvent, recipient: str, channel: str, reason: str) -> str:
+        line = Delivery(event.event_id, channel, SKIPPED, reason, "", self._clock.now_ms())
+        return SKIPPED if self._deliveries.log(recipient, line) else "duplicate"
 
     def _in_app(self, event: NotificationEvent, recipient: str) -> str:
         nid = notification_id(event)

@@ -47,3 +47,6 @@ LOG_PAGE = 50
 # ---- The consumer (template: NotificationQueue's maxReceiveCount is 5, its
 # visibility timeout 6x Notify's Timeout, AWS's rule for SQS event sources).
 MAX_RECEIVES = 5
+# The longest SQS holds a message back (DelaySeconds): a deferral past quiet hours
+# longer than this is several hops.
+MAX_DELAY_S = 900

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pydantic import Field
 
 from relay.notify.models import Notification
+from relay.notify.preferences import Preferences
 from relay.notify.rules import MAX_READ_IDS
 from relay.notify.texts import render
 from relay.platform.clock import iso
@@ -72,3 +73,36 @@ class ReadBody(CamelBody):
 
 class UnreadOut(Camel):
     unread: int
+
+
+class QuietHoursBody(CamelBody):
+    start: str = Field(description="HH:MM, in the time zone", examples=["22:00"])
+    end: str = Field(description="HH:MM, in the time zone", examples=["07:00"])
+
+
+class PreferencesBody(CamelBody):
+    channels: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description=(
+            "category -> channel (inApp, email, sms, push) -> off, immediate, hourly or "
+            "daily; unset: in-app immediate, the others off."
+        ),
+        examples=[{"like": {"inApp": "immediate", "email": "daily"}}],
+    )
+    time_zone: str = Field(default="UTC", description="An IANA time zone.")
+    quiet_hours: QuietHoursBody | None = None
+
+
+class PreferencesOut(Camel):
+    channels: dict[str, dict[str, str]]
+    time_zone: str
+    quiet_hours: QuietHoursBody | None
+
+    @classmethod
+    def of(cls, preferences: Preferences) -> PreferencesOut:
+        quiet = preferences.quiet_hours
+        return cls(
+            channels=preferences.everything(),
+            time_zone=preferences.time_zone,
+            quiet_hours=QuietHoursBody(start=quiet.start, end=quiet.end) if quiet else None,
+        )

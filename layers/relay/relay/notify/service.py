@@ -16,8 +16,10 @@ from relay.notify.inbox import Inbox
 from relay.notify.models import Notification
 from relay.notify.notifications_table import NotificationsTable
 from relay.notify.outbox import QueueSender
-from relay.notify.routing import Router
+from relay.notify.preferences_table import PreferencesTable
+from relay.notify.routing import Deferrer, Router
 from relay.notify.sockets import ConnectionsReader, ManagementApi, Sockets
+from relay.platform.clients import OnFirstUse
 from relay.platform.clock import SystemClock
 from relay.platform.config import settings
 from relay.platform.dynamo import dynamodb_client
@@ -31,6 +33,18 @@ def notifications_table() -> NotificationsTable:
 @functools.cache
 def deliveries_table() -> DeliveriesTable:
     return DeliveriesTable(dynamodb_client(), settings().deliveries_table)
+
+
+@functools.cache
+def preferences_table() -> PreferencesTable:
+    return PreferencesTable(dynamodb_client(), settings().preferences_table)
+
+
+@functools.cache
+def _sqs() -> Any:
+    import boto3
+
+    return boto3.client("sqs", region_name=settings().aws_region)
 
 
 @functools.cache
@@ -77,12 +91,11 @@ def router() -> Router:
         sockets,
         shown,
         SystemClock(),
+        preferences_table(),
+        Deferrer(OnFirstUse(_sqs), conf.notification_queue_url),
     )
 
 
 @functools.cache
 def outbox_sender() -> QueueSender:
-    import boto3
-
-    sqs = boto3.client("sqs", region_name=settings().aws_region)
-    return QueueSender(sqs, settings().notification_queue_url)
+    return QueueSender(_sqs(), settings().notification_queue_url)

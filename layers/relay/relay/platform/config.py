@@ -67,6 +67,7 @@ class Settings:
     # ---- Notifications: the inbox, the delivery log, and the bus events come in on.
     notifications_table: str = "NotificationsTable"
     deliveries_table: str = "DeliveriesTable"
+    preferences_table: str = "PreferencesTable"
     notification_queue_url: str = ""
 
 
@@ -114,6 +115,7 @@ def settings() -> Settings:
         events_table=_env("EVENTS_TABLE", "EventsTable"),
         notifications_table=_env("NOTIFICATIONS_TABLE", "NotificationsTable"),
         deliveries_table=_env("DELIVERIES_TABLE", "DeliveriesTable"),
+        preferences_table=_env("PREFERENCES_TABLE", "PreferencesTable"),
         notification_queue_url=_env("NOTIFICATION_QUEUE_URL"),
     )
 

@@ -119,6 +119,8 @@ GUARDS: dict[str, Guard] = {
     # Notifications
     "GET /api/notifications": _READ,
     "POST /api/notifications/read": _READ,
+    "GET /api/me/notification-preferences": _READ,
+    "PUT /api/me/notification-preferences": _READ,
     # The feed
     "POST /api/posts": _FEED_WRITE,
     "GET /api/posts/{postId}": _FEED_READ,
