@@ -148,3 +148,49 @@ def test_an_event_written_to_the_outbox_in_a_transaction_reaches_the_inbox(stack
 
     notification = eventually(arrived, what="the outbox event's notification")
     assert notification["text"] == "frank19 followed you"
+
+
+def _send(stack: Stack, *events: dict[str, Any]) -> None:
+    sqs, url = stack.client("sqs"), stack.queue_url("NotificationQueue")
+    for event in events:
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+    eventually(lambda: _drained(stack, "NotificationQueue"), what="the events consumed")
+
+
+def test_ten_likes_in_a_window_are_one_notification_covering_all_ten(stack: Stack):
+    gina = Person(stack, "gina19")
+    likes = [
+        {
+            "eventId": f"feed.like:p7:fan{i}",
+            "category": "like",
+            "recipients": [gina.id],
+            "actorId": f"fan{i}",
+            "subject": "post:p7",
+        }
+        for i in range(10)
+    ]
+
+    _send(stack, *likes, likes[3])  # and one redelivered
+
+    [only] = _inbox(stack, gina)["items"]
+    assert (only["category"], only["count"]) == ("like", 10)
+
+
+def test_quiet_hours_defer_and_a_critical_event_does_not(stack: Stack):
+    hank = Person(stack, "hank19")
+    hour = time.gmtime().tm_hour  # quiet from an hour ago to two hours from now
+    window = {"start": f"{(hour - 1) % 24:02d}:00", "end": f"{(hour + 2) % 24:02d}:00"}
+    always_quiet = {"timeZone": "UTC", "quietHours": window}
+    put = stack.http.put(
+        "/api/me/notification-preferences", json=always_quiet, headers=hank.headers
+    )
+    assert put.status_code == 200, put.text
+    base = {"recipients": [hank.id], "subject": "system:notice", "category": "broadcast"}
+
+    _send(
+        stack,
+        {**base, "eventId": "notice:quiet", "text": "it can wait"},
+        {**base, "eventId": "notice:critical", "text": "it cannot", "critical": True},
+    )
+
+    assert [n["text"] for n in _inbox(stack, hank)["items"]] == ["it cannot"]
