@@ -1,5 +1,5 @@
 """`python -m bench [part ...]` (redirect clicks coldstart auth stack counting feed chat
-browser):
+browser notify):
 run, save.
 
 Each part's latest figures are kept in bench/results.json, so running one part
@@ -30,6 +30,7 @@ ORDER = (
     "feed",
     "chat",
     "browser",
+    "notify",
 )
 
 
@@ -43,7 +44,18 @@ def _prepare_environment() -> None:
 
 
 def _parts() -> dict[str, Callable[[], PartResult]]:
-    from bench import auth, browser, chat, clicks, coldstart, counting, feed, redirect, stack
+    from bench import (
+        auth,
+        browser,
+        chat,
+        clicks,
+        coldstart,
+        counting,
+        feed,
+        notify,
+        redirect,
+        stack,
+    )
 
     return {
         "redirect": redirect.run,
@@ -55,6 +67,7 @@ def _parts() -> dict[str, Callable[[], PartResult]]:
         "feed": feed.run,
         "chat": chat.run,
         "browser": browser.run,
+        "notify": notify.run,
     }
 
 

@@ -24,11 +24,12 @@ def _alarms_on(template, metric: str) -> list[dict]:
     ]
 
 
-def test_the_dead_letter_queue_alarms_on_one_message_to_the_output_topic(template):
+@pytest.mark.parametrize("queue", ["ClickDeadLetterQueue", "NotificationDeadLetterQueue"])
+def test_the_dead_letter_queue_alarms_on_one_message_to_the_output_topic(template, queue):
     (alarm,) = [
         alarm
         for alarm in _alarms_on(template, "ApproximateNumberOfMessagesVisible")
-        if alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ClickDeadLetterQueue", "QueueName"]}
+        if alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": [queue, "QueueName"]}
     ]
 
     assert (
@@ -36,6 +37,17 @@ def test_the_dead_letter_queue_alarms_on_one_message_to_the_output_topic(templat
     )
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     assert template["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
+
+
+def test_notification_events_reach_their_dead_letter_queue_after_five_receives(template):
+    from relay.notify.rules import MAX_RECEIVES
+
+    redrive = template["Resources"]["NotificationQueue"]["Properties"]["RedrivePolicy"]
+
+    assert redrive == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["NotificationDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": MAX_RECEIVES,
+    }
 
 
 @pytest.mark.parametrize(
@@ -171,9 +183,6 @@ _NEVER_CALLED = {
     ("ChatDelivery", "sqs:SendMessage"): "it delivers the queue's chunks, never queues",
     # Attachments.check (HeadObject) is reached through every `.check` of the rate limiter.
     ("Conversations", "s3:GetObject"): "only sending a message checks an attachment",
-    # Management frames go through Messaging's delivery, which notifies the offline
-    # members of a message; a `conversation` or `membership` frame is no message.
-    ("Conversations", "sns:Publish"): "management frames notify nobody",
 }
 
 

@@ -66,6 +66,11 @@ class Settings:
     web_socket_url: str = ""
     # ---- Events: the outbox every domain writes its events to (relay.platform.events).
     events_table: str = "EventsTable"
+    # ---- Notifications: the inbox, the delivery log, and the bus events come in on.
+    notifications_table: str = "NotificationsTable"
+    deliveries_table: str = "DeliveriesTable"
+    preferences_table: str = "PreferencesTable"
+    notification_queue_url: str = ""
 
 
 def _env(name: str, default: str = "") -> str:
@@ -112,6 +117,10 @@ def settings() -> Settings:
         avatars_bucket=_env("AVATARS_BUCKET"),
         web_socket_url=_env("WEB_SOCKET_URL"),
         events_table=_env("EVENTS_TABLE", "EventsTable"),
+        notifications_table=_env("NOTIFICATIONS_TABLE", "NotificationsTable"),
+        deliveries_table=_env("DELIVERIES_TABLE", "DeliveriesTable"),
+        preferences_table=_env("PREFERENCES_TABLE", "PreferencesTable"),
+        notification_queue_url=_env("NOTIFICATION_QUEUE_URL"),
     )
 
 

@@ -121,6 +121,11 @@ GUARDS: dict[str, Guard] = {
     "read": _CHAT_FRAME,
     "sync": _CHAT_FRAME,
     "$default": _CHAT_FRAME,
+    # Notifications
+    "GET /api/notifications": _READ,
+    "POST /api/notifications/read": _READ,
+    "GET /api/me/notification-preferences": _READ,
+    "PUT /api/me/notification-preferences": _READ,
     # The feed
     "POST /api/posts": _FEED_WRITE,
     "GET /api/posts/{postId}": _FEED_READ,
