@@ -172,12 +172,12 @@ class Suggester:
         if raw is None:
             return Suggestions(self.degraded(query, limit), degraded=True)
         items = rank(query, raw, limit)
+        if not raw.follows_known:
+            self.gate.attempt(lambda: self.index.keep_follows(sub, self.followees(sub)))
         if not raw.built:
             shown = {(s.kind, s.text) for s in items}
             extra = [s for s in self.degraded(query, limit) if (s.kind, s.text) not in shown]
             return Suggestions((extra + items)[:limit], degraded=True)
-        if not raw.follows_known:
-            self.gate.attempt(lambda: self.index.keep_follows(sub, self.followees(sub)))
         return Suggestions(items)
 
     def _along_only(self, along: Along) -> None:
