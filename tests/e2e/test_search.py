@@ -85,7 +85,11 @@ def test_a_new_person_is_suggested_within_seconds_forgiving_case_accents_and_a_t
     eventually(lambda: zoe.handle in reader.suggest(zoe.handle[:6]), what="the new handle")
     zoe.named("Zoë Quixotelle")
     for typed in ("quixotelle", "QUIXOTELLE", "Quíxotelle", "quixotele", "quixottelle"):
-        eventually(lambda typed=typed: zoe.handle in reader.suggest(typed), what=typed)
+
+        def found(typed: str = typed) -> bool:
+            return zoe.handle in reader.suggest(typed)
+
+        eventually(found, what=typed)
     assert zoe.handle not in reader.suggest("zoa")
 
 
