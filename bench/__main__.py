@@ -1,4 +1,5 @@
-"""`python -m bench [part ...]` (redirect clicks coldstart auth stack counting feed chat):
+"""`python -m bench [part ...]` (redirect clicks coldstart auth stack counting feed chat
+search):
 run, save.
 
 Each part's latest figures are kept in bench/results.json, so running one part
@@ -19,7 +20,17 @@ from bench.common import BASE_ENV, ROOT, UNWANTED_ENV, PartResult, Row, machine_
 RESULTS = Path(__file__).with_name("results.json")
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-ORDER = ("redirect", "clicks", "coldstart", "auth", "stack", "counting", "feed", "chat")
+ORDER = (
+    "redirect",
+    "clicks",
+    "coldstart",
+    "auth",
+    "stack",
+    "counting",
+    "feed",
+    "chat",
+    "search",
+)
 
 
 def _prepare_environment() -> None:
@@ -32,7 +43,7 @@ def _prepare_environment() -> None:
 
 
 def _parts() -> dict[str, Callable[[], PartResult]]:
-    from bench import auth, chat, clicks, coldstart, counting, feed, redirect, stack
+    from bench import auth, chat, clicks, coldstart, counting, feed, redirect, search, stack
 
     return {
         "redirect": redirect.run,
@@ -43,6 +54,7 @@ def _parts() -> dict[str, Callable[[], PartResult]]:
         "counting": counting.run,
         "feed": feed.run,
         "chat": chat.run,
+        "search": search.run,
     }
 
 

@@ -25,6 +25,8 @@ TOP_K = 48
 # One typo (a deletion, an insertion or a substitution) is forgiven in words of at least
 # this many characters, through a deletion neighbourhood of prefixes 5..PREFIX_MAX + 1.
 TYPO_MIN = 5
+# Entries read from each of a query's typo keys (up to 2 x PREFIX_MAX + 1 of them).
+TYPO_READ = 8
 # A typo match ranks below an exact prefix of the same popularity.
 TYPO_FACTOR = 0.5
 

@@ -140,7 +140,7 @@ class Suggester:
     def fetch(self, sub: str, query: Query, along: Along | None = None) -> Raw:
         """The one round trip: `along`'s commands, the built mark and suggest.lua."""
         keys, exact = self.keys(sub, query)
-        args = [exact, rules.TOP_K, rules.TOP_K // 3, rules.RECENT_SEARCHES]
+        args = [exact, rules.TOP_K, rules.TYPO_READ, rules.RECENT_SEARCHES]
         for attempt in (1, 2):
             pipe = self.client.pipeline(transaction=False)
             if along:
@@ -202,21 +202,34 @@ class Suggester:
 
 
 def rank(query: Query, raw: Raw, limit: int) -> list[Suggestion]:
-    found: dict[str, tuple[float, bool, Doc]] = {}
+    """The candidates that match the whole query, ranked. Docs are parsed best first and
+    only until `limit` plain matches are found: a candidate ranked below those can only
+    rise by the personal lift, and whether it is personal is known from its id."""
+    mine = set(raw.recent)
+    order = []
     for n, doc_id in enumerate(raw.ids):
+        is_query = doc_id.startswith("q:")
+        personal = raw.followed[n] or (is_query and doc_id[2:] in mine)
+        if is_query and not personal and raw.popularity[n] < rules.QUERY_MIN_PEOPLE:
+            continue
+        order.append((score_of(raw.popularity[n], raw.exact[n]), n, personal))
+    order.sort(key=lambda entry: -entry[0])
+    found: dict[str, tuple[float, bool, Doc]] = {}
+    plain = 0
+    for _, n, personal in order:
+        if plain >= limit and not personal:
+            continue
         text = raw.docs[n]
         if not text:
             continue
-        doc = Doc.loads(doc_id, text)
+        doc = Doc.loads(raw.ids[n], text)
         if query.only and doc.kind != query.only:
             continue
         matched = query.matches(doc.terms)
         if matched is None:
             continue
-        personal = raw.followed[n] or (doc.kind == "query" and doc.key in raw.recent)
-        if doc.kind == "query" and not personal and raw.popularity[n] < rules.QUERY_MIN_PEOPLE:
-            continue
-        found[doc_id] = (score_of(raw.popularity[n], matched), personal, doc)
+        found[doc.doc_id] = (score_of(raw.popularity[n], matched), personal, doc)
+        plain += not personal
     if query.only in (None, "query"):
         for recent in raw.recent:
             doc_id = index.query_id(recent)
