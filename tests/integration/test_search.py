@@ -330,3 +330,20 @@ def test_a_hashtag_many_people_use_now_is_trending_and_one_repeater_is_one_perso
     assert [t.text for t in trending.top()] == []
     assert posts.get_many([]) == {}
     assert index.hashtag_id("launch") == "h:launch"
+
+
+def test_a_record_search_cannot_read_is_reported_and_the_rest_wait_for_the_retry(aws):
+    person(aws, "zoe_s", "Zoë")
+    broken = {
+        "eventName": "INSERT",
+        "dynamodb": {"NewImage": {"postId": {"S": "p"}}, "SequenceNumber": "7"},
+    }
+    other = {
+        "eventName": "INSERT",
+        "dynamodb": {"NewImage": {"pk": {"S": "x"}}, "SequenceNumber": "8"},
+    }
+    assert call("SearchIndexer", {"Records": [broken, other]}) == {
+        "batchItemFailures": [{"itemIdentifier": "7"}]
+    }
+    # Not an event and not a post: skipped, nothing search could ever index.
+    assert call("SearchIndexer", {"Records": [other]}) == {"batchItemFailures": []}
