@@ -1,5 +1,5 @@
 """`python -m bench [part ...]` (redirect clicks coldstart auth stack counting feed chat
-browser notify):
+browser notify search):
 run, save.
 
 Each part's latest figures are kept in bench/results.json, so running one part
@@ -31,6 +31,7 @@ ORDER = (
     "chat",
     "browser",
     "notify",
+    "search",
 )
 
 
@@ -54,6 +55,7 @@ def _parts() -> dict[str, Callable[[], PartResult]]:
         feed,
         notify,
         redirect,
+        search,
         stack,
     )
 
@@ -68,6 +70,7 @@ def _parts() -> dict[str, Callable[[], PartResult]]:
         "chat": chat.run,
         "browser": browser.run,
         "notify": notify.run,
+        "search": search.run,
     }
 
 

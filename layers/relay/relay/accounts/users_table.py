@@ -12,13 +12,21 @@ TransactWriteItems, and may carry the domain event that reports it (the outbox).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from relay.accounts.models import User
-from relay.platform.dynamo import Item, Table, batch_get, cancellation_reasons, n, s
+from relay.platform.dynamo import (
+    Item,
+    Table,
+    batch_get,
+    cancellation_reasons,
+    n,
+    s,
+    scan_pages,
+)
 from relay.platform.errors import Conflict
 
 TAKEN = "taken"
@@ -75,6 +83,16 @@ class UsersTable(Table):
             return {}
         found = batch_get(self.client, {self.name: keys})[self.name]
         return {user.sub: user for user in map(user_of, found)}
+
+    def all_users(self) -> Iterator[User]:
+        """Every profile, a page at a time (search rebuilds its index from them)."""
+        request = {
+            "TableName": self.name,
+            "FilterExpression": "begins_with(id, :u)",
+            "ExpressionAttributeValues": {":u": s("u#")},
+        }
+        for items in scan_pages(self.client, request):
+            yield from map(user_of, items)
 
     # ---- writes
 

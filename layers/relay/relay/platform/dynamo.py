@@ -237,6 +237,17 @@ def query_pages(client: Any, request: Mapping[str, Any]) -> Iterator[list[Item]]
         page["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
 
+def scan_pages(client: Any, request: Mapping[str, Any]) -> Iterator[list[Item]]:
+    """The items a Scan finds, a page at a time (a rebuild's read of a whole table)."""
+    page = dict(request)
+    while True:
+        answer = client.scan(**page)
+        yield answer["Items"]
+        if "LastEvaluatedKey" not in answer:
+            return
+        page["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
 def delete_partition(
     client: Any, table: str, key_name: str, value: dict[str, str], sort_key: str
 ) -> int:

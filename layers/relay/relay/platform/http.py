@@ -85,6 +85,10 @@ class Guarded:
         return response
 
 
+def route_is_guarded(route: Any) -> bool:
+    return any(isinstance(m, Guarded) for m in route.middlewares or ())
+
+
 def route_key(route: Any) -> str:
     """API Gateway's route key of a Powertools route: `GET /api/posts/{post_id}`."""
     return f"{route.method} {route.openapi_path}"
@@ -96,7 +100,8 @@ def _documented(route: Any) -> None:
     if not any(200 <= status < 300 for status in responses):
         responses[route.status_code] = {"description": "OK"}  # content: the return type
     wanted = [400, 413] if route.method in BODY_METHODS else []
-    limited = any(isinstance(m, Guarded) for m in route.middlewares)
+    limits = guard(route_key(route))
+    limited = limits is not None and (limits.inline or route_is_guarded(route))
     if limited:
         wanted += [401, 429]
     for status, response in error_responses(*wanted).items():
@@ -130,7 +135,7 @@ class RelayResolver(APIGatewayHttpResolver):
             for route in self._static_routes + self._dynamic_routes:
                 if id(route) not in known:
                     limits = guard(route_key(route))
-                    if limits is not None:
+                    if limits is not None and not limits.inline:
                         route.middlewares = [Guarded(limits), *(route.middlewares or [])]
                     _documented(route)
             return result
@@ -179,6 +184,15 @@ def caller(app: APIGatewayHttpResolver) -> Caller:
 
 
 _CALLER = "relay_caller"
+
+
+def unchecked_caller(app: APIGatewayHttpResolver) -> Caller:
+    """The caller as the route's authorizer saw it, its session NOT yet checked: for a
+    route with an inline guard, which reads the sign-out mark in its own round trip
+    (relay.platform.sessions.mark_key, refuse_if_ended)."""
+    event = app.current_event
+    authorizer = event.request_context.raw_event.get("authorizer")
+    return caller_of(authorizer, event.request_context.http.source_ip)
 
 
 def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -64,6 +64,9 @@ RULES: dict[str, Rule] = {
         # and a user with many tabs cannot multiply the allowance.
         Rule("chat-connection", limit=120, period_s=60),
         Rule("chat-user", limit=300, period_s=60),
+        # ---- Search: suggestions come a keystroke at a time; searches and trends less.
+        Rule("suggest-user", limit=1200, period_s=60),
+        Rule("search-user", limit=300, period_s=60),
     )
 }
 
@@ -77,6 +80,9 @@ class Guard:
     anonymous: str | None = None
     user: str | None = None
     connection: str | None = None
+    # Checked by the route itself, in the same round trip as its own work (the suggest
+    # route: RateLimiter.queue), rather than by relay.platform.http's middleware.
+    inline: bool = False
 
     def checks(
         self, *, user_id: str | None, source_ip: str = "", connection_id: str = ""
@@ -93,6 +99,7 @@ _READ = Guard(anonymous="read-anonymous", user="read-user")
 _FEED_READ = Guard(anonymous="read-anonymous", user="feed-read-user")
 _FEED_WRITE = Guard(anonymous="read-anonymous", user="feed-write-user")
 _CHAT_FRAME = Guard(user="chat-user", connection="chat-connection")
+_SEARCH = Guard(anonymous="read-anonymous", user="search-user")
 
 # Which rules guard which route: HTTP routes by API Gateway's route key, WebSocket
 # frames by their action. A route missing here is not rate limited (a test checks
@@ -148,6 +155,10 @@ GUARDS: dict[str, Guard] = {
     "POST /api/me/avatar": _READ,
     "POST /api/me/sign-out": _READ,
     "GET /api/config": _READ,
+    # Search
+    "GET /api/suggest": Guard(user="suggest-user", inline=True),
+    "GET /api/search": _SEARCH,
+    "GET /api/trending": _SEARCH,
 }
 # Routes that are deliberately not limited: what they serve is static or cheap, or the
 # connection they belong to is limited instead.
@@ -213,17 +224,39 @@ class RateLimiter:
 
     def check(self, checks: list[tuple[Rule, str]], also_get: str | None = None) -> Decision:
         """Apply each (rule, identity) at once; raises redis errors for the caller to decide."""
+        keys, args = self.command(checks, also_get)
+        try:
+            reply = self._client.evalsha(_SHA, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            # First call against a fresh server: EVAL loads the script for everyone after.
+            reply = self._client.eval(_SCRIPT, len(keys), *keys, *args)
+        return self.decision(checks, reply)
+
+    def command(
+        self, checks: list[tuple[Rule, str]], also_get: str | None = None
+    ) -> tuple[list[str], list[Any]]:
+        """The script's keys and arguments, for a caller that sends the check in a pipeline
+        of its own (one round trip with its work: the suggest route): `queue` then
+        `decision` on the reply."""
         keys = [f"{self._prefix}:{rule.name}:{identity}" for rule, identity in checks]
         if also_get is not None:
             keys.append(also_get)
         args: list[Any] = [self._clock.now_ms(), len(checks)]
         for rule, _ in checks:
             args += [rule.interval_ms, rule.period_s * 1000]
-        try:
-            reply = self._client.evalsha(_SHA, len(keys), *keys, *args)
-        except redis.exceptions.NoScriptError:
-            # First call against a fresh server: EVAL loads the script for everyone after.
-            reply = self._client.eval(_SCRIPT, len(keys), *keys, *args)
+        return keys, args
+
+    def queue(self, pipe: Any, checks: list[tuple[Rule, str]]) -> None:
+        """Add the check to `pipe` (its server must have the script: `load`)."""
+        keys, args = self.command(checks)
+        pipe.evalsha(_SHA, len(keys), *keys, *args)
+
+    @staticmethod
+    def load(client: Any) -> None:
+        client.script_load(_SCRIPT)
+
+    @staticmethod
+    def decision(checks: list[tuple[Rule, str]], reply: Any) -> Decision:
         allowed, tightest, remaining, reset_ms, retry_ms, value = reply
         limit = checks[int(tightest) - 1][0].limit if checks else 0
         return Decision(

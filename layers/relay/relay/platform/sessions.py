@@ -39,9 +39,19 @@ class Sessions:
 
     def check(self, sub: str, issued_at_s: int) -> None:
         """Unauthorized (session_ended) when `sub` signed out at or after `issued_at_s`."""
-        mark = self._gate.attempt(lambda: self._redis.get(_PREFIX + sub))
-        if mark is not None and issued_at_s <= int(mark):
-            raise Unauthorized("This session was signed out; sign in again.", code="session_ended")
+        refuse_if_ended(self._gate.attempt(lambda: self._redis.get(mark_key(sub))), issued_at_s)
+
+
+def mark_key(sub: str) -> str:
+    """The key of `sub`'s sign-out mark, for a route that reads it in its own round trip
+    (the suggest route) and then calls `refuse_if_ended`."""
+    return _PREFIX + sub
+
+
+def refuse_if_ended(mark: bytes | str | None, issued_at_s: int) -> None:
+    """Unauthorized (session_ended) when the mark says the token's session was ended."""
+    if mark is not None and issued_at_s <= int(mark):
+        raise Unauthorized("This session was signed out; sign in again.", code="session_ended")
 
 
 def sessions() -> Sessions:
