@@ -147,6 +147,16 @@ GUARDS: dict[str, Guard] = {
     "POST /api/users/{handle}/follow": _FEED_WRITE,
     "DELETE /api/users/{handle}/follow": _FEED_WRITE,
     "GET /api/feed": _FEED_READ,
+    "PATCH /api/posts/{postId}": _FEED_WRITE,
+    "DELETE /api/posts/{postId}/comments/{commentId}": _FEED_WRITE,
+    "DELETE /api/posts/{postId}/share": _FEED_WRITE,
+    "GET /api/posts/{postId}/likes": _FEED_READ,
+    "GET /api/users/{handle}/followers": _FEED_READ,
+    "GET /api/users/{handle}/following": _FEED_READ,
+    "POST /api/users/{handle}/block": _FEED_WRITE,
+    "DELETE /api/users/{handle}/block": _FEED_WRITE,
+    "POST /api/users/{handle}/mute": _FEED_WRITE,
+    "DELETE /api/users/{handle}/mute": _FEED_WRITE,
     # Accounts: the caller's own profile, per user (Cognito limits its own calls too);
     # where-things-are, per address.
     "GET /api/me": _READ,
