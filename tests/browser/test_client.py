@@ -303,3 +303,52 @@ def test_the_socket_url_is_downgraded_only_for_the_local_stack(
         "wss://abc.execute-api.eu-west-1.amazonaws.com/prod",
         "wss://127.0.0.1:3001/dev",
     ]
+
+
+def test_notifications_raise_the_badge_live_and_list_as_text(
+    browsers: Browsers, stack: Stack
+) -> None:
+    alice = signed_up(browsers, stack, ALICE)
+    alice.go("#/notifications")
+    alice.wait_text("Notifications")
+    alice.go("#/feed")
+    badge = alice.driver.find_element(By.ID, "notification-badge")
+    alice.wait(lambda: not badge.is_displayed(), what="nothing unread")
+    alice.fill("New post", "Notify me")
+    alice.press("Post")
+    alice.wait_text("Notify me")
+
+    # Dave, a new person, follows Alice, likes her post and comments on it. Each
+    # reaches her inbox as a producer reports it, one event on the NotificationQueue
+    # (the feed's actions do not publish theirs yet), and her page counts it live.
+    dave = f"dave{RUN}"
+    auth = bearer(relay_token(stack, dave, "--state-dir", str(stack.state_dir)))
+    posts = stack.http.get(f"/api/users/{ALICE}/posts", headers=auth).json()["items"]
+    post_id = next(post["postId"] for post in posts if post["content"] == "Notify me")
+    alice_id = stack.http.get(f"/api/users/{ALICE}", headers=auth).json()["userId"]
+    dave_id = stack.http.get(f"/api/users/{dave}", headers=auth).json()["userId"]
+    sqs, queue = stack.client("sqs"), stack.queue_url("NotificationQueue")
+    actions = [
+        ("follow", f"user:{alice_id}", f"/api/users/{ALICE}/follow", None),
+        ("like", f"post:{post_id}", f"/api/posts/{post_id}/like", None),
+        ("comment", f"post:{post_id}", f"/api/posts/{post_id}/comments", {"content": "Heard"}),
+    ]
+    for step, (category, subject, route, body) in enumerate(actions, start=1):
+        answer = stack.http.post(route, json=body, headers=auth)
+        assert answer.status_code < 300, answer.text
+        event = {
+            "eventId": f"feed.{category}:{subject}:{dave_id}",
+            "category": category,
+            "recipients": [alice_id],
+            "actorId": dave_id,
+            "subject": subject,
+        }
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event))
+        alice.wait(lambda step=step: badge.text == str(step), what=f"the badge at {step}")
+    assert badge.get_attribute("aria-label") == "3 unread"
+
+    alice.press("Notifications 3")
+    for text in ("followed you", "liked your post", "commented on your post"):
+        alice.wait_text(f"{dave} {text}")
+    alice.wait(lambda: not badge.is_displayed(), what="all read")
+    assert alice.driver.execute_script("return window.__xss") is None

@@ -10,8 +10,10 @@ import { get } from "./api.js";
 import { attempt, fill, h, problem, say } from "./dom.js";
 import { socket } from "./socket.js";
 import { chats } from "./chats.js";
+import { inbox } from "./notifications.js";
 import * as account from "./views/account.js";
 import * as links from "./views/links.js";
+import * as notifications from "./views/notifications.js";
 import * as analytics from "./views/analytics.js";
 import * as chat from "./views/chat.js";
 import * as feed from "./views/feed.js";
@@ -24,6 +26,7 @@ const ROUTES = [
   [/^\/users\/([^/]+)$/, profile],
   [/^\/me$/, profile],
   [/^\/feed$/, feed],
+  [/^\/notifications$/, notifications],
 ];
 
 export const app = { me: null };
@@ -72,11 +75,13 @@ onSession(async (now) => {
     }
     socket.start();
     chats.load();
+    inbox.load();
     if (!location.hash || location.hash === "#/signin" || location.hash === "#/signup") location.hash = "#/feed";
     else route();
   } else {
     socket.stop();
     chats.reset();
+    inbox.reset();
     app.me = null;
     location.hash = "#/signin";
     route();
@@ -99,13 +104,15 @@ function wire() {
     input.value = "";
     location.hash = `#/users/${encodeURIComponent(handle)}`;
   });
-  const badge = document.getElementById("chat-badge");
-  chats.addEventListener("change", () => {
-    const unread = chats.totalUnread();
+  const count = (badge, unread) => {
     badge.hidden = unread === 0;
     badge.textContent = unread > 99 ? "99+" : String(unread);
     badge.setAttribute("aria-label", `${unread} unread`);
-  });
+  };
+  const badge = document.getElementById("chat-badge");
+  chats.addEventListener("change", () => count(badge, chats.totalUnread()));
+  const bell = document.getElementById("notification-badge");
+  inbox.addEventListener("change", () => count(bell, inbox.unread));
 }
 
 async function start() {
