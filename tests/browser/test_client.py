@@ -13,6 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from tests.browser.conftest import Browsers
 from tests.support.accounts import bearer, relay_token
@@ -44,7 +45,7 @@ def signed_up(browsers: Browsers, stack: Stack, handle: str) -> Browser:
 
 
 def open_profile(browser: Browser, handle: str) -> None:
-    browser.fill("Search", handle)
+    browser.fill("Search", f"@{handle}")
     browser.field("Search").submit()
     browser.wait_text(f"@{handle}")
 
@@ -352,3 +353,63 @@ def test_notifications_raise_the_badge_live_and_list_as_text(
         alice.wait_text(f"{dave} {text}")
     alice.wait(lambda: not badge.is_displayed(), what="all read")
     assert alice.driver.execute_script("return window.__xss") is None
+
+
+def test_search_suggests_as_one_types_and_the_keyboard_picks(
+    browsers: Browsers, stack: Stack
+) -> None:
+    alice = signed_up(browsers, stack, ALICE)
+    erin = f"erin{RUN}"
+    auth = bearer(relay_token(stack, erin, "--state-dir", str(stack.state_dir)))
+    name = payload("suggestion")[:50]
+    changed = stack.http.patch("/api/me", json={"displayName": name}, headers=auth)
+    assert changed.status_code == 200, changed.text
+
+    def indexed() -> bool:  # the index is fed from the accounts' events, through a queue
+        found = stack.http.get("/api/suggest", params={"q": erin[:6]}, headers=auth).json()
+        return any(item.get("displayName") == name for item in found["items"])
+
+    alice.wait(indexed, what="Erin's new name in the index")
+
+    alice.go("#/feed")
+    search = alice.field("Search")
+    assert search.get_attribute("role") == "combobox"
+    search.clear()
+    search.send_keys(erin[:6])
+    listbox = alice.driver.find_element(By.ID, search.get_attribute("aria-controls"))
+    assert listbox.get_attribute("role") == "listbox"
+    alice.wait(lambda: f"@{erin}" in listbox.text, what="Erin suggested")
+    assert search.get_attribute("aria-expanded") == "true"
+    options = listbox.find_elements(By.CSS_SELECTOR, "[role=option]")
+    place = next(at for at, option in enumerate(options) if f"@{erin}" in option.text)
+    # The payload is her name, shown as text in the option.
+    assert name in options[place].get_attribute("textContent")
+    for _ in range(place + 1):
+        search.send_keys(Keys.ARROW_DOWN)
+    current = alice.driver.find_element(By.ID, search.get_attribute("aria-activedescendant"))
+    assert f"@{erin}" in current.text and current.get_attribute("aria-selected") == "true"
+    search.send_keys(Keys.ENTER)
+    alice.wait(lambda: alice.driver.execute_script("return location.hash") == f"#/users/{erin}")
+    alice.wait_text(f"@{erin}")
+    assert search.get_attribute("aria-expanded") == "false"
+
+    # Escape closes the list; Enter on free text shows the posts that match.
+    words = f"lantern{RUN}"
+    made = stack.http.post("/api/posts", json={"content": f"A {words} post"}, headers=auth)
+    assert made.status_code < 300, made.text
+
+    def searchable() -> bool:
+        found = stack.http.get("/api/search", params={"q": words, "type": "posts"}, headers=auth)
+        return bool(found.json()["items"])
+
+    alice.wait(searchable, what="the post in the index")
+    search.send_keys(erin[:6])
+    alice.wait(lambda: listbox.is_displayed(), what="the suggestions open")
+    search.send_keys(Keys.ESCAPE)
+    alice.wait(lambda: not listbox.is_displayed(), what="the suggestions closed")
+    assert search.get_attribute("aria-expanded") == "false"
+    search.send_keys(Keys.CONTROL, "a")
+    search.send_keys(words, Keys.ENTER)
+    alice.wait_text(f"A {words} post")
+    assert alice.driver.execute_script("return window.__xss") is None
+    assert not alice.driver.find_elements(By.CSS_SELECTOR, "header img[src=x], header script")

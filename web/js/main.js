@@ -1,8 +1,7 @@
 // The app's entry: loads the configuration, restores a session from the refresh
 // token, and routes on the URL's hash (#/feed, #/chat/ID, #/links/CODE, #/users/HANDLE).
 // Each screen is a module in views/ with one `render(main, params, app)` that may
-// return a cleanup function; a new screen (notifications, search) is one more module
-// and one more line in ROUTES.
+// return a cleanup function; a new screen is one more module and one more line in ROUTES.
 
 import { loadConfig } from "./config.js";
 import { onSession, refresh, signOut, signedIn } from "./auth.js";
@@ -18,6 +17,8 @@ import * as analytics from "./views/analytics.js";
 import * as chat from "./views/chat.js";
 import * as feed from "./views/feed.js";
 import * as profile from "./views/profile.js";
+import * as search from "./views/search.js";
+import { wireSearch } from "./search.js";
 
 const ROUTES = [
   [/^\/links\/([^/]+)$/, analytics],
@@ -27,6 +28,7 @@ const ROUTES = [
   [/^\/me$/, profile],
   [/^\/feed$/, feed],
   [/^\/notifications$/, notifications],
+  [/^\/search\/(.+)$/, search],
 ];
 
 export const app = { me: null };
@@ -96,14 +98,7 @@ function wire() {
       say("Signed out.");
     }, event.currentTarget),
   );
-  document.getElementById("search").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const input = document.getElementById("search-q");
-    const handle = input.value.trim().replace(/^@/, "");
-    if (!handle) return;
-    input.value = "";
-    location.hash = `#/users/${encodeURIComponent(handle)}`;
-  });
+  wireSearch(document.getElementById("search"), document.getElementById("search-q"));
   const count = (badge, unread) => {
     badge.hidden = unread === 0;
     badge.textContent = unread > 99 ? "99+" : String(unread);
