@@ -395,7 +395,9 @@ def test_search_suggests_as_one_types_and_the_keyboard_picks(
 
     # Escape closes the list; Enter on free text shows the posts that match.
     words = f"lantern{RUN}"
-    made = stack.http.post("/api/posts", json={"content": f"A {words} post"}, headers=auth)
+    tag = f"glow{RUN}"
+    content = f"A {words} post #{tag}"
+    made = stack.http.post("/api/posts", json={"content": content}, headers=auth)
     assert made.status_code < 300, made.text
 
     def searchable() -> bool:
@@ -410,6 +412,19 @@ def test_search_suggests_as_one_types_and_the_keyboard_picks(
     assert search.get_attribute("aria-expanded") == "false"
     search.send_keys(Keys.CONTROL, "a")
     search.send_keys(words, Keys.ENTER)
-    alice.wait_text(f"A {words} post")
+    alice.wait_text(content)
+
+    # A hashtag picked from the list shows its posts too.
+    def tagged() -> bool:
+        found = stack.http.get("/api/suggest", params={"q": f"#{tag}"}, headers=auth).json()
+        return any(item["kind"] == "hashtag" for item in found["items"])
+
+    alice.wait(tagged, what="the hashtag in the index")
+    alice.go("#/feed")
+    search.send_keys(f"#{tag}")
+    alice.wait(lambda: f"#{tag}" in listbox.text, what="the hashtag suggested")
+    search.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+    alice.wait(lambda: "#/search/" in alice.driver.execute_script("return location.hash"))
+    alice.wait_text(content)
     assert alice.driver.execute_script("return window.__xss") is None
     assert not alice.driver.find_elements(By.CSS_SELECTOR, "header img[src=x], header script")
