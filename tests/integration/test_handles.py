@@ -278,8 +278,8 @@ def test_members_are_handles_and_a_look_alike_is_the_same_member_or_refused(folk
     assert status == 201, made
     assert made["kind"] == "direct"
     assert made["members"] == [
-        {"userId": "alice-sub", "handle": "alice"},
-        {"userId": "bob-sub", "handle": "bob"},
+        {"userId": "alice-sub", "handle": "alice", "role": "member"},
+        {"userId": "bob-sub", "handle": "bob", "role": "member"},
     ]
     for look_alike in ("bob\u200b", " bob", "bob ", "\u202ebob", "b\u0338ob"):
         status, error = start(folks["alice"], [look_alike])

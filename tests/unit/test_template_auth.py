@@ -10,8 +10,14 @@ from relay.platform.sessions import ACCESS_TOKEN_TTL_S
 from tests.support.lambdas import ROOT, _model, route_authorizer, user_pool
 
 OPTIONAL = {"POST /api/shorten", "GET /api/analytics/{}"}
-# The feed's profile routes are optional too; the feed's own change sets their Auth.
-OPTIONAL_FEED = {"GET /api/users/{}", "GET /api/users/{}/posts"}
+# The feed's profile routes are optional too: a profile, its posts and who follows whom
+# are public, and a signed-in reader is told apart (blocks).
+OPTIONAL_FEED = {
+    "GET /api/users/{}",
+    "GET /api/users/{}/posts",
+    "GET /api/users/{}/followers",
+    "GET /api/users/{}/following",
+}
 NO_IDENTITY = {"GET /{}", "HEAD /{}", "$default", "GET /api/config", "GET /api/openapi.json"}
 
 

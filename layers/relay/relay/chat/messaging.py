@@ -211,7 +211,10 @@ class Messaging:
                 ]
             )
             return
-        self.deliver_chunk(gateway, members, None, frame, None)
+        # Frames only: a management frame tells nobody offline (no push), so this path
+        # never reaches the notifier, and ChatConversations needs no sns:Publish.
+        targets, _offline = self._targets(members, None)
+        self._deliverer(gateway).send(targets, frame)
 
     def typing(self, session: Session, conversation_id: str) -> None:
         conversation = self._conversations.require_member(conversation_id, session.user_id)
